@@ -1,0 +1,43 @@
+/**
+ * Zod building blocks shared by the collector schema and every plugin's config schema.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../time/duration';
+
+/** A whole-value secret reference: `${NAME}`, `${file:name}`, `${aws-sm:prod/athena#password}`. */
+export const SECRET_REF = /^\$\{[^${}\s]+\}$/;
+
+/** Field names whose values are secrets: plain values there are refused (they would reach history). */
+export const SECRET_FIELD = /(password|secret|token|accountkey|connectionstring|apikey|privatekey|credential)/i;
+
+export const secretRef = () =>
+  z
+    .string()
+    .regex(SECRET_REF, { message: 'must be a secret reference such as ${MY_SECRET}, not a plain value' });
+
+export const duration = () =>
+  z.string().refine((s) => parseDuration(s) !== undefined, {
+    message: 'must be a duration such as 90s, 5m, 6h, 7d or 1h30m',
+  });
+
+/** A regular expression given as text, checked to compile. */
+export const regexText = () =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      new RegExp(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(e as Error).message}` });
+    }
+  });
+
+/** Temporal task-queue names: printable, no spaces, bounded. */
+export const taskQueueName = () =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@\/-]{0,199}$/, {
+    message: 'must be a task queue name: letters, digits and . _ : @ / -, at most 200 characters',
+  });
+
+export const COLLECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+export const collectorName = () =>
+  z.string().regex(COLLECTOR_NAME, {
+    message: 'must be 1-64 letters, digits, dots or dashes, starting with a letter or digit (no underscores: they separate file-name parts)',
+  });

@@ -1,0 +1,155 @@
+/**
+ * Loads collectors.yaml (or an inline recipe) and checks every field, listing every problem by path,
+ * e.g. `collectors.athena-prod.source.region: required`.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../errors';
+import type { PluginRegistry } from '../plugins/registry';
+import { SECRET_FIELD, SECRET_REF } from './fields';
+import { formatIssues } from './issues';
+import { collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
+
+const MAX_FILE_BYTES = 1024 * 1024;
+const MAX_STRING = 64 * 1024;
+
+/** A collector whose plugin blocks have each passed their plugin's schema. */
+export interface Collector extends CollectorSpec {
+  name: string;
+  /** Parsed by the source plugin's schema; may still hold `${REF}`s, resolved inside activities. */
+  source: { type: string } & Record<string, unknown>;
+  landing: { type: string } & Record<string, unknown>;
+  hwm: ({ type: string } & Record<string, unknown>) | undefined;
+}
+
+export interface CollectorsConfig {
+  path: string;
+  collectors: Map<string, Collector>;
+}
+
+export function loadCollectorsFile(path: string, registry: PluginRegistry): CollectorsConfig {
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_FILE_BYTES) throw new ConfigError(`${path}: ${size} bytes is larger than the 1 MiB a collectors file may be`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT'
+        ? `collectors file not found: ${path} (set COLLECTOR_CONFIG or pass --config)`
+        : `cannot read collectors file ${path}: ${(e as Error).message}`,
+    );
+  }
+  return parseCollectorsText(text, path, registry);
+}
+
+export function parseCollectorsText(text: string, path: string, registry: PluginRegistry): CollectorsConfig {
+  if (text.includes('\u0000')) throw new ConfigError(`${path}: contains a NUL byte; is this a text file?`);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      `${path} is not valid YAML`,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const issues = [...scanValues(raw, [])];
+  const parsed = collectorsFileSchema.safeParse(raw);
+  if (!parsed.success) issues.push(...formatIssues(parsed.error));
+  const collectors = new Map<string, Collector>();
+  if (parsed.success) {
+    for (const [name, spec] of Object.entries(parsed.data.collectors)) {
+      const checked = checkPlugins(name, spec, registry, ['collectors', name]);
+      issues.push(...checked.issues);
+      if (checked.collector) collectors.set(name, checked.collector);
+    }
+  }
+  if (issues.length) throw new ConfigError(`${path} has ${issues.length} problem(s)`, dedupe(issues));
+  return { path, collectors };
+}
+
+/** Validates an inline recipe exactly as a collectors.yaml entry is validated. */
+export function parseRecipe(raw: unknown, registry: PluginRegistry): Collector {
+  const issues = [...scanValues(raw, ['recipe'])];
+  const parsed = recipeSchema.safeParse(raw);
+  if (!parsed.success) issues.push(...formatIssues(parsed.error, ['recipe']));
+  let collector: Collector | undefined;
+  if (parsed.success) {
+    const { name, ...spec } = parsed.data as Recipe;
+    const checked = checkPlugins(name, spec, registry, ['recipe']);
+    issues.push(...checked.issues);
+    collector = checked.collector;
+  }
+  if (issues.length || !collector) throw new ConfigError('the inline recipe is invalid', dedupe(issues));
+  return collector;
+}
+
+function checkPlugins(
+  name: string,
+  spec: CollectorSpec,
+  registry: PluginRegistry,
+  base: string[],
+): { collector?: Collector; issues: string[] } {
+  const issues: string[] = [];
+  const block = <P extends { configSchema: import('zod').ZodType<unknown> }>(
+    field: 'source' | 'landing' | 'hwm',
+    value: { type: string } | undefined,
+    plugins: Map<string, P>,
+  ): ({ type: string } & Record<string, unknown>) | undefined => {
+    if (!value) return undefined;
+    const plugin = plugins.get(value.type);
+    if (!plugin) {
+      issues.push(`${[...base, field, 'type'].join('.')}: unknown ${field} type "${value.type}" (known: ${[...plugins.keys()].join(', ') || 'none'})`);
+      return undefined;
+    }
+    const r = plugin.configSchema.safeParse(value);
+    if (!r.success) {
+      issues.push(...formatIssues(r.error, [...base, field]));
+      return undefined;
+    }
+    return r.data as { type: string } & Record<string, unknown>;
+  };
+  const source = block('source', spec.source, registry.sources);
+  const landing = block('landing', spec.landing, registry.landings);
+  const hwm = block('hwm', spec.hwm, registry.hwmStores);
+  if (spec.schedule?.cron && spec.schedule.every) issues.push(`${[...base, 'schedule'].join('.')}: give cron or every, not both`);
+  if (issues.length || !source || !landing || (spec.hwm && !hwm)) return { issues };
+  return { collector: { ...spec, name, source, landing, hwm }, issues };
+}
+
+/** Checks every string once, whatever the schema: NUL bytes, huge values, plain values in secret fields. */
+function* scanValues(value: unknown, path: (string | number)[]): Generator<string> {
+  if (typeof value === 'string') {
+    const at = path.join('.') || '(root)';
+    if (value.includes('\u0000')) yield `${at}: contains a NUL byte`;
+    if (value.length > MAX_STRING) yield `${at}: is ${value.length} characters long; at most ${MAX_STRING} are allowed`;
+    const key = path[path.length - 1];
+    if (typeof key === 'string' && SECRET_FIELD.test(key) && !SECRET_REF.test(value)) {
+      yield `${at}: holds a plain value; secrets must be references such as \${${key.toUpperCase()}} so they never reach workflow history or logs`;
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) yield* scanValues(value[i], [...path, i]);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) yield* scanValues(v, [...path, k]);
+  }
+}
+
+function dedupe(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+/** The collector `name`, or a ConfigError naming the known ones. */
+export function findCollector(config: CollectorsConfig, name: string): Collector {
+  const found = config.collectors.get(name);
+  if (!found) {
+    const known = [...config.collectors.keys()];
+    throw new ConfigError(
+      `unknown collector "${name}" in ${config.path}; known collectors: ${known.length ? known.join(', ') : '(none)'}`,
+    );
+  }
+  return found;
+}

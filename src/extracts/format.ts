@@ -1,0 +1,95 @@
+/**
+ * The extract file format: which files a run produces and the columns of each.
+ * docs/extract-format.md documents the same table for the catalog's ingestion side; keep them in step.
+ */
+export const EXTRACT_KINDS = ['metadata', 'databaselog', 'linkages', 'events'] as const;
+export type ExtractKind = (typeof EXTRACT_KINDS)[number];
+
+export type ColumnType = 'string' | 'int' | 'bool' | 'timestamp' | 'json';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+  /** A required column is never empty. */
+  required: boolean;
+}
+
+const c = (name: string, type: ColumnType, required = false): Column => ({ name, type, required });
+
+export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
+  metadata: [
+    c('catalog', 'string', true),
+    c('database', 'string', true),
+    c('table_name', 'string', true),
+    c('table_type', 'string', true),
+    c('column_name', 'string'),
+    c('ordinal_position', 'int'),
+    c('data_type', 'string'),
+    c('column_comment', 'string'),
+    c('is_partition_key', 'bool'),
+    c('location', 'string'),
+    c('input_format', 'string'),
+    c('output_format', 'string'),
+    c('serde', 'string'),
+    c('table_create_time', 'timestamp'),
+    c('table_last_access_time', 'timestamp'),
+    c('table_comment', 'string'),
+    c('table_parameters', 'json'),
+    c('view_definition', 'string'),
+  ],
+  databaselog: [
+    c('query_id', 'string', true),
+    c('query_text', 'string'),
+    c('statement_type', 'string'),
+    c('state', 'string', true),
+    c('error_message', 'string'),
+    c('catalog', 'string'),
+    c('database', 'string'),
+    c('submission_time', 'timestamp', true),
+    c('completion_time', 'timestamp'),
+    c('data_scanned_bytes', 'int'),
+    c('engine_execution_ms', 'int'),
+    c('queue_ms', 'int'),
+    c('planning_ms', 'int'),
+    c('total_execution_ms', 'int'),
+    c('workgroup', 'string', true),
+    c('user_name', 'string', true),
+  ],
+  linkages: [
+    c('source_catalog', 'string', true),
+    c('source_database', 'string', true),
+    c('source_table', 'string', true),
+    c('target_catalog', 'string', true),
+    c('target_database', 'string', true),
+    c('target_table', 'string', true),
+    c('target_type', 'string', true),
+    c('origin', 'string', true),
+    c('query_id', 'string'),
+    c('observed_at', 'timestamp'),
+  ],
+  events: [
+    c('event_time', 'timestamp', true),
+    c('event_type', 'string', true),
+    c('object_type', 'string', true),
+    c('catalog', 'string'),
+    c('database', 'string'),
+    c('object_name', 'string'),
+    c('query_id', 'string', true),
+    c('state', 'string', true),
+    c('workgroup', 'string'),
+    c('user_name', 'string'),
+    c('query_text', 'string'),
+  ],
+};
+
+/** One row of an extract: column name to value. Dates become ISO 8601 UTC, objects JSON. */
+export type CellValue = string | number | bigint | boolean | Date | null | undefined | Record<string, unknown>;
+export type Row = Record<string, CellValue>;
+
+/** `<collector>_<kind>_<windowStamp>.csv[.gz]` */
+export function extractFileName(collector: string, kind: ExtractKind, stamp: string, compress: boolean): string {
+  return `${collector}_${kind}_${stamp}.csv${compress ? '.gz' : ''}`;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+export const FORMAT_VERSION = '1';
