@@ -116,7 +116,7 @@ export interface HwmStore {
   get(collector: string): Promise<HwmState>;
   /**
    * Writes `value` only if the stored version is still `expectedVersion` (null: only if absent);
-   * otherwise throws HwmConflictError. Never moves the value backwards.
+   * otherwise throws HwmConflictError. Direction is the caller's rule (runs only advance; `hwm set` may rewind).
    */
   compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState>;
   /** For `collector hwm reset`: removes the HWM if its version is still `expectedVersion`. */

@@ -1,0 +1,62 @@
+/** Step 3: run the source into staging, heartbeating a checkpoint a retry on this host resumes from. */
+import { Context } from '@temporalio/activity';
+import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
+import type { CollectorRuntime } from '../src/runtime';
+import type { ExtractResult, RunPlan } from '../src/run-types';
+import { adapt } from './failures';
+
+export interface ExtractHeartbeat {
+  checkpoint: ExtractCheckpoint;
+  rows: number;
+}
+
+export function extractActivities(runtime: CollectorRuntime) {
+  return {
+    async extract(plan: RunPlan): Promise<ExtractResult> {
+      return adapt(async (track) => {
+        const ctx = Context.current();
+        const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
+        const collector = runtime.collector(plan.ref);
+        const source = runtime.source(collector);
+        const secrets = runtime.secrets();
+        const config = source.configSchema.parse(await runtime.resolvedSourceConfig(collector, secrets));
+        track(secrets.resolvedValues());
+        const dir = runtime.stagingDir(plan.collector, plan.runId);
+        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
+        const resumed = previous?.checkpoint.units.length ?? 0;
+        if (resumed) log.info({ unitsDone: resumed }, 'resuming extract from checkpoint');
+        // Heartbeat on a timer too: a single long unit must not look like a dead worker.
+        let last: ExtractHeartbeat = previous ?? { checkpoint: { units: [], warnings: [], counters: {} }, rows: 0 };
+        const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
+        try {
+          ctx.heartbeat(last);
+          const { files, checkpoint } = await runUnits({
+            source,
+            config,
+            collector: plan.collector,
+            stamp: plan.stamp,
+            compress: plan.options.compress,
+            dir,
+            ctx: { log, signal: ctx.cancellationSignal, window: plan.window },
+            checkpoint: previous?.checkpoint,
+            onUnitDone(cp) {
+              last = { checkpoint: cp, rows: cp.units.reduce((n, u) => n + Object.values(u.rows).reduce((a, b) => a + (b ?? 0), 0), 0) };
+              ctx.heartbeat(last);
+            },
+          });
+          await source.close?.(config);
+          log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
+          return {
+            files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
+            warnings: checkpoint.warnings,
+            counters: checkpoint.counters,
+            unitsDone: checkpoint.units.length,
+            unitsResumed: resumed,
+          };
+        } finally {
+          clearInterval(timer);
+        }
+      });
+    },
+  };
+}

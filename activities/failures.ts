@@ -1,0 +1,39 @@
+/**
+ * The one place where domain errors become Temporal failures: CollectorError subclasses keep their type
+ * name and retryability; every message is scrubbed of secrets before it can reach history.
+ */
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CollectorError } from '../src/errors';
+import { scrubSecrets } from '../src/secrets/scrub';
+
+export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): unknown {
+  if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
+  if (err instanceof CollectorError) {
+    return ApplicationFailure.create({
+      type: err.kind,
+      message: scrubSecrets(err.message, knownSecrets),
+      nonRetryable: err.nonRetryable,
+    });
+  }
+  if (err instanceof Error) {
+    // Unknown errors (network, SDK) stay retryable; only the text is cleaned.
+    return ApplicationFailure.create({
+      type: err.name || 'Error',
+      message: scrubSecrets(err.message, knownSecrets),
+      nonRetryable: false,
+    });
+  }
+  return ApplicationFailure.create({ type: 'Error', message: scrubSecrets(String(err), knownSecrets), nonRetryable: false });
+}
+
+/** Runs an activity body and converts whatever it throws. */
+export async function adapt<T>(body: (track: (values: Iterable<string>) => void) => Promise<T>): Promise<T> {
+  const secrets = new Set<string>();
+  try {
+    return await body((values) => {
+      for (const v of values) if (v) secrets.add(v);
+    });
+  } catch (e) {
+    throw toFailure(e, secrets);
+  }
+}

@@ -1,0 +1,22 @@
+/** Step 6: advance the HWM to the window end, by compare-and-set, after every object is in place. */
+import { Context } from '@temporalio/activity';
+import { commitHwm } from '../src/hwm/commit';
+import type { CollectorRuntime } from '../src/runtime';
+import type { RunPlan } from '../src/run-types';
+import { adapt } from './failures';
+
+export function hwmActivities(runtime: CollectorRuntime) {
+  return {
+    async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
+      return adapt(async (track) => {
+        const collector = runtime.collector(plan.ref);
+        const secrets = runtime.secrets();
+        const store = await runtime.hwmStore(collector, secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
+        track(secrets.resolvedValues());
+        const result = await commitHwm(store, plan);
+        runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
+        return { hwm: result.value, advanced: result.advanced };
+      });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** Step 1: load the collector, read the HWM and fix this run's window. Runs on the executor's queue. */
+import { Context } from '@temporalio/activity';
+import type { CollectorRuntime } from '../src/runtime';
+import { planWindow } from '../src/hwm/window-plan';
+import type { HostClaim, PlanRequest, RunPlan } from '../src/run-types';
+import { windowStamp } from '../src/time/window';
+import { parseDuration } from '../src/time/duration';
+import { adapt } from './failures';
+
+export function planActivities(runtime: CollectorRuntime) {
+  return {
+    async planRun(req: PlanRequest): Promise<RunPlan> {
+      return adapt(async (track) => {
+        const collector = runtime.collector(req.ref);
+        const secrets = runtime.secrets();
+        const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
+        const store = await runtime.hwmStore(collector, secrets, ctx);
+        track(secrets.resolvedValues());
+        const hwm = await store.get(collector.name);
+        const o = collector.options;
+        const ms = (d: string) => parseDuration(d)!;
+        const plan = planWindow({
+          hwm: hwm.value,
+          lastResultEnd: req.lastResultEnd,
+          nominalEnd: req.nominalEnd,
+          initialLookbackMs: ms(o.initialLookback),
+          safetyLagMs: ms(o.safetyLag),
+        });
+        runtime.log.info({ collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId }, 'window planned');
+        return {
+          ref: req.ref,
+          collector: collector.name,
+          sourceType: collector.source.type,
+          executor: collector.executor,
+          workflowId: req.workflowId,
+          runId: req.runId,
+          window: plan.window,
+          windowOrigin: plan.origin,
+          empty: plan.empty,
+          hwmVersion: hwm.version,
+          hwmBefore: hwm.value,
+          stamp: windowStamp(plan.window.end),
+          landing: (await runtime.landing(collector, secrets, ctx)).describe(),
+          hwmStore: store.describe(),
+          options: {
+            compress: o.compress,
+            dryRun: o.dryRun,
+            requireApproval: o.requireApproval,
+            approvalTimeoutMs: ms(o.approvalTimeout),
+            extractTimeoutMs: ms(o.extractTimeout),
+            uploadTimeoutMs: ms(o.uploadTimeout),
+            heartbeatTimeoutMs: ms(o.heartbeatTimeout),
+            hostPickupTimeoutMs: ms(o.hostPickupTimeout),
+            maxHostAttempts: o.maxHostAttempts,
+            uploadConcurrency: o.uploadConcurrency,
+          },
+          warnings: plan.warnings,
+        };
+      });
+    },
+
+    /** Step 2: the host that picks this up keeps the staging files; later steps go to its own queue. */
+    async claimHost(): Promise<HostClaim> {
+      const queue = Context.current().info.taskQueue;
+      return { hostQueue: runtime.hostQueue(queue), host: runtime.hostId };
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** Step 7: remove a run's staging directory on its host; always runs, also after failure or cancel. */
+import { rm } from 'node:fs/promises';
+import type { CollectorRuntime } from '../src/runtime';
+import type { RunPlan } from '../src/run-types';
+import { adapt } from './failures';
+
+export function stagingActivities(runtime: CollectorRuntime) {
+  return {
+    async cleanup(plan: Pick<RunPlan, 'collector' | 'runId'>): Promise<void> {
+      return adapt(async () => {
+        const dir = runtime.stagingDir(plan.collector, plan.runId);
+        await rm(dir, { recursive: true, force: true });
+        runtime.log.debug({ dir }, 'staging removed');
+      });
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Step 5: send the validated files to the landing zone, manifest last (its presence marks the window
+ * complete). Every put is a conditional create, so a retry never duplicates an object.
+ */
+import { Context } from '@temporalio/activity';
+import { join } from 'node:path';
+import { hashFile } from '../src/extracts/hash';
+import { ValidationError } from '../src/errors';
+import type { CollectorRuntime } from '../src/runtime';
+import type { RunPlan, UploadResult, ValidateResult } from '../src/run-types';
+import { adapt } from './failures';
+import { assertHwmUnchanged } from '../src/hwm/commit';
+
+export interface UploadHeartbeat {
+  done: UploadResult['objects'];
+  bytesSent: number;
+}
+
+export function uploadActivities(runtime: CollectorRuntime) {
+  return {
+    async upload(plan: RunPlan, validated: ValidateResult): Promise<UploadResult> {
+      return adapt(async (track) => {
+        const ctx = Context.current();
+        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'upload', attempt: ctx.info.attempt });
+        const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
+        const collector = runtime.collector(plan.ref);
+        const secrets = runtime.secrets();
+        const pctx = { log, signal: ctx.cancellationSignal };
+        const store = await runtime.hwmStore(collector, secrets, pctx);
+        const landing = await runtime.landing(collector, secrets, pctx);
+        track(secrets.resolvedValues());
+        // Another run moved the HWM since this one planned: stop before anything is sent.
+        await assertHwmUnchanged(store, plan);
+        const dir = runtime.stagingDir(plan.collector, plan.runId);
+        const done = new Map((previous?.done ?? []).map((o) => [o.name, o]));
+        const inFlight = new Map<string, number>();
+        const state: UploadHeartbeat = { done: [...done.values()], bytesSent: 0 };
+        const beat = () => {
+          state.bytesSent = state.done.reduce((n, o) => n + o.bytes, 0) + [...inFlight.values()].reduce((a, b) => a + b, 0);
+          ctx.heartbeat(state);
+        };
+        const timer = setInterval(beat, Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
+        try {
+          const putOne = async (name: string, sha256: string) => {
+            if (done.has(name)) return;
+            const path = join(dir, name);
+            const hashed = await hashFile(path);
+            if (hashed.sha256 !== sha256) {
+              throw new ValidationError(`${name} changed in staging after validation (sha256 ${hashed.sha256} != ${sha256}); not uploaded`);
+            }
+            const gz = name.endsWith('.gz');
+            const outcome = await landing.put(
+              {
+                path,
+                bytes: hashed.bytes,
+                sha256,
+                md5: hashed.md5,
+                contentType: name.endsWith('.json') ? 'application/json' : gz ? 'application/gzip' : 'text/csv; charset=utf-8',
+                metadata: {
+                  collector: plan.collector,
+                  runid: plan.runId,
+                  windowstart: plan.window.start,
+                  windowend: plan.window.end,
+                  sha256,
+                },
+              },
+              name,
+              { signal: ctx.cancellationSignal, onProgress: (n) => inFlight.set(name, n) },
+            );
+            inFlight.delete(name);
+            const entry = { name, outcome, bytes: hashed.bytes };
+            done.set(name, entry);
+            state.done.push(entry);
+            log.info({ object: name, outcome, bytes: hashed.bytes }, 'uploaded');
+            beat();
+          };
+          await runBounded(
+            validated.files.map((f) => () => putOne(f.name, f.sha256)),
+            plan.options.uploadConcurrency,
+          );
+          await putOne(validated.manifest.name, validated.manifest.sha256);
+        } finally {
+          clearInterval(timer);
+        }
+        const objects = [...validated.files.map((f) => f.name), validated.manifest.name].map((n) => done.get(n)!);
+        return { objects, bytes: objects.reduce((n, o) => n + o.bytes, 0) };
+      });
+    },
+  };
+}
+
+async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  });
+  await Promise.all(workers);
+}
+

@@ -1,0 +1,42 @@
+/** Step 4: check every staged file against the format and write the manifest. Nothing leaves yet. */
+import { Context } from '@temporalio/activity';
+import { join } from 'node:path';
+import { writeManifest } from '../src/extracts/manifest';
+import { validateFiles } from '../src/extracts/validate';
+import type { ExtractKind } from '../src/extracts/format';
+import type { CollectorRuntime } from '../src/runtime';
+import type { ExtractResult, RunPlan, ValidateResult } from '../src/run-types';
+import { adapt } from './failures';
+
+export function validateActivities(runtime: CollectorRuntime) {
+  return {
+    async validate(plan: RunPlan, extracted: ExtractResult): Promise<ValidateResult> {
+      return adapt(async () => {
+        const dir = runtime.stagingDir(plan.collector, plan.runId);
+        Context.current().heartbeat();
+        const files = await validateFiles(
+          extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
+        );
+        const manifest = await writeManifest(
+          dir,
+          plan.stamp,
+          {
+            collector: plan.collector,
+            sourceType: plan.sourceType,
+            workflowId: plan.workflowId,
+            runId: plan.runId,
+            window: plan.window,
+            warnings: extracted.warnings,
+            counters: extracted.counters,
+          },
+          files,
+          plan.window.end,
+        );
+        return {
+          files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+          manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },
+        };
+      });
+    },
+  };
+}

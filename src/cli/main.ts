@@ -1,0 +1,291 @@
+/**
+ * The `collector` command. Exit codes: 0 success, 1 a run or check failed, 2 bad input (config,
+ * arguments, references) — the message names the field and what to do.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { ConfigError, CollectorError } from '../errors';
+import { createLogger } from '../log';
+import { CollectorPlugin } from '../plugin';
+import { DEFAULT_EXECUTOR } from '../config/schema';
+import { TOOL_VERSION, BUILD_ID } from '../version';
+import type { CollectInput } from '../run-types';
+import { openSession } from './session';
+import { failureMessage, followRun, isWorkflowFailure, printSummary, runWorkflowId, startRun } from './run';
+import { buildSchedule, createSchedule, describeSchedule, listSchedules, updateSchedule, type ScheduleFlags } from './schedule';
+import { hwmCommand } from './hwm';
+import { runDemo } from './demo';
+import { testConnection } from './test-connection';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { installSdkLogging, runCollectorWorkers } from '../worker';
+import { connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
+import { startDevServer } from '../dev/temporal-server';
+
+const say = (m: string) => process.stdout.write(`${m}\n`);
+const interactive = Boolean(process.stdout.isTTY);
+
+interface Common {
+  config?: string;
+  stateDir?: string;
+}
+
+const stateDirOf = (o: Common) => resolve(o.stateDir ?? process.env.COLLECTOR_STATE_DIR ?? '.collector');
+
+function pluginFor(o: Common): CollectorPlugin {
+  return new CollectorPlugin({
+    log: createLogger({ level: 'warn', destination: undefined }),
+    stateDir: stateDirOf(o),
+    ...(o.config ? { configPath: o.config } : {}),
+  });
+}
+
+/** The executor task queue of `name` from the local collectors file, when there is one. */
+function executorOf(o: Common, name: string, explicit?: string): string {
+  if (explicit) return explicit;
+  try {
+    return pluginFor(o).runtime.collector({ collector: name }).executor;
+  } catch (e) {
+    if (e instanceof ConfigError && /not found/.test(e.message)) return DEFAULT_EXECUTOR;
+    throw e;
+  }
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'collectors file (default: $COLLECTOR_CONFIG or ./collectors.yaml)')
+    .option('--state-dir <dir>', 'staging, HWM files and the embedded Temporal (default: $COLLECTOR_STATE_DIR or ./.collector)');
+}
+
+function scheduleOptions(cmd: Command): Command {
+  return cmd
+    .option('--cron <expr...>', 'cron expression(s), e.g. "0 */6 * * *"')
+    .option('--every <duration>', 'interval instead of cron, e.g. 6h')
+    .option('--timezone <tz>', 'IANA time zone for cron, e.g. Europe/Prague')
+    .option('--jitter <duration>', 'random delay up to this, to spread load')
+    .option('--overlap <policy>', 'skip | buffer-one | buffer-all | cancel-other | terminate-other | allow-all', 'skip')
+    .option('--catchup-window <duration>', 'how late a missed run may still start')
+    .option('--pause-on-failure', 'pause the schedule when a run fails')
+    .option('--paused', 'create it paused')
+    .option('--note <text>', 'a note shown with the schedule')
+    .option('--executor <queue>', 'task queue to start runs on (default: the collector\'s executor)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('collector')
+    .description('Customer-side metadata collectors as durable Temporal workflows')
+    .version(`${TOOL_VERSION} (build ${BUILD_ID})`, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  common(program.command('worker'))
+    .description('run the collector worker: polls the executor task queues, outbound connections only')
+    .option('-e, --executor <queue...>', 'executor task queues to serve (default: every executor in the collectors file, else "collectors")')
+    .addOption(new Option('--workflows-only', 'serve the workflow side only').conflicts('activitiesOnly'))
+    .option('--activities-only', 'serve activities only (the workflow side runs elsewhere)')
+    .action(async (o: Common & { executor?: string[]; workflowsOnly?: boolean; activitiesOnly?: boolean }) => {
+      const log = createLogger();
+      installSdkLogging(log);
+      const stateDir = stateDirOf(o);
+      const dev = temporalConfigured() ? undefined : await startDevServer({ stateDir, log: (m) => log.info(m) });
+      try {
+        const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
+        const connection = await connectWorker(target);
+        let executors = o.executor;
+        if (!executors?.length) {
+          const plugin = pluginFor(o);
+          try {
+            executors = [...new Set([...plugin.runtime.config().collectors.values()].map((c) => c.executor))];
+          } catch (e) {
+            if (!(e instanceof ConfigError && /not found/.test(e.message))) throw e;
+          }
+          if (!executors?.length) executors = [DEFAULT_EXECUTOR];
+        }
+        await runCollectorWorkers({
+          log,
+          connection,
+          namespace: target.namespace,
+          executors,
+          stateDir,
+          ...(o.config ? { configPath: o.config } : {}),
+          ...(o.workflowsOnly ? { activities: false } : {}),
+          ...(o.activitiesOnly ? { workflows: false } : {}),
+        });
+        await connection.close();
+      } finally {
+        await dev?.stop();
+      }
+    });
+
+  common(program.command('run <collector>'))
+    .description('start a run, show its progress, print the summary')
+    .option('--dry-run', 'stop after validation and keep the files in staging')
+    .option('--require-approval', 'wait for "collector approve" before uploading')
+    .option('--recipe <file>', 'run an inline recipe (YAML/JSON collector definition) instead of a named collector')
+    .option('--executor <queue>', 'task queue to start the run on')
+    .option('--workflow-id <id>', 'workflow id (default: collect-<collector>, so one run at a time)')
+    .option('--no-wait', 'start and print the workflow id without waiting')
+    .action(async (name: string, o: Common & { dryRun?: boolean; requireApproval?: boolean; recipe?: string; executor?: string; workflowId?: string; wait: boolean }) => {
+      const input: CollectInput = o.recipe ? { recipe: { name, ...(parseYaml(readFileSync(o.recipe, 'utf8')) as Record<string, unknown>) } } : { collector: name };
+      if (o.dryRun) input.dryRun = true;
+      if (o.requireApproval) input.requireApproval = true;
+      const taskQueue = o.recipe ? (o.executor ?? DEFAULT_EXECUTOR) : executorOf(o, name, o.executor);
+      const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'embedded', ...(o.config ? { configPath: o.config } : {}), say: (m) => process.stderr.write(`${m}\n`) });
+      try {
+        const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(name));
+        say(`started ${handle.workflowId} on task queue ${taskQueue}`);
+        if (!o.wait) return;
+        const summary = await followRun(handle, say, interactive);
+        printSummary(summary, say);
+      } catch (e) {
+        if (isWorkflowFailure(e)) throw new RunFailed(failureMessage(e));
+        throw e;
+      } finally {
+        await session.close();
+      }
+    });
+
+  for (const [verb, signal] of [['approve', 'approve'], ['reject', 'reject']] as const) {
+    common(program.command(`${verb} <workflowId>`))
+      .description(`${verb} a run waiting at its approval gate`)
+      .option('--by <who>', 'who decided', process.env.USER)
+      .option('--reason <text>', 'why')
+      .action(async (workflowId: string, o: Common & { by?: string; reason?: string }) => {
+        const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', say: (m) => process.stderr.write(`${m}\n`) });
+        try {
+          await session.client.workflow.getHandle(workflowId).signal(signal, { ...(o.by ? { by: o.by } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+          say(`${verb}d ${workflowId}`);
+        } finally {
+          await session.close();
+        }
+      });
+  }
+
+  const schedule = program.command('schedule').description('manage Temporal Schedules of collectors');
+  const withClient = async <T>(o: Common, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>): Promise<T> => {
+    const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', say: (m) => process.stderr.write(`${m}\n`) });
+    try {
+      return await fn(session);
+    } finally {
+      await session.close();
+    }
+  };
+  for (const verb of ['create', 'update'] as const) {
+    scheduleOptions(common(schedule.command(`${verb} <collector>`)))
+      .option('--schedule-id <id>', 'default: the collector name')
+      .action(async (name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }) => {
+        const id = o.scheduleId ?? name;
+        const options = buildSchedule(id, { collector: name }, executorOf(o, name, o.executor), o);
+        await withClient(o, (s) => (verb === 'create' ? createSchedule(s.client, options) : updateSchedule(s.client, id, options)));
+        say(`schedule ${id} ${verb}d`);
+      });
+  }
+  common(schedule.command('describe <scheduleId>')).action(async (id: string, o: Common) => {
+    say(JSON.stringify(await withClient(o, (s) => describeSchedule(s.client, id)), null, 2));
+  });
+  common(schedule.command('list')).action(async (o: Common) => {
+    for (const s of await withClient(o, (x) => listSchedules(x.client))) say(`${s.scheduleId}\t${s.paused ? 'paused' : 'active'}\tnext ${s.next ?? '-'}`);
+  });
+  for (const verb of ['pause', 'unpause', 'trigger', 'delete'] as const) {
+    common(schedule.command(`${verb} <scheduleId>`))
+      .option('--note <text>', 'a note (pause/unpause)')
+      .action(async (id: string, o: Common & { note?: string }) => {
+        await withClient(o, async (s) => {
+          const h = s.client.schedule.getHandle(id);
+          if (verb === 'pause') await h.pause(o.note);
+          else if (verb === 'unpause') await h.unpause(o.note);
+          else if (verb === 'trigger') await h.trigger();
+          else await h.delete();
+        });
+        say(`schedule ${id}: ${verb} done`);
+      });
+  }
+  common(schedule.command('backfill <scheduleId>'))
+    .requiredOption('--start <iso>', 'first scheduled time to replay')
+    .requiredOption('--end <iso>', 'last scheduled time to replay')
+    .option('--overlap <policy>', 'overlap policy for the backfill', 'buffer-all')
+    .action(async (id: string, o: Common & { start: string; end: string; overlap: string }) => {
+      const start = new Date(o.start);
+      const end = new Date(o.end);
+      if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) {
+        throw new ConfigError('--start and --end must be ISO-8601 timestamps with start before end');
+      }
+      const { ScheduleOverlapPolicy } = await import('@temporalio/client');
+      const overlap = o.overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ALL;
+      await withClient(o, (s) => s.client.schedule.getHandle(id).backfill({ start, end, overlap }));
+      say(`schedule ${id}: backfill ${start.toISOString()} .. ${end.toISOString()} requested`);
+    });
+
+  hwmCommand(common(program.command('hwm').description('read or change a collector\'s high-water mark')), pluginFor, stateDirOf, say);
+
+  common(program.command('validate-config'))
+    .description('check the collectors file; lists every bad field by path')
+    .action((o: Common) => {
+      const config = pluginFor(o).runtime.config();
+      say(`${config.path}: ${config.collectors.size} collector(s) valid: ${[...config.collectors.keys()].join(', ')}`);
+    });
+
+  common(program.command('test-connection <collector>'))
+    .description('check every permission the collector\'s source and landing zone need')
+    .action(async (name: string, o: Common) => {
+      const ok = await testConnection(pluginFor(o), name, say);
+      if (!ok) throw new RunFailed('some required permissions are missing');
+    });
+
+  program
+    .command('demo')
+    .description('run the whole pipeline twice on embedded defaults (local Athena, embedded Temporal, ./landing)')
+    .option('--dir <dir>', 'where the landing directory and demo state go', '.')
+    .option('--keep', 'keep the embedded Temporal running afterwards, for the Web UI')
+    .action(async (o: { dir: string; keep?: boolean }) => {
+      await runDemo({ dir: o.dir, keep: Boolean(o.keep), interactive, say });
+    });
+
+  const dev = program.command('dev').description('local development servers');
+  dev
+    .command('athena-local')
+    .description('serve the local Athena endpoint (AWS JSON 1.1) for tests, demos and benchmarks')
+    .option('--port <n>', 'port (0: any free one)', '4566')
+    .option('--seed <file>', 'YAML/JSON seed file (default: the demo catalog)')
+    .option('--generate <spec>', 'synthetic catalog, e.g. tables=20000,columns=50,executions=100000')
+    .option('--latency-ms <n>', 'latency added to every request')
+    .action(async () => {
+      const { main } = await import('../dev/athena-local/main');
+      await main(process.argv.slice(process.argv.indexOf('athena-local') + 1));
+    });
+
+  return program;
+}
+
+/** A run or check that failed: exit 1 with its message. */
+export class RunFailed extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof RunFailed) {
+      process.stderr.write(`run failed: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof CollectorError && e.nonRetryable) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`error: ${String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,85 @@
+/** `collector run`: start a collect workflow, follow its progress query, print the summary. */
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { SingleBar, Presets } from 'cli-progress';
+import type { CollectInput, Progress, RunSummary } from '../run-types';
+
+export const WORKFLOW_TYPE = 'collect';
+
+export function runWorkflowId(collector: string): string {
+  return `collect-${collector}`;
+}
+
+export async function startRun(client: Client, input: CollectInput, taskQueue: string, workflowId: string): Promise<WorkflowHandle> {
+  try {
+    return await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    });
+  } catch (e) {
+    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
+      throw new Error(`a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`);
+    }
+    throw e;
+  }
+}
+
+/** The innermost failure message: the activity's own words, not "Activity task failed". */
+export function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (e instanceof Error && (e as { cause?: unknown }).cause) {
+    e = (e as { cause?: unknown }).cause;
+    if (e instanceof Error && e.message) message = e.message;
+  }
+  const type = (e as { type?: string }).type;
+  return type ? `${type}: ${message}` : message;
+}
+
+export async function followRun(handle: WorkflowHandle, say: (m: string) => void, interactive: boolean): Promise<RunSummary> {
+  const bar = interactive ? new SingleBar({ format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
+  let lastPhase = '';
+  let barStarted = false;
+  const poll = setInterval(async () => {
+    try {
+      const p = await handle.query<Progress>('progress');
+      const detail = [p.host ? `host ${p.host}` : '', p.rows !== undefined ? `${p.rows} rows` : '', p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : ''].filter(Boolean).join(', ');
+      if (bar) {
+        if (!barStarted) {
+          bar.start(p.steps, p.step, { phase: p.phase, detail });
+          barStarted = true;
+        }
+        bar.update(p.step, { phase: p.phase, detail });
+      } else if (p.phase !== lastPhase) {
+        say(`  ${p.phase}${detail ? ` (${detail})` : ''}`);
+      }
+      lastPhase = p.phase;
+    } catch {
+      /* not started yet, or finished between polls */
+    }
+  }, 300);
+  try {
+    return (await handle.result()) as RunSummary;
+  } finally {
+    clearInterval(poll);
+    if (barStarted) bar?.stop();
+  }
+}
+
+export function printSummary(s: RunSummary, say: (m: string) => void): void {
+  say(`${s.collector}: ${s.status} | window [${s.window.start}, ${s.window.end}) from ${s.windowOrigin}`);
+  for (const f of s.files) say(`  ${f.name.padEnd(48)} ${String(f.rows).padStart(8)} rows ${String(f.bytes).padStart(10)} B  sha256 ${f.sha256.slice(0, 16)}…`);
+  if (s.manifest) say(`  ${s.manifest}`);
+  say(`  landing: ${s.landing}`);
+  say(`  HWM: ${s.hwm.before ?? 'none'} -> ${s.hwm.after ?? 'none'} (${s.hwm.store})`);
+  const d = s.durationsMs;
+  say(`  took ${(d.total / 1000).toFixed(1)}s (extract ${(d.extract / 1000).toFixed(1)}s, validate ${(d.validate / 1000).toFixed(1)}s, upload ${(d.upload / 1000).toFixed(1)}s), host attempts ${s.hostAttempts}`);
+  for (const w of s.warnings) say(`  WARNING: ${w}`);
+  for (const [k, v] of Object.entries(s.counters)) say(`  ${k}: ${v}`);
+}
+
+export function isWorkflowFailure(e: unknown): e is WorkflowFailedError {
+  return e instanceof WorkflowFailedError;
+}

@@ -1,0 +1,101 @@
+/**
+ * A CLI command's link to Temporal: the configured cluster (envconfig), or, with none configured, the
+ * embedded dev server plus an in-process worker for the collectors file, both stopped on close.
+ */
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { createLogger, type Logger } from '../log';
+import { connectClient, connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
+import { startDevServer, type DevServer } from '../dev/temporal-server';
+import { installSdkLogging, runCollectorWorkers } from '../worker';
+import { CollectorPlugin } from '../plugin';
+import { DEFAULT_EXECUTOR } from '../config/schema';
+import pino from 'pino';
+import { mkdirSync } from 'node:fs';
+
+export interface SessionOptions {
+  configPath?: string;
+  stateDir: string;
+  /** Run a worker in this process: only when Temporal is embedded (run), always (demo), or never. */
+  inProcessWorker: 'embedded' | 'always' | 'never';
+  /** Executors for the in-process worker; default: every executor in the collectors file. */
+  executors?: string[];
+  say(msg: string): void;
+}
+
+export interface Session {
+  client: Client;
+  embedded: boolean;
+  address: string;
+  uiUrl?: string;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function openSession(options: SessionOptions): Promise<Session> {
+  const embedded = !temporalConfigured();
+  mkdirSync(options.stateDir, { recursive: true });
+  // The CLI's own output is for people; worker logs of an embedded worker go to a file.
+  const logFile = join(options.stateDir, 'collector.log');
+  const log = options.inProcessWorker !== 'never' ? createLogger({ destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) }) : createLogger({ destination: pino.destination(2) });
+  let dev: DevServer | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    if (embedded) {
+      dev = await startDevServer({ stateDir: options.stateDir });
+      stops.push(() => dev!.stop());
+      options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS to use your cluster); Web UI ${dev.uiUrl}`);
+    }
+    const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
+    const client = await connectClient(target);
+    stops.unshift(() => client.connection.close());
+    if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {
+      installSdkLogging(log);
+      const connection = await connectWorker(target);
+      const abort = new AbortController();
+      const executors = options.executors ?? embeddedExecutors(options, log);
+      let running!: () => void;
+      const ready = new Promise<void>((r) => (running = r));
+      const done = runCollectorWorkers({
+        log,
+        connection,
+        namespace: target.namespace,
+        executors,
+        stateDir: options.stateDir,
+        ...(options.configPath ? { configPath: options.configPath } : {}),
+        signal: abort.signal,
+        onRunning: () => running(),
+      });
+      await Promise.race([ready, done]);
+      stops.unshift(async () => {
+        abort.abort();
+        await done.catch(() => undefined);
+        await connection.close();
+      });
+      options.say(`worker: in-process for ${executors.join(', ')} (logs: ${logFile})`);
+    }
+    return {
+      client,
+      embedded,
+      address: target.address,
+      ...(dev ? { uiUrl: dev.uiUrl } : {}),
+      log,
+      async close() {
+        for (const stop of stops) await stop().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    for (const stop of stops) await stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+function embeddedExecutors(options: SessionOptions, log: Logger): string[] {
+  try {
+    const plugin = new CollectorPlugin({ log, stateDir: options.stateDir, ...(options.configPath ? { configPath: options.configPath } : {}) });
+    const queues = new Set([...plugin.runtime.config().collectors.values()].map((c) => c.executor));
+    return queues.size ? [...queues] : [DEFAULT_EXECUTOR];
+  } catch {
+    return [DEFAULT_EXECUTOR];
+  }
+}

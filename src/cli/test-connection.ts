@@ -1,0 +1,34 @@
+/** `collector test-connection <name>`: every permission the source and landing zone need, ok or denied. */
+import type { Check } from '../plugins/types';
+import type { CollectorPlugin } from '../plugin';
+import { scrubSecrets } from '../secrets/scrub';
+
+export async function testConnection(plugin: CollectorPlugin, name: string, say: (m: string) => void): Promise<boolean> {
+  const runtime = plugin.runtime;
+  const collector = runtime.collector({ collector: name });
+  const secrets = runtime.secrets();
+  const ctx = { log: runtime.log, signal: new AbortController().signal };
+  const source = runtime.source(collector);
+  const sourceConfig = source.configSchema.parse(await runtime.resolvedSourceConfig(collector, secrets));
+  const groups: [string, () => Promise<Check[]>][] = [
+    [`source ${collector.source.type}`, () => source.testConnection(sourceConfig, ctx)],
+    [`landing ${collector.landing.type}`, async () => (await runtime.landing(collector, secrets, ctx)).testConnection()],
+  ];
+  let ok = true;
+  for (const [title, run] of groups) {
+    say(title);
+    let checks: Check[];
+    try {
+      checks = await run();
+    } catch (e) {
+      checks = [{ name: 'connect', ok: false, detail: (e as Error).message, required: true }];
+    }
+    for (const c of checks) {
+      const status = c.ok ? 'ok    ' : c.required ? 'DENIED' : 'denied';
+      const grant = !c.ok && c.grant ? ` -> grant ${c.grant}` : '';
+      say(`  ${status} ${c.name}${grant}${c.detail && !c.ok ? ` (${scrubSecrets(c.detail, secrets.resolvedValues())})` : ''}`);
+      if (!c.ok && c.required) ok = false;
+    }
+  }
+  return ok;
+}

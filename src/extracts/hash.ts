@@ -1,0 +1,15 @@
+/** sha256 (hex), MD5 (base64) and size of a file in one streamed pass. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+export async function hashFile(path: string): Promise<{ sha256: string; md5: string; bytes: number }> {
+  const sha256 = createHash('sha256');
+  const md5 = createHash('md5');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    sha256.update(chunk as Buffer);
+    md5.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: sha256.digest('hex'), md5: md5.digest('base64'), bytes };
+}

@@ -1,0 +1,160 @@
+/**
+ * Runs a source's units with bounded concurrency into per-unit part files, skipping units a previous
+ * attempt finished (its checkpoint), then assembles one extract file per kind.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import type { ExtractContext, ExtractUnit, SourcePlugin, UnitOutput } from '../plugins/types';
+import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from './format';
+import { PartWriter } from './part-writer';
+
+/** What a finished unit left on disk; small, so it travels in heartbeat details. */
+export interface UnitDone {
+  key: string;
+  rows: Partial<Record<ExtractKind, number>>;
+}
+
+export interface ExtractCheckpoint {
+  units: UnitDone[];
+  warnings: string[];
+  counters: Record<string, number>;
+}
+
+export interface ExtractedFile {
+  kind: ExtractKind;
+  name: string;
+  path: string;
+  rows: number;
+}
+
+export interface RunUnitsOptions<C> {
+  source: SourcePlugin<C>;
+  config: C;
+  collector: string;
+  stamp: string;
+  compress: boolean;
+  dir: string;
+  ctx: Omit<ExtractContext, 'warn' | 'count'>;
+  checkpoint?: ExtractCheckpoint;
+  /** Called after each unit completes, with the checkpoint to heartbeat. */
+  onUnitDone(checkpoint: ExtractCheckpoint): void;
+}
+
+const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
+
+export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint }> {
+  const partsDir = join(opts.dir, 'parts');
+  await mkdir(partsDir, { recursive: true });
+  const checkpoint: ExtractCheckpoint = {
+    units: [...(opts.checkpoint?.units ?? [])],
+    warnings: [...(opts.checkpoint?.warnings ?? [])],
+    counters: { ...(opts.checkpoint?.counters ?? {}) },
+  };
+  const done = new Map(checkpoint.units.map((u) => [u.key, u]));
+  // A unit counts as done only if every part it reported is still on disk (same host, same staging).
+  for (const u of [...done.values()]) {
+    for (const kind of Object.keys(u.rows) as ExtractKind[]) {
+      if (!(await exists(join(partsDir, `${partName(u.key)}.${kind}.csv`)))) done.delete(u.key);
+    }
+  }
+  checkpoint.units = [...done.values()];
+  const warn = (m: string) => {
+    if (!checkpoint.warnings.includes(m)) checkpoint.warnings.push(m);
+  };
+  const count = (name: string, n = 1) => {
+    checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
+  };
+  const ctx: ExtractContext = { ...opts.ctx, warn, count };
+  const limit = Math.max(1, opts.source.concurrency?.(opts.config) ?? 4);
+  const keys = new Set<string>();
+  const running = new Set<Promise<void>>();
+  let failure: unknown;
+
+  const runOne = async (unit: ExtractUnit) => {
+    const writers = new Map<ExtractKind, PartWriter>();
+    const out: UnitOutput = {
+      write(kind: ExtractKind, row: Row) {
+        let w = writers.get(kind);
+        if (!w) {
+          w = new PartWriter(kind, join(partsDir, `${partName(unit.key)}.${kind}.csv`));
+          writers.set(kind, w);
+        }
+        return w.write(row);
+      },
+    };
+    try {
+      await unit.run(out);
+      for (const w of writers.values()) await w.close();
+    } catch (e) {
+      for (const w of writers.values()) w.destroy();
+      throw e;
+    }
+    const rows: Partial<Record<ExtractKind, number>> = {};
+    for (const [kind, w] of writers) rows[kind] = w.rows;
+    const entry = { key: unit.key, rows };
+    done.set(unit.key, entry);
+    checkpoint.units.push(entry);
+    opts.onUnitDone(checkpoint);
+  };
+
+  for await (const unit of opts.source.units(opts.config, ctx)) {
+    if (failure) break;
+    if (keys.has(unit.key)) throw new Error(`source "${opts.source.type}" yielded the unit key "${unit.key}" twice`);
+    keys.add(unit.key);
+    if (done.has(unit.key)) continue;
+    opts.ctx.signal.throwIfAborted();
+    const p: Promise<void> = runOne(unit).then(
+      () => void running.delete(p),
+      (e) => {
+        running.delete(p);
+        failure ??= e;
+      },
+    );
+    running.add(p);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+  if (failure) throw failure;
+
+  // Units from an older checkpoint that the source no longer lists are dropped, so output matches the listing.
+  const finished = [...done.values()].filter((u) => keys.has(u.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const files: ExtractedFile[] = [];
+  for (const kind of EXTRACT_KINDS) {
+    const name = extractFileName(opts.collector, kind, opts.stamp, opts.compress);
+    const path = join(opts.dir, name);
+    const parts = finished.filter((u) => u.rows[kind] !== undefined).map((u) => join(partsDir, `${partName(u.key)}.${kind}.csv`));
+    const rows = finished.reduce((n, u) => n + (u.rows[kind] ?? 0), 0);
+    await assemble(kind, parts, path, opts.compress);
+    files.push({ kind, name, path, rows });
+  }
+  await rm(partsDir, { recursive: true, force: true });
+  return { files, checkpoint };
+}
+
+/** Header + parts in key order, optionally through gzip: streamed, never buffered whole. */
+async function assemble(kind: ExtractKind, parts: string[], path: string, compress: boolean): Promise<void> {
+  const body = new PassThrough();
+  const sink: Writable = createWriteStream(path);
+  const done = compress ? pipeline(body, createGzip({ level: 6 }), sink) : pipeline(body, sink);
+  body.write(stringify([COLUMNS[kind].map((c) => c.name)], { record_delimiter: '\r\n' }));
+  for (const part of parts) {
+    for await (const chunk of createReadStream(part)) {
+      if (!body.write(chunk)) await new Promise((r) => body.once('drain', r));
+    }
+  }
+  body.end();
+  await done;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,77 @@
+/**
+ * CollectorPlugin: the whole suite as a Temporal worker plugin. Add it to any Worker whose task queue is
+ * an executor: it contributes the collect workflow, its activities and the data converter, and runs a
+ * companion activity worker on this host's own queue (`<executor>@<host>`) for host-pinned staging.
+ */
+import { SimplePlugin } from '@temporalio/plugin';
+import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { createActivities } from '../activities';
+import { createLogger, type Logger } from './log';
+import { builtinRegistry } from './plugins/builtins';
+import type { HwmPlugin, LandingPlugin, SourcePlugin } from './plugins/types';
+import { CollectorRuntime, type RuntimeOptions } from './runtime';
+import { workflowSource } from './workflow-source';
+
+export interface CollectorPluginOptions extends Partial<Omit<RuntimeOptions, 'registry' | 'log'>> {
+  log?: Logger;
+  /** Extra plugins: a customer's own source, landing zone or HWM store. */
+  sources?: SourcePlugin<never>[];
+  landings?: LandingPlugin<never>[];
+  hwmStores?: HwmPlugin<never>[];
+  /** E.g. the payload-encryption converter from codec/data-converter.ts. */
+  dataConverter?: DataConverter;
+  /** Serve workflows too (default). False: activities only, for an executor apart from the workflow side. */
+  workflows?: boolean;
+  /** Serve activities too (default). False: workflows only. */
+  activities?: boolean;
+}
+
+export class CollectorPlugin extends SimplePlugin {
+  readonly runtime: CollectorRuntime;
+
+  constructor(options: CollectorPluginOptions = {}) {
+    const log = options.log ?? createLogger();
+    let runtime: CollectorRuntime | undefined;
+    const registry = builtinRegistry(() => runtime!.hwmDir());
+    for (const s of options.sources ?? []) registry.addSource(s as SourcePlugin<unknown>);
+    for (const l of options.landings ?? []) registry.addLanding(l as LandingPlugin<unknown>);
+    for (const h of options.hwmStores ?? []) registry.addHwmStore(h as HwmPlugin<unknown>);
+    runtime = new CollectorRuntime({ ...options, registry, log });
+    const activities = options.activities === false ? undefined : createActivities(runtime);
+    const source = options.workflows === false ? undefined : workflowSource();
+    super({
+      name: 'temporal-collectors',
+      ...(activities ? { activities } : {}),
+      ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+      // Never replace a customer's own workflows: they re-export ours from their workflows file.
+      ...(source && 'workflowsPath' in source ? { workflowsPath: (existing?: string) => existing ?? source.workflowsPath } : {}),
+      ...(source && 'workflowBundle' in source
+        ? { workflowBundle: (existing?: WorkflowBundleOption) => existing ?? source.workflowBundle }
+        : {}),
+    });
+    this.runtime = runtime;
+    this.runActivities = options.activities !== false;
+  }
+
+  private readonly runActivities: boolean;
+
+  override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
+    if (!this.runActivities) return next(worker);
+    const { connection, namespace, taskQueue, dataConverter } = worker.options;
+    const hostWorker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: this.runtime.hostQueue(taskQueue),
+      activities: createActivities(this.runtime),
+      ...(dataConverter ? { dataConverter } : {}),
+    });
+    const host = hostWorker.run();
+    try {
+      await next(worker);
+    } finally {
+      if (hostWorker.getState() === 'RUNNING') hostWorker.shutdown();
+      await host;
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The history unit of one workgroup: the window's query executions as `databaselog` rows, the lineage of
+ * the writes among them, and their DDL as `events`.
+ *
+ * ListQueryExecutions has no time filter and is only roughly newest-first, so pages are read until one
+ * lies entirely before window start minus `historyMargin`; each execution is then kept only when its
+ * SubmissionDateTime is in [window.start, window.end), which makes consecutive windows tile exactly.
+ */
+import {
+  BatchGetQueryExecutionCommand,
+  ListQueryExecutionsCommand,
+  type ListQueryExecutionsCommandOutput,
+  type QueryExecution,
+} from '@aws-sdk/client-athena';
+import { TransientError } from '../../errors';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../../plugins/types';
+import { parseDuration } from '../../time/duration';
+import type { AthenaSession } from './client';
+import { writeLineage } from './lineage';
+import { sleep } from './sleep';
+import { classifyStatement, extractLineage, maskLiterals } from './sql';
+
+export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
+
+/** Athena's default catalog, which history omits when a query ran in it. */
+export const DEFAULT_CATALOG = 'AwsDataCatalog';
+
+export function historyUnit(session: AthenaSession, ctx: ExtractContext, workgroup: string): ExtractUnit {
+  return {
+    key: historyUnitKey(workgroup),
+    run: (out) => new WorkgroupHistory(session, ctx, workgroup, out).run(),
+  };
+}
+
+/** Statements that may write a table or view (the only ones worth parsing for lineage). */
+const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD)$/i;
+/** Statements that may change the catalog (worth classifying as events). */
+const DDL_START = /^(CREATE|DROP|ALTER|MSCK|REPLACE)$/i;
+
+/** The first keyword of `sql`, past leading comments, whitespace and parentheses. */
+export function firstKeyword(sql: string): string {
+  let s = sql;
+  for (;;) {
+    const t = s.replace(/^[\s(]+/, '');
+    if (t.startsWith('--')) {
+      const nl = t.indexOf('\n');
+      s = nl < 0 ? '' : t.slice(nl + 1);
+    } else if (t.startsWith('/*')) {
+      const close = t.indexOf('*/', 2);
+      s = close < 0 ? '' : t.slice(close + 2);
+    } else return /^[A-Za-z]+/.exec(t)?.[0]?.toUpperCase() ?? '';
+  }
+}
+
+class WorkgroupHistory {
+  private readonly start: number;
+  private readonly end: number;
+  private readonly userName: string;
+
+  constructor(
+    private readonly session: AthenaSession,
+    private readonly ctx: ExtractContext,
+    private readonly workgroup: string,
+    private readonly out: UnitOutput,
+  ) {
+    this.start = Date.parse(ctx.window.start);
+    this.end = Date.parse(ctx.window.end);
+    this.userName = `athena_workgroup_${workgroup}`;
+  }
+
+  async run(): Promise<void> {
+    const { session, ctx } = this;
+    const stopBefore = this.start - (parseDuration(session.config.historyMargin) ?? 3_600_000);
+    // Listing can shift under new queries and repeat an id across pages; emit each once.
+    const seen = new Set<string>();
+    const pages = session.pages<ListQueryExecutionsCommandOutput>(
+      'ListQueryExecutions',
+      (token, o) =>
+        session.client.send(new ListQueryExecutionsCommand({ WorkGroup: this.workgroup, MaxResults: 50, NextToken: token }), o),
+      ctx.signal,
+    );
+    for await (const page of pages) {
+      const ids = page.QueryExecutionIds ?? [];
+      if (!ids.length) continue;
+      let wholePageOld = true;
+      for (const q of await this.batchGet(ids)) {
+        const submitted = q.Status?.SubmissionDateTime;
+        const t = submitted?.getTime();
+        if (t === undefined || t >= stopBefore) wholePageOld = false;
+        if (t === undefined || t < this.start || t >= this.end) continue;
+        const id = q.QueryExecutionId;
+        if (!id || seen.has(id)) continue;
+        seen.add(id);
+        await this.writeExecution(q, submitted!);
+      }
+      if (wholePageOld) break;
+    }
+  }
+
+  /** BatchGetQueryExecution for up to 50 ids, retrying unprocessed ids with backoff, bounded. */
+  private async batchGet(ids: string[]): Promise<QueryExecution[]> {
+    const { session, ctx } = this;
+    const found: QueryExecution[] = [];
+    let pending = ids;
+    for (let attempt = 1; pending.length; attempt++) {
+      const batch = pending;
+      const res = await session.call(
+        'BatchGetQueryExecution',
+        (o) => session.client.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: batch }), o),
+        ctx.signal,
+      );
+      found.push(...(res.QueryExecutions ?? []));
+      const unprocessed = res.UnprocessedQueryExecutionIds ?? [];
+      pending = unprocessed.map((u) => u.QueryExecutionId).filter((id): id is string => Boolean(id));
+      if (!pending.length) break;
+      if (attempt >= session.retry.maxAttempts) {
+        const first = unprocessed[0];
+        throw new TransientError(
+          `Athena left ${pending.length} query execution(s) of workgroup ${this.workgroup} unprocessed after ${attempt} attempts (${first?.ErrorCode ?? 'no code'}: ${first?.ErrorMessage ?? 'no message'})`,
+          { operation: 'BatchGetQueryExecution', workgroup: this.workgroup },
+        );
+      }
+      session.counters.inc('BatchGetQueryExecution', 'retries');
+      await sleep(session.backoff(attempt), ctx.signal);
+    }
+    return found;
+  }
+
+  private async writeExecution(q: QueryExecution, submitted: Date): Promise<void> {
+    const { ctx, out } = this;
+    const id = q.QueryExecutionId!;
+    const text = q.Query ?? '';
+    const status = q.Status;
+    const state = status?.State ?? 'UNKNOWN';
+    const catalog = q.QueryExecutionContext?.Catalog ?? DEFAULT_CATALOG;
+    const database = q.QueryExecutionContext?.Database ?? null;
+    const stats = q.Statistics;
+    const when = status?.CompletionDateTime ?? submitted;
+    const shown = this.shownText(text, id);
+    ctx.count('athena_query_executions');
+
+    await out.write('databaselog', {
+      query_id: id,
+      query_text: shown,
+      statement_type: q.StatementType ?? null,
+      state,
+      error_message: status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null)),
+      catalog: q.QueryExecutionContext?.Catalog ?? null,
+      database,
+      submission_time: submitted,
+      completion_time: status?.CompletionDateTime ?? null,
+      data_scanned_bytes: stats?.DataScannedInBytes ?? null,
+      engine_execution_ms: stats?.EngineExecutionTimeInMillis ?? null,
+      queue_ms: stats?.QueryQueueTimeInMillis ?? null,
+      planning_ms: stats?.QueryPlanningTimeInMillis ?? null,
+      total_execution_ms: stats?.TotalExecutionTimeInMillis ?? null,
+      workgroup: this.workgroup,
+      user_name: this.userName,
+    });
+
+    const keyword = firstKeyword(text);
+    const context = { catalog, database: database ?? 'default' };
+    if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
+      // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
+      await writeLineage(out, ctx, this.safely(() => extractLineage(text, context)), { origin: 'QUERY', queryId: id, observedAt: when });
+    }
+    if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
+      let event: ReturnType<typeof classifyStatement> = null;
+      try {
+        event = classifyStatement(text, context);
+      } catch {
+        ctx.count('unparseable_statements');
+      }
+      if (event) {
+        await out.write('events', {
+          event_time: when,
+          event_type: event.eventType,
+          object_type: event.objectType,
+          catalog: event.object.catalog,
+          database: event.object.database,
+          object_name: event.object.name,
+          query_id: id,
+          state,
+          workgroup: this.workgroup,
+          user_name: this.userName,
+          query_text: shown,
+        });
+      }
+    }
+  }
+
+  /** The query text as written to the extract: masked unless `mask: false`; never unmasked by accident. */
+  private shownText(text: string, id: string): string | null {
+    if (!this.session.config.mask) return text;
+    try {
+      return maskLiterals(text);
+    } catch (err) {
+      this.ctx.count('unmaskable_statements');
+      this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
+      return null;
+    }
+  }
+
+  private safely(parse: () => ReturnType<typeof extractLineage>): ReturnType<typeof extractLineage> {
+    try {
+      return parse();
+    } catch (err) {
+      return { kind: 'unparseable', reason: (err as Error).message };
+    }
+  }
+}

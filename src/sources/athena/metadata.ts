@@ -1,0 +1,155 @@
+/**
+ * The metadata unit of one catalog/database: every table's columns as `metadata` rows, view SQL, and the
+ * lineage views imply. Streams table by table; only one page of tables (plus the next) is held.
+ */
+import { ListTableMetadataCommand, type ListTableMetadataCommandOutput, type TableMetadata } from '@aws-sdk/client-athena';
+import { CollectorError } from '../../errors';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../../plugins/types';
+import type { Row } from '../../extracts/format';
+import type { AthenaSession } from './client';
+import { writeLineage } from './lineage';
+import { QueryFailedError, queryRows, runQuery, sqlString } from './query';
+import { viewLineage } from './sql';
+import { decodePrestoView, isPrestoView } from './views';
+
+/** Parameters broken out into their own columns, so not repeated in table_parameters. */
+const BROKEN_OUT: Record<string, 'location' | 'input_format' | 'output_format' | 'serde' | 'table_comment'> = {
+  location: 'location',
+  inputformat: 'input_format',
+  outputformat: 'output_format',
+  'serde.serialization.lib': 'serde',
+  comment: 'table_comment',
+};
+/** Bulky view text that view_definition already carries. */
+const VIEW_TEXT_KEYS = new Set(['view_original_text', 'view_expanded_text', 'viewOriginalText', 'viewExpandedText']);
+
+export const metadataUnitKey = (catalog: string, database: string) => `metadata:${catalog}/${database}`;
+
+export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalog: string, database: string): ExtractUnit {
+  return {
+    key: metadataUnitKey(catalog, database),
+    run: (out) => new DatabaseExtract(session, ctx, catalog, database, out).run(),
+  };
+}
+
+class DatabaseExtract {
+  /** view name -> SQL from information_schema.views, fetched once, only if a view lacks its text. */
+  private viewSql: Promise<Map<string, string>> | undefined;
+
+  constructor(
+    private readonly session: AthenaSession,
+    private readonly ctx: ExtractContext,
+    private readonly catalog: string,
+    private readonly database: string,
+    private readonly out: UnitOutput,
+  ) {}
+
+  async run(): Promise<void> {
+    const { session, ctx } = this;
+    const pages = session.pages<ListTableMetadataCommandOutput>(
+      'ListTableMetadata',
+      (token, o) =>
+        session.client.send(
+          new ListTableMetadataCommand({ CatalogName: this.catalog, DatabaseName: this.database, MaxResults: 50, NextToken: token }),
+          o,
+        ),
+      ctx.signal,
+    );
+    try {
+      for await (const page of pages) {
+        for (const table of page.TableMetadataList ?? []) await this.writeTable(table);
+      }
+    } catch (err) {
+      // Dropped between listing and reading: nothing to extract, and not worth failing the run.
+      if (err instanceof CollectorError && err.details?.fault === 'notFound') {
+        ctx.warn(`Athena database ${this.catalog}.${this.database} disappeared during extraction; skipped`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async writeTable(t: TableMetadata): Promise<void> {
+    const params = t.Parameters ?? {};
+    const isView = /VIEW/i.test(t.TableType ?? '');
+    const base: Row = {
+      catalog: this.catalog,
+      database: this.database,
+      table_name: t.Name,
+      table_type: t.TableType ?? (isView ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
+      location: null,
+      input_format: null,
+      output_format: null,
+      serde: null,
+      table_create_time: t.CreateTime ?? null,
+      table_last_access_time: t.LastAccessTime ?? null,
+      table_comment: null,
+      table_parameters: null,
+      view_definition: null,
+    };
+    const rest: Record<string, string> = {};
+    let presto: string | undefined;
+    for (const [k, v] of Object.entries(params)) {
+      const column = BROKEN_OUT[k];
+      if (column) base[column] = v;
+      else if (isPrestoView(v)) presto ??= decodePrestoView(v);
+      else if (!VIEW_TEXT_KEYS.has(k)) rest[k] = v;
+    }
+    if (Object.keys(rest).length) base.table_parameters = rest;
+    if (isView) {
+      const sql = presto ?? (await this.viewFromInformationSchema(t.Name ?? ''));
+      base.view_definition = sql ?? null;
+      this.ctx.count('athena_views');
+      if (sql) await this.writeViewLineage(t.Name ?? '', sql);
+    } else this.ctx.count('athena_tables');
+
+    const columns = t.Columns ?? [];
+    const partitions = t.PartitionKeys ?? [];
+    if (columns.length + partitions.length === 0) {
+      await this.out.write('metadata', { ...base, column_name: null, ordinal_position: null, data_type: null, column_comment: null, is_partition_key: null });
+      return;
+    }
+    let ordinal = 0;
+    for (const [list, isPartition] of [[columns, false], [partitions, true]] as const) {
+      for (const c of list) {
+        await this.out.write('metadata', {
+          ...base,
+          column_name: c.Name,
+          ordinal_position: ++ordinal,
+          data_type: c.Type ?? null,
+          column_comment: c.Comment ?? null,
+          is_partition_key: isPartition,
+        });
+      }
+    }
+  }
+
+  private async writeViewLineage(view: string, sql: string): Promise<void> {
+    const target = { catalog: this.catalog, database: this.database, table: view };
+    await writeLineage(this.out, this.ctx, viewLineage(sql, target), { origin: 'VIEW_DEFINITION' });
+  }
+
+  private async viewFromInformationSchema(view: string): Promise<string | undefined> {
+    this.viewSql ??= this.loadViews();
+    return (await this.viewSql).get(view);
+  }
+
+  /** One query per database; holds that database's view SQL only. */
+  private async loadViews(): Promise<Map<string, string>> {
+    const { session, ctx } = this;
+    const map = new Map<string, string>();
+    try {
+      const id = await runQuery(
+        session,
+        `SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ${sqlString(this.database)}`,
+        { catalog: this.catalog, signal: ctx.signal },
+      );
+      for await (const [name, sql] of queryRows(session, id, ctx.signal)) if (name && sql) map.set(name, sql);
+    } catch (err) {
+      // A catalog that cannot answer (federated, no views table) leaves view_definition empty, visibly.
+      if (!(err instanceof QueryFailedError)) throw err;
+      ctx.warn(`view definitions of ${this.catalog}.${this.database} unavailable: ${err.message}`);
+    }
+    return map;
+  }
+}

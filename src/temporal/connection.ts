@@ -1,0 +1,71 @@
+/**
+ * Connecting to Temporal the way Temporal users expect: @temporalio/envconfig (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, the TOML config file).
+ * Without any of them, the CLI runs an embedded dev server instead (see dev/temporal-server.ts).
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { ConfigError } from '../errors';
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  connectionOptions: NativeConnectionOptions;
+}
+
+/** True when the environment names a Temporal cluster; otherwise the CLI embeds a dev server. */
+export function temporalConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE);
+}
+
+export function loadTemporalTarget(overrides: { address?: string; namespace?: string } = {}): TemporalTarget {
+  let loaded;
+  try {
+    loaded = loadClientConnectConfig({});
+  } catch (e) {
+    throw new ConfigError(`Temporal connection config is invalid: ${(e as Error).message}`);
+  }
+  const connectionOptions: NativeConnectionOptions = { ...loaded.connectionOptions };
+  if (overrides.address) connectionOptions.address = overrides.address;
+  const address = connectionOptions.address ?? 'localhost:7233';
+  connectionOptions.address = address;
+  return { address, namespace: overrides.namespace ?? loaded.namespace ?? 'default', connectionOptions };
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+async function withDeadline<T>(what: string, address: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConfigError(`cannot reach Temporal at ${address} within ${CONNECT_TIMEOUT_MS / 1000}s (${what}); check TEMPORAL_ADDRESS, TLS and network`)),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`cannot reach Temporal at ${address}: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
+  return withDeadline('worker connection', target.address, NativeConnection.connect(target.connectionOptions));
+}
+
+export async function connectClient(target: TemporalTarget, dataConverter?: DataConverter): Promise<Client> {
+  const { address, tls, apiKey, metadata } = target.connectionOptions;
+  const connection = await withDeadline(
+    'client connection',
+    target.address,
+    Connection.connect({ address, ...(tls !== undefined ? { tls } : {}), ...(apiKey ? { apiKey } : {}), ...(metadata ? { metadata } : {}), connectTimeout: CONNECT_TIMEOUT_MS }),
+  );
+  // Connection.connect is lazy about auth; a cheap call proves the address and credentials work.
+  await withDeadline('health check', target.address, connection.healthService.check({}));
+  return new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) });
+}

@@ -1,0 +1,242 @@
+/**
+ * The collect workflow: the old "extract -> upload -> save HWM" DAG as durable steps.
+ *
+ *   plan the window -> claim a host -> extract -> validate -> [dry run stops] -> [approval]
+ *   -> upload -> commit HWM -> clean up staging (always)
+ *
+ * Deterministic and small: it passes names, counts and hashes between activities, never data.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { CollectorActivities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
+import type {
+  ApprovalDecision,
+  CollectInput,
+  CollectorRef,
+  HostClaim,
+  Progress,
+  RunPlan,
+  RunSummary,
+  ValidateResult,
+} from '../src/run-types';
+
+export const progressQuery = defineQuery<Progress>('progress');
+export const approveSignal = defineSignal<[ApprovalDecision?]>('approve');
+export const rejectSignal = defineSignal<[ApprovalDecision?]>('reject');
+
+const STEPS = 7;
+
+export async function collect(input: CollectInput): Promise<RunSummary> {
+  const info = workflowInfo();
+  const startedAt = Date.now();
+  const progress: Progress = { phase: 'planning', step: 0, steps: STEPS, hostAttempt: 0 };
+  setHandler(progressQuery, () => progress);
+  let decision: { decision: 'approved' | 'rejected'; by?: string; reason?: string } | undefined;
+  setHandler(approveSignal, (d) => void (decision ??= { decision: 'approved', ...d }));
+  setHandler(rejectSignal, (d) => void (decision ??= { decision: 'rejected', ...d }));
+
+  // 1. Resolve the window (on the executor's side, where collectors.yaml lives).
+  const plan = withOverrides(
+    await executorSteps(input.executor ?? info.taskQueue).planRun({
+      ref: collectorRef(input),
+      workflowId: info.workflowId,
+      runId: info.runId,
+      nominalEnd: nominalEnd(),
+      lastResultEnd: previousWindowEnd(),
+    }),
+    input,
+  );
+  Object.assign(progress, { collector: plan.collector, window: plan.window, step: 1 });
+  const durations = { extract: 0, validate: 0, upload: 0, total: 0 };
+  const summary = (status: RunSummary['status'], rest: Partial<RunSummary> = {}): RunSummary => ({
+    collector: plan.collector,
+    status,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    window: plan.window,
+    windowOrigin: plan.windowOrigin,
+    files: [],
+    landing: plan.landing,
+    hwm: { before: plan.hwmBefore, after: plan.hwmBefore, store: plan.hwmStore },
+    warnings: plan.warnings,
+    counters: {},
+    durationsMs: { ...durations, total: Date.now() - startedAt },
+    hostAttempts: progress.hostAttempt,
+    ...(decision ? { approval: decision } : {}),
+    ...rest,
+  });
+  if (plan.empty) {
+    progress.phase = 'done';
+    return summary('empty-window');
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    progress.hostAttempt = attempt;
+    // 2. Claim a host: its local staging directory holds this attempt's files.
+    progress.phase = 'claiming-host';
+    const host = await executorSteps(plan.executor).claimHost();
+    const steps = hostSteps(host, plan);
+    Object.assign(progress, { host: host.host, step: 2 });
+    let keepStaging = false;
+    let hostLost = false;
+    try {
+      // 3. Extract into staging.
+      progress.phase = 'extracting';
+      let t = Date.now();
+      const extracted = await steps.extract(plan);
+      durations.extract = Date.now() - t;
+      Object.assign(progress, { step: 3, rows: extracted.files.reduce((n, f) => n + f.rows, 0), files: extracted.files.length });
+
+      // 4. Validate every file and write the manifest.
+      progress.phase = 'validating';
+      t = Date.now();
+      const validated: ValidateResult = await steps.validate(plan, extracted);
+      durations.validate = Date.now() - t;
+      progress.step = 4;
+      const details = { files: validated.files, manifest: validated.manifest.name, warnings: [...plan.warnings, ...extracted.warnings], counters: extracted.counters };
+
+      if (plan.options.dryRun) {
+        keepStaging = true;
+        progress.phase = 'done';
+        return summary('dry-run', details);
+      }
+      if (plan.options.requireApproval) {
+        progress.phase = 'awaiting-approval';
+        log.info('waiting for approval', { collector: plan.collector, window: plan.window });
+        if (!(await condition(() => decision !== undefined, plan.options.approvalTimeoutMs))) {
+          throw ApplicationFailure.create({
+            type: 'ApprovalTimeout',
+            message: `no approve or reject signal within ${plan.options.approvalTimeoutMs} ms; nothing was uploaded and the HWM is unchanged`,
+            nonRetryable: true,
+          });
+        }
+        if (decision?.decision === 'rejected') {
+          progress.phase = 'done';
+          return summary('rejected', details);
+        }
+      }
+
+      // 5. Upload, manifest last.
+      progress.phase = 'uploading';
+      t = Date.now();
+      await steps.upload(plan, validated);
+      durations.upload = Date.now() - t;
+      progress.step = 5;
+
+      // 6. Only now does the HWM move: compare-and-set from the version this run read.
+      progress.phase = 'committing-hwm';
+      const committed = await executorSteps(plan.executor).commitHwm(plan);
+      progress.step = 6;
+      progress.phase = 'done';
+      return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
+    } catch (err) {
+      hostLost = isHostLost(err);
+      if (hostLost && attempt < plan.options.maxHostAttempts) {
+        log.warn('host lost; retrying the whole attempt on another worker', { host: host.host, attempt });
+        continue;
+      }
+      progress.phase = 'failed';
+      throw err;
+    } finally {
+      // 7. Clean up staging, even on failure or cancellation (a lost host is swept when it restarts).
+      if (!keepStaging && !hostLost) {
+        progress.phase = progress.phase === 'done' ? 'done' : 'cleaning-up';
+        await CancellationScope.nonCancellable(() => steps.cleanup(plan)).catch((e: unknown) =>
+          log.warn('staging cleanup failed', { error: String(e) }),
+        );
+        if (progress.phase === 'done') progress.step = STEPS;
+      }
+    }
+  }
+}
+
+function collectorRef(input: CollectInput): CollectorRef {
+  if (!input || typeof input !== 'object') {
+    throw ApplicationFailure.create({ type: 'ConfigError', nonRetryable: true, message: 'input must be an object such as {"collector": "athena-prod"}' });
+  }
+  if (input.collector && input.recipe) {
+    throw ApplicationFailure.create({ type: 'ConfigError', nonRetryable: true, message: 'input: give "collector" or "recipe", not both' });
+  }
+  if (typeof input.collector === 'string' && input.collector) return { collector: input.collector };
+  if (input.recipe && typeof input.recipe === 'object') return { recipe: input.recipe };
+  throw ApplicationFailure.create({
+    type: 'ConfigError',
+    nonRetryable: true,
+    message: 'input: "collector" (a name from collectors.yaml) or "recipe" is required, e.g. {"collector": "athena-prod"}',
+  });
+}
+
+function withOverrides(plan: RunPlan, input: CollectInput): RunPlan {
+  const options = { ...plan.options };
+  if (typeof input.dryRun === 'boolean') options.dryRun = input.dryRun;
+  if (typeof input.requireApproval === 'boolean') options.requireApproval = input.requireApproval;
+  return { ...plan, options };
+}
+
+/** A scheduled run's window ends at its scheduled time (backfills too), other runs at their start. */
+function nominalEnd(): string {
+  const info = workflowInfo();
+  const scheduled = info.searchAttributes?.['TemporalScheduledStartTime']?.[0];
+  const at = scheduled instanceof Date ? scheduled : typeof scheduled === 'string' ? new Date(scheduled) : info.runStartTime;
+  return at.toISOString();
+}
+
+function previousWindowEnd(): string | undefined {
+  const last = workflowInfo().lastResult as RunSummary | undefined;
+  return last && last.status === 'completed' ? last.window?.end : undefined;
+}
+
+/** The host queue stopped being polled: its worker died, so the next attempt starts on another. */
+function isHostLost(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
+  );
+}
+
+const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+});
+
+function executorSteps(taskQueue: string) {
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', retry: retry(10) });
+}
+
+function hostSteps(host: HostClaim, plan: RunPlan) {
+  const o = plan.options;
+  const onHost: ActivityOptions = { taskQueue: host.hostQueue, scheduleToStartTimeout: o.hostPickupTimeoutMs };
+  const { extract } = proxyActivities<CollectorActivities>({
+    ...onHost,
+    startToCloseTimeout: o.extractTimeoutMs,
+    heartbeatTimeout: o.heartbeatTimeoutMs,
+    retry: retry(5),
+  });
+  const { validate } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, retry: retry(3) });
+  const { upload } = proxyActivities<CollectorActivities>({
+    ...onHost,
+    startToCloseTimeout: o.uploadTimeoutMs,
+    heartbeatTimeout: o.heartbeatTimeoutMs,
+    retry: retry(8),
+  });
+  const { cleanup } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: '5m', retry: retry(3) });
+  return { extract, validate, upload, cleanup };
+}
