@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import type { PluginRegistry } from '../plugins/registry';
 import { SECRET_FIELD, SECRET_REF } from './fields';
 import { formatIssues } from './issues';
-import { collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
+import { collectorSchema, collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
 
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_STRING = 64 * 1024;
@@ -56,17 +56,25 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   const issues = [...scanValues(raw, [])];
-  const parsed = collectorsFileSchema.safeParse(raw);
-  if (!parsed.success) issues.push(...formatIssues(parsed.error));
   const collectors = new Map<string, Collector>();
-  if (parsed.success) {
-    for (const [name, spec] of Object.entries(parsed.data.collectors)) {
-      const checked = checkPlugins(name, spec, registry, ['collectors', name]);
+  // The file's shape first, then each collector on its own, so one bad entry hides no other problem.
+  const file = collectorsFileSchema.safeParse(raw);
+  if (!file.success) {
+    issues.push(...formatIssues(file.error));
+  }
+  const entries = raw && typeof raw === 'object' && 'collectors' in raw ? (raw as { collectors: unknown }).collectors : undefined;
+  if (entries && typeof entries === 'object' && !Array.isArray(entries)) {
+    for (const [name, value] of Object.entries(entries)) {
+      const base = ['collectors', name];
+      const spec = collectorSchema.safeParse(value);
+      if (!spec.success) issues.push(...formatIssues(spec.error, base));
+      // Plugin blocks are checked even when other fields are wrong, so every problem shows at once.
+      const checked = checkPlugins(name, spec.success ? spec.data : pluginBlocksOf(value), registry, base);
       issues.push(...checked.issues);
-      if (checked.collector) collectors.set(name, checked.collector);
+      if (spec.success && checked.collector) collectors.set(name, checked.collector);
     }
   }
-  if (issues.length) throw new ConfigError(`${path} has ${issues.length} problem(s)`, dedupe(issues));
+  if (issues.length) throw new ConfigError(`${path} has ${dedupe(issues).length} problem(s)`, dedupe(issues));
   return { path, collectors };
 }
 
@@ -84,6 +92,13 @@ export function parseRecipe(raw: unknown, registry: PluginRegistry): Collector {
   }
   if (issues.length || !collector) throw new ConfigError('the inline recipe is invalid', dedupe(issues));
   return collector;
+}
+
+/** The source/landing/hwm blocks of an entry that failed the collector schema, where they look usable. */
+function pluginBlocksOf(value: unknown): CollectorSpec {
+  const v = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  const block = (b: unknown) => (b && typeof b === 'object' && typeof (b as { type?: unknown }).type === 'string' ? (b as { type: string }) : undefined);
+  return { source: block(v.source), landing: block(v.landing), hwm: block(v.hwm) } as unknown as CollectorSpec;
 }
 
 function checkPlugins(
@@ -114,7 +129,7 @@ function checkPlugins(
   const source = block('source', spec.source, registry.sources);
   const landing = block('landing', spec.landing, registry.landings);
   const hwm = block('hwm', spec.hwm, registry.hwmStores);
-  if (spec.schedule?.cron && spec.schedule.every) issues.push(`${[...base, 'schedule'].join('.')}: give cron or every, not both`);
+  if (spec.schedule?.cron && spec.schedule?.every) issues.push(`${[...base, 'schedule'].join('.')}: give cron or every, not both`);
   if (issues.length || !source || !landing || (spec.hwm && !hwm)) return { issues };
   return { collector: { ...spec, name, source, landing, hwm }, issues };
 }

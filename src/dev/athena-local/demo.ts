@@ -13,7 +13,9 @@ const D = 24 * H;
 
 /** `name type -- comment` shorthand, the same the seed file accepts. */
 export function parseColumn(spec: string): SeedColumn {
-  const [def = '', comment] = spec.split(/\s+--\s+/, 2);
+  const cut = /\s+--\s+/.exec(spec);
+  const def = cut ? spec.slice(0, cut.index) : spec;
+  const comment = cut ? spec.slice(cut.index + cut[0].length) : undefined;
   const m = /^\s*(\S+)\s+(.+?)\s*$/.exec(def);
   if (!m) throw new Error(`bad column "${spec}": expected "name type [-- comment]"`);
   const c: SeedColumn = { name: m[1] as string, type: m[2] as string };

@@ -145,7 +145,7 @@ class WorkgroupHistory {
       statement_type: q.StatementType ?? null,
       state,
       error_message: status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null)),
-      catalog: q.QueryExecutionContext?.Catalog ?? null,
+      catalog: q.QueryExecutionContext?.Catalog?.toLowerCase() ?? null,
       database,
       submission_time: submitted,
       completion_time: status?.CompletionDateTime ?? null,

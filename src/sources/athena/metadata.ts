@@ -73,7 +73,8 @@ class DatabaseExtract {
     const params = t.Parameters ?? {};
     const isView = /VIEW/i.test(t.TableType ?? '');
     const base: Row = {
-      catalog: this.catalog,
+      // Lowercase like Athena's SQL and information_schema, so metadata joins lineage and events.
+      catalog: this.catalog.toLowerCase(),
       database: this.database,
       table_name: t.Name,
       table_type: t.TableType ?? (isView ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
@@ -91,6 +92,8 @@ class DatabaseExtract {
     let presto: string | undefined;
     for (const [k, v] of Object.entries(params)) {
       const column = BROKEN_OUT[k];
+      // Athena marks every view with the comment "Presto View": a marker, not the owner's comment.
+      if (column === 'table_comment' && isView && v === 'Presto View') continue;
       if (column) base[column] = v;
       else if (isPrestoView(v)) presto ??= decodePrestoView(v);
       else if (!VIEW_TEXT_KEYS.has(k)) rest[k] = v;

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The whole test suite: strict typecheck, then every test file on node's test runner (through tsx).
+// Test files that need servers (Temporal, Azurite, moto, the local Athena) start and stop them themselves.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { readdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const only = process.argv.slice(2);
+const step = (what, cmd, args) => {
+  process.stderr.write(`\n[test] ${what}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+
+step('typecheck (tsc --noEmit, strict)', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+const files = only.length
+  ? only
+  : readdirSync(join(root, 'test'))
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => join('test', f));
+step(`${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files]);

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { parseCollectorsText, parseRecipe } from '../src/config/load';
+import { ConfigError } from '../src/errors';
+import { PluginRegistry } from '../src/plugins/registry';
+import type { SourcePlugin, LandingPlugin } from '../src/plugins/types';
+import { secretRef } from '../src/config/fields';
+
+// Narrow unit tests of the loader: tiny plugins whose schemas stand in for the real ones.
+const source: SourcePlugin<{ type: 'fake'; region: string; secretAccessKey?: string }> = {
+  type: 'fake',
+  configSchema: z.object({ type: z.literal('fake'), region: z.string(), secretAccessKey: secretRef().optional() }).strict(),
+  async *units() {},
+  async testConnection() {
+    return [];
+  },
+};
+const landing: LandingPlugin<{ type: 'dir'; path: string }> = {
+  type: 'dir',
+  configSchema: z.object({ type: z.literal('dir'), path: z.string() }).strict(),
+  create() {
+    throw new Error('not used');
+  },
+};
+const registry = new PluginRegistry().addSource(source).addLanding(landing);
+
+function problems(text: string): string[] {
+  try {
+    parseCollectorsText(text, 'collectors.yaml', registry);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return e.issues;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('collectors.yaml loading', () => {
+  it('accepts a valid file and fills defaults', () => {
+    const cfg = parseCollectorsText(
+      'collectors:\n  athena-prod:\n    source: {type: fake, region: eu-west-1, secretAccessKey: "${AWS_SECRET}"}\n    landing: {type: dir, path: /tmp/x}\n',
+      'collectors.yaml',
+      registry,
+    );
+    const c = cfg.collectors.get('athena-prod')!;
+    assert.equal(c.executor, 'collectors');
+    assert.equal(c.options.safetyLag, '5m');
+    assert.equal(c.options.compress, false);
+    assert.equal(c.source.secretAccessKey, '${AWS_SECRET}');
+  });
+
+  it('lists every bad field by path, with "required" for missing ones', () => {
+    const issues = problems(
+      [
+        'collectors:',
+        '  athena-prod:',
+        '    source: {type: fake}',
+        '    landing: {type: dir, path: 3}',
+        '    options: {safetyLag: soon, maxHostAttempts: 0, bogus: 1}',
+        '  bad_name:',
+        '    source: {type: nope}',
+        '    landing: {type: dir, path: /x}',
+      ].join('\n'),
+    );
+    const text = issues.join('\n');
+    assert.match(text, /collectors\.athena-prod\.source\.region: required/);
+    assert.match(text, /collectors\.athena-prod\.landing\.path: Invalid input: expected string/);
+    assert.match(text, /collectors\.athena-prod\.options\.safetyLag: must be a duration/);
+    assert.match(text, /collectors\.athena-prod\.options\.maxHostAttempts: Too small/);
+    assert.match(text, /collectors\.athena-prod\.options: unknown field\(s\) "bogus"/);
+    assert.match(text, /collectors\.bad_name: .*no underscores|collectors\.bad_name/);
+  });
+
+  it('names unknown plugin types and the known ones', () => {
+    const issues = problems('collectors:\n  a:\n    source: {type: oracle}\n    landing: {type: ftp}\n');
+    assert.ok(issues.includes('collectors.a.source.type: unknown source type "oracle" (known: fake)'), issues.join('\n'));
+    assert.ok(issues.includes('collectors.a.landing.type: unknown landing type "ftp" (known: dir)'), issues.join('\n'));
+  });
+
+  it('refuses plain values in secret-bearing fields', () => {
+    const issues = problems('collectors:\n  a:\n    source: {type: fake, region: r, secretAccessKey: AKIAREALSECRET}\n    landing: {type: dir, path: /x}\n');
+    assert.ok(issues.some((i) => i.startsWith('collectors.a.source.secretAccessKey: holds a plain value')), issues.join('\n'));
+    assert.ok(!issues.join('\n').includes('AKIAREALSECRET'), 'the secret itself must not be echoed');
+  });
+
+  it('reports malformed YAML with a line number', () => {
+    const issues = problems('collectors:\n  a: [unclosed\n');
+    assert.match(issues[0]!, /^line \d+: /);
+  });
+
+  it('refuses NUL bytes and huge strings', () => {
+    assert.throws(() => parseCollectorsText('collectors: {}\u0000', 'c.yaml', registry), /NUL byte/);
+    const issues = problems(`collectors:\n  a:\n    source: {type: fake, region: "${'x'.repeat(70_000)}"}\n    landing: {type: dir, path: /x}\n`);
+    assert.ok(issues.some((i) => /collectors\.a\.source\.region: is 70000 characters long/.test(i)), issues.join('\n'));
+  });
+
+  it('validates inline recipes the same way', () => {
+    assert.throws(
+      () => parseRecipe({ name: 'r1', source: { type: 'fake' }, landing: { type: 'dir', path: '/x' } }, registry),
+      (e: unknown) => e instanceof ConfigError && e.issues.includes('recipe.source.region: required'),
+    );
+    const ok = parseRecipe({ name: 'r1', source: { type: 'fake', region: 'x' }, landing: { type: 'dir', path: '/x' } }, registry);
+    assert.equal(ok.name, 'r1');
+  });
+});

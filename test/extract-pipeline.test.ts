@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import pino from 'pino';
+import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
+import { validateFiles } from '../src/extracts/validate';
+import { ValidationError } from '../src/errors';
+import type { ExtractUnit, SourcePlugin } from '../src/plugins/types';
+
+// A narrow in-test source: three databases' worth of metadata rows, one of which can be made to fail.
+function tinySource(failOn?: string, runs: string[] = []): SourcePlugin<{ type: 'tiny' }> {
+  return {
+    type: 'tiny',
+    configSchema: z.object({ type: z.literal('tiny') }),
+    concurrency: () => 2,
+    async *units(): AsyncIterable<ExtractUnit> {
+      for (const db of ['sales', 'finance', 'hr']) {
+        yield {
+          key: `metadata:cat/${db}`,
+          async run(out) {
+            runs.push(db);
+            if (db === failOn) throw new Error(`boom in ${db}`);
+            for (let i = 0; i < 3; i++) {
+              await out.write('metadata', {
+                catalog: 'cat',
+                database: db,
+                table_name: `t${i}`,
+                table_type: 'EXTERNAL_TABLE',
+                column_name: 'c, "quoted"\nnewline',
+                ordinal_position: 1,
+                is_partition_key: false,
+                table_create_time: new Date('2026-01-01T00:00:00Z'),
+                table_parameters: { a: '1' },
+              });
+            }
+          },
+        };
+      }
+    },
+    async testConnection() {
+      return [];
+    },
+  };
+}
+
+const ctx = () => ({ log: pino({ level: 'silent' }), signal: new AbortController().signal, window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' } });
+
+describe('extract: units, checkpoint, assembly, validation', () => {
+  it('writes one RFC 4180 file per kind with a header, and validation accepts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-'));
+    const { files } = await runUnits({ source: tinySource(), config: { type: 'tiny' }, collector: 'c1', stamp: '20261102T000000Z', compress: false, dir, ctx: ctx(), onUnitDone() {} });
+    assert.deepEqual(files.map((f) => [f.name, f.rows]), [
+      ['c1_metadata_20261102T000000Z.csv', 9],
+      ['c1_databaselog_20261102T000000Z.csv', 0],
+      ['c1_linkages_20261102T000000Z.csv', 0],
+      ['c1_events_20261102T000000Z.csv', 0],
+    ]);
+    const text = readFileSync(files[0]!.path, 'utf8');
+    assert.ok(text.startsWith('catalog,database,table_name,table_type,column_name,'));
+    assert.ok(text.includes('"c, ""quoted""\nnewline"'), 'quotes and newlines escaped per RFC 4180');
+    assert.ok(text.includes('2026-01-01T00:00:00.000Z'));
+    assert.ok(text.includes('"{""a"":""1""}"'));
+    // Parts are assembled in unit-key order, so the same extract gives the same bytes.
+    assert.ok(text.indexOf('finance') < text.indexOf('hr') && text.indexOf('hr') < text.indexOf('sales'));
+    const validated = await validateFiles(files);
+    assert.equal(validated[0]!.rows, 9);
+    assert.match(validated[0]!.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(existsSync(join(dir, 'parts')), false, 'parts are removed after assembly');
+  });
+
+  it('resumes from a checkpoint: done units are not run again, output is the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-'));
+    let checkpoint: ExtractCheckpoint | undefined;
+    const firstRuns: string[] = [];
+    await assert.rejects(
+      runUnits({ source: tinySource('hr', firstRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), onUnitDone: (cp) => (checkpoint = structuredClone(cp)) }),
+      /boom in hr/,
+    );
+    assert.ok(checkpoint && checkpoint.units.length >= 1);
+    const doneBefore = checkpoint.units.map((u) => u.key.split('/')[1]);
+    const secondRuns: string[] = [];
+    const { files } = await runUnits({ source: tinySource(undefined, secondRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
+    for (const db of doneBefore) assert.ok(!secondRuns.includes(db!), `${db} was already done and must not run again`);
+    assert.ok(secondRuns.includes('hr'));
+    assert.equal(files[0]!.rows, 9);
+    const csv = gunzipSync(readFileSync(files[0]!.path)).toString();
+    assert.equal(csv.split('\r\n').filter((l) => l.startsWith('cat,')).length, 9);
+    await validateFiles(files);
+  });
+
+  it('validation catches a wrong header, bad types, missing required values, wrong counts and corrupt gzip', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'v-'));
+    const bad = join(dir, 'c_metadata_s.csv');
+    writeFileSync(bad, 'catalog,database\r\n');
+    const header = 'query_id,query_text,statement_type,state,error_message,catalog,database,submission_time,completion_time,data_scanned_bytes,engine_execution_ms,queue_ms,planning_ms,total_execution_ms,workgroup,user_name\r\n';
+    const log = join(dir, 'c_databaselog_s.csv');
+    writeFileSync(log, `${header}q1,select 1,DML,SUCCEEDED,,c,d,yesterday,,12x,,,,,wg,u\r\n,select 2,DML,SUCCEEDED,,c,d,2026-11-01T00:00:00.000Z,,1,,,,,wg,u\r\n`);
+    const gz = join(dir, 'c_events_s.csv.gz');
+    writeFileSync(gz, Buffer.from('not gzip at all'));
+    await assert.rejects(
+      validateFiles([
+        { kind: 'metadata', name: 'c_metadata_s.csv', path: bad, rows: 0 },
+        { kind: 'databaselog', name: 'c_databaselog_s.csv', path: log, rows: 5 },
+        { kind: 'events', name: 'c_events_s.csv.gz', path: gz, rows: 0 },
+      ]),
+      (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        const m = e.message;
+        assert.match(m, /c_metadata_s\.csv: header is "catalog,database"/);
+        assert.match(m, /row 1, column submission_time: not an ISO-8601 UTC timestamp: "yesterday"/);
+        assert.match(m, /row 1, column data_scanned_bytes: not an integer: "12x"/);
+        assert.match(m, /row 2, column query_id: required but empty/);
+        assert.match(m, /holds 2 rows but the extract reported 5/);
+        assert.match(m, /c_events_s\.csv\.gz: gzip is corrupt/);
+        assert.match(m, /nothing was uploaded and the HWM is unchanged/);
+        return true;
+      },
+    );
+  });
+});

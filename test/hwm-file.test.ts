@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { HwmConflictError } from '../src/errors';
+import { commitHwm } from '../src/hwm/commit';
+import { FileHwmStore } from '../src/hwm/file';
+import { planWindow } from '../src/hwm/window-plan';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'hwm-'));
+
+describe('file HWM store', () => {
+  it('starts empty, writes <name>_hwm.txt atomically, reads it back', async () => {
+    const dir = tmp();
+    const store = new FileHwmStore(dir);
+    assert.deepEqual(await store.get('a'), { value: null, version: null });
+    const s = await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
+    assert.equal(s.value, '2026-11-01T00:00:00.000Z');
+    assert.equal(readFileSync(join(dir, 'a_hwm.txt'), 'utf8'), '2026-11-01T00:00:00.000Z\n');
+  });
+
+  it('lets exactly one of many concurrent compare-and-sets from one version win', async () => {
+    const store = new FileHwmStore(tmp());
+    await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
+    const { version } = await store.get('a');
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.compareAndSet('a', version, `2026-11-0${i + 2}T00:00:00Z`)),
+    );
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof HwmConflictError);
+  });
+
+  it('commitHwm moves only forward and is idempotent for its own earlier write', async () => {
+    const store = new FileHwmStore(tmp());
+    const run = { collector: 'a', hwmVersion: null, hwmBefore: null, window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' } };
+    assert.equal((await commitHwm(store, run)).advanced, true);
+    // The same commit retried after a lost response finds its own value: success, no change.
+    const again = await commitHwm(store, run);
+    assert.equal(again.advanced, false);
+    assert.equal(again.value, '2026-11-02T00:00:00.000Z');
+    // An older run ending earlier cannot move it back.
+    const stale = { ...run, window: { start: '2026-10-30T00:00:00.000Z', end: '2026-11-01T12:00:00.000Z' } };
+    await assert.rejects(commitHwm(store, stale), HwmConflictError);
+    assert.equal((await store.get('a')).value, '2026-11-02T00:00:00.000Z');
+  });
+
+  it('refuses a corrupt HWM file with a message saying how to fix it', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a_hwm.txt'), 'yesterday\n');
+    await assert.rejects(new FileHwmStore(dir).get('a'), /not a valid HWM.*collector hwm set/);
+  });
+});
+
+describe('window planning', () => {
+  const base = { nominalEnd: '2026-11-21T06:00:30.500Z', initialLookbackMs: 86_400_000, safetyLagMs: 300_000 };
+  it('starts at the HWM, ends at nominal time minus the safety lag, to whole seconds', () => {
+    const p = planWindow({ ...base, hwm: '2026-11-21T00:00:00.000Z' });
+    assert.deepEqual(p.window, { start: '2026-11-21T00:00:00.000Z', end: '2026-11-21T05:55:30.000Z' });
+    assert.equal(p.origin, 'hwm');
+    assert.equal(p.empty, false);
+  });
+  it('falls back to the schedule\'s last result, then to the initial lookback', () => {
+    assert.equal(planWindow({ ...base, hwm: null, lastResultEnd: '2026-11-20T00:00:00.000Z' }).origin, 'schedule-last-result');
+    const p = planWindow({ ...base, hwm: null });
+    assert.equal(p.origin, 'initial-lookback');
+    assert.equal(p.window.start, '2026-11-20T05:55:30.000Z');
+  });
+  it('is empty, never inverted, when the HWM is past the end', () => {
+    const p = planWindow({ ...base, hwm: '2026-11-22T00:00:00.000Z' });
+    assert.equal(p.empty, true);
+    assert.equal(p.window.start, p.window.end);
+  });
+});
