@@ -49,7 +49,7 @@ export function extractActivities(runtime: CollectorRuntime) {
           return {
             files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
             warnings: checkpoint.warnings,
-            counters: checkpoint.counters,
+            counters: resumed ? { ...checkpoint.counters, units_resumed: resumed } : checkpoint.counters,
             unitsDone: checkpoint.units.length,
             unitsResumed: resumed,
           };

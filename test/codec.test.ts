@@ -256,6 +256,18 @@ describe('codec server (real HTTP)', () => {
     assert.match(((await res.json()) as { error: string }).error, /key id "k9", which is not configured here/);
   });
 
+  test('bodies over the limit get 413; no token configured means none needed', async () => {
+    const small = await startCodecServer({ port: 0, codec, corsOrigins: [], log: createLogger({ level: 'silent' }), maxBodyBytes: 1024 });
+    try {
+      const big = await fetch(`${small.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ payloads: [{ data: 'A'.repeat(100_000) }] }) });
+      assert.equal(big.status, 413);
+      const ok = await fetch(`${small.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' });
+      assert.deepEqual(await ok.json(), { payloads: [] });
+    } finally {
+      await small.close();
+    }
+  });
+
   test('logs requests without payload contents or the token', () => {
     const all = logLines.join('');
     assert.match(all, /codec server listening/);

@@ -7,6 +7,7 @@
  * Deterministic and small: it passes names, counts and hashes between activities, never data.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -224,8 +225,10 @@ function executorSteps(taskQueue: string) {
 function hostSteps(host: HostClaim, plan: RunPlan) {
   const o = plan.options;
   const onHost: ActivityOptions = { taskQueue: host.hostQueue, scheduleToStartTimeout: o.hostPickupTimeoutMs };
+  // Cleanup must wait until a cancelled extract or upload has really stopped writing.
   const { extract } = proxyActivities<CollectorActivities>({
     ...onHost,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     startToCloseTimeout: o.extractTimeoutMs,
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(5),
@@ -233,6 +236,7 @@ function hostSteps(host: HostClaim, plan: RunPlan) {
   const { validate } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, retry: retry(3) });
   const { upload } = proxyActivities<CollectorActivities>({
     ...onHost,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     startToCloseTimeout: o.uploadTimeoutMs,
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(8),

@@ -180,8 +180,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
-        reject(new HttpError(413, `body larger than ${max} bytes`));
-        req.destroy();
+        // Stop reading but keep the socket, so the client gets the 413; the connection closes after it.
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new HttpError(413, `body larger than ${max} bytes`, { Connection: 'close' }));
         return;
       }
       chunks.push(c);

@@ -104,7 +104,12 @@ function toSqlError(e: unknown): SqlError {
   const raw = e instanceof Error ? e.message : String(e);
   const m = /^([A-Za-z ]+?) Error: ([\s\S]*)$/.exec(raw);
   const kind = m ? (m[1] as string) : '';
-  const msg = (m ? (m[2] as string) : raw).trim();
+  // DuckDB appends the rewritten statement ("LINE 1: ..."): internal names the user never wrote.
+  const msg = ((m ? (m[2] as string) : raw).split(/\n\s*LINE \d+:/)[0] ?? '').trim();
+  const table = /^Table with name (\S+) does not exist/.exec(msg);
+  if (kind === 'Catalog' && table) return new SqlError('TABLE_NOT_FOUND', `Table '${table[1]}' does not exist`, 2, 1006);
+  const column = /^Referenced column "([^"]+)" not found/.exec(msg);
+  if (kind === 'Binder' && column) return new SqlError('COLUMN_NOT_FOUND', `Column '${column[1]}' cannot be resolved or requester is not authorized to access requested resources`, 2, 1006);
   if (kind === 'Parser') return new SqlError('SYNTAX_ERROR', msg, 2, 1004);
   if (kind === 'Catalog' && /^Table with name/.test(msg)) return new SqlError('TABLE_NOT_FOUND', msg, 2, 1006);
   if (kind === 'Catalog' && /Function with name/.test(msg)) return new SqlError('FUNCTION_NOT_FOUND', msg, 2, 1006);

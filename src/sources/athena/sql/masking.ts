@@ -38,7 +38,6 @@ export interface LexerOptions {
 }
 
 const CH_TAB = 9;
-const CH_LF = 10;
 const CH_CR = 13;
 const CH_SPACE = 32;
 const CH_DQUOTE = 34;
@@ -62,7 +61,7 @@ const CH_BACKTICK = 96;
 const UNICODE_SPACES = new Set([0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]);
 
 function isSpace(c: number): boolean {
-  if (c === CH_SPACE || (c >= CH_TAB && c <= CH_CR)) return true;
+  if (c === CH_SPACE || (c >= CH_TAB && c <= CH_CR)) return true; // \t \n \v \f \r
   return c >= 0x80 && (UNICODE_SPACES.has(c) || (c >= 0x2000 && c <= 0x200b));
 }
 

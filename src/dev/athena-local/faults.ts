@@ -1,0 +1,125 @@
+/**
+ * Injectable faults and request counters. A spec applies to one operation or to `*`; for each field the
+ * operation's spec wins over `*`. Probabilities draw from one seeded PRNG, so a run is reproducible.
+ */
+import { z } from 'zod';
+import { Prng } from './prng';
+
+export interface FaultSpec {
+  latencyMs?: number;
+  throttleRate?: number;
+  throttleNext?: number;
+  serverErrorRate?: number;
+  serverErrorNext?: number;
+  accessDenied?: boolean;
+  unprocessedRate?: number;
+  /** 500 InternalServerException (default) or 503 ServiceUnavailableException. */
+  serverErrorStatus?: 500 | 503;
+  /** ThrottlingException (default, the API rate limit) or TooManyRequestsException (Athena's own). */
+  throttleCode?: 'ThrottlingException' | 'TooManyRequestsException';
+}
+
+const rate = z.number().min(0).max(1);
+const count = z.number().int().min(0);
+export const faultSpecSchema = z.strictObject({
+  latencyMs: count.optional(),
+  throttleRate: rate.optional(),
+  throttleNext: count.optional(),
+  serverErrorRate: rate.optional(),
+  serverErrorNext: count.optional(),
+  accessDenied: z.boolean().optional(),
+  unprocessedRate: rate.optional(),
+  serverErrorStatus: z.union([z.literal(500), z.literal(503)]).optional(),
+  throttleCode: z.enum(['ThrottlingException', 'TooManyRequestsException']).optional(),
+});
+
+/** An error as the service sends it: HTTP status, `__type`, message, extra members. */
+export class AwsError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    /** Athena's modeled errors carry `Message`; AWS's common ones `message`. */
+    readonly modeled = true,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+  body(): Record<string, string> {
+    return { __type: this.code, [this.modeled ? 'Message' : 'message']: this.message, ...this.fields };
+  }
+}
+
+export type FaultDecision = { kind: 'ok' } | { kind: 'throttle'; code: string } | { kind: 'server'; status: 500 | 503 } | { kind: 'denied' };
+
+export class Faults {
+  private readonly specs = new Map<string, FaultSpec>();
+  private rng: Prng;
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly randomSeed: number) {
+    this.rng = new Prng(randomSeed);
+  }
+
+  set(operation: string, spec: FaultSpec): void {
+    this.specs.set(operation, { ...faultSpecSchema.parse(spec) });
+  }
+  clear(): void {
+    this.specs.clear();
+    this.rng = new Prng(this.randomSeed);
+  }
+  snapshot(): Record<string, FaultSpec> {
+    return Object.fromEntries([...this.specs].map(([k, v]) => [k, { ...v }]));
+  }
+
+  count(operation: string): void {
+    this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
+  }
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+  resetCounters(): void {
+    this.counts.clear();
+  }
+
+  private field<K extends keyof FaultSpec>(operation: string, key: K): FaultSpec[K] | undefined {
+    return this.specs.get(operation)?.[key] ?? this.specs.get('*')?.[key];
+  }
+
+  /** Consumes one of "the next N" from the operation's spec first, then from `*`. */
+  private takeNext(operation: string, key: 'throttleNext' | 'serverErrorNext'): boolean {
+    for (const k of [operation, '*']) {
+      const s = this.specs.get(k);
+      const n = s?.[key];
+      if (s && n !== undefined && n > 0) {
+        s[key] = n - 1;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  latencyMs(operation: string): number {
+    return this.field(operation, 'latencyMs') ?? 0;
+  }
+
+  /** What happens to this call: denial first (a permission problem is not transient), then throttling, then 5xx. */
+  decide(operation: string): FaultDecision {
+    if (this.field(operation, 'accessDenied')) return { kind: 'denied' };
+    const throttleCode = this.field(operation, 'throttleCode') ?? 'ThrottlingException';
+    if (this.takeNext(operation, 'throttleNext')) return { kind: 'throttle', code: throttleCode };
+    const tr = this.field(operation, 'throttleRate');
+    if (tr && this.rng.next() < tr) return { kind: 'throttle', code: throttleCode };
+    const status = this.field(operation, 'serverErrorStatus') ?? 500;
+    if (this.takeNext(operation, 'serverErrorNext')) return { kind: 'server', status };
+    const sr = this.field(operation, 'serverErrorRate');
+    if (sr && this.rng.next() < sr) return { kind: 'server', status };
+    return { kind: 'ok' };
+  }
+
+  /** Whether BatchGetQueryExecution leaves one more id unprocessed. */
+  unprocessed(operation: string): boolean {
+    const r = this.field(operation, 'unprocessedRate');
+    return !!r && this.rng.next() < r;
+  }
+}

@@ -1,0 +1,3 @@
+export { maskLiterals, tokenize, NUMBER_PLACEHOLDER, STRING_PLACEHOLDER, type Token, type TokenType, type LexerOptions } from './masking';
+export { extractLineage, viewLineage, type LineageResult, type LineageStatement, type TableRef } from './lineage';
+export { classifyStatement, type DdlEvent, type DdlEventType, type ObjectName, type SqlContext } from './statements';

@@ -1,0 +1,243 @@
+/**
+ * The collect workflow end to end on a real Temporal server, real workers, the local Athena endpoint
+ * through the real AWS SDK, and a landing directory.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { RunSummary, Progress } from '../src/run-types';
+import { buildSchedule } from '../src/cli/schedule';
+import { failureMessage } from '../src/cli/run';
+import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
+import { waitFor } from './support/processes';
+import { saveHistory } from './support/histories';
+
+let env: CollectorEnv;
+const start = (collector: string, id: string, extra: Record<string, unknown> = {}, taskQueue = 'collectors') =>
+  env.temporal.client.workflow.start('collect', { taskQueue, workflowId: id, args: [{ collector, ...extra }] });
+const landedFor = (collector: string) => env.landed().filter((f) => f.startsWith(`${collector}_`));
+
+describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () => {
+  before(async () => {
+    env = await startCollectorEnv();
+    env.writeConfig({
+      e2e: {},
+      e2e2: {},
+      failing: { landing: { type: 's3', bucket: 'no-such-bucket', prefix: 'lz', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKeyId: '${E2E_AWS_KEY}', secretAccessKey: '${E2E_AWS_SECRET}' } },
+      killed: {},
+      rerouted: {},
+      cancelled: {},
+      scheduled: {},
+      race: {},
+      gated: { options: { requireApproval: true, approvalTimeout: '1m' } },
+      dry: { options: { dryRun: true } },
+    });
+  });
+  after(async () => env?.stop());
+
+  it('runs extract -> validate -> upload -> commit HWM, and the next run starts where it ended', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    try {
+      const first = await start('e2e', 'e2e-1');
+      const a = (await first.result()) as RunSummary;
+      assert.equal(a.status, 'completed');
+      assert.equal(a.windowOrigin, 'initial-lookback');
+      assert.deepEqual(a.files.map((f) => f.name.replace(/_\d{8}T\d{6}Z/, '')), ['e2e_metadata.csv', 'e2e_databaselog.csv', 'e2e_linkages.csv', 'e2e_events.csv']);
+      assert.ok(a.files.find((f) => f.name.includes('metadata'))!.rows > 50, 'the demo catalog has more than one page of tables');
+      assert.ok(a.files.find((f) => f.name.includes('databaselog'))!.rows > 0);
+      assert.equal(env.hwm('e2e'), a.window.end);
+      assert.equal(a.hwm.after, a.window.end);
+      // Every file landed once, with the validated bytes, and the manifest lists them.
+      assert.equal(landedFor('e2e').length, 5);
+      for (const f of a.files) assert.equal(readFileSync(join(env.landingDir, f.name)).length, f.bytes);
+      const manifest = JSON.parse(readFileSync(join(env.landingDir, a.manifest!), 'utf8'));
+      assert.deepEqual(manifest.window, a.window);
+      assert.deepEqual(manifest.files.map((f: { sha256: string }) => f.sha256), a.files.map((f) => f.sha256));
+      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('e2e__')), [], 'staging cleaned up');
+      await saveHistory(env.temporal.client, 'e2e-1', 'success');
+
+      const b = (await (await start('e2e', 'e2e-2')).result()) as RunSummary;
+      assert.equal(b.windowOrigin, 'hwm');
+      assert.equal(b.window.start, a.window.end, 'no gap, no overlap');
+      assert.equal(env.hwm('e2e'), b.window.end);
+      assert.equal(landedFor('e2e').length, 10);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('fails a run for an unknown collector, naming the known ones, without retrying', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    try {
+      const h = await start('nope', 'unknown-1');
+      await assert.rejects(h.result(), (e: unknown) => {
+        assert.ok(e instanceof WorkflowFailedError);
+        const msg = failureMessage(e);
+        assert.match(msg, /ConfigError: unknown collector "nope".*known collectors: e2e, e2e2/);
+        return true;
+      });
+      const desc = await h.describe();
+      assert.equal(desc.status.name, 'FAILED');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('leaves the HWM and landing untouched when the upload fails', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    try {
+      const h = await start('failing', 'failing-1');
+      await assert.rejects(h.result(), WorkflowFailedError);
+      assert.equal(env.hwm('failing'), null);
+      assert.deepEqual(landedFor('failing'), []);
+      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('failing__')), [], 'staging cleaned up after failure');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('dry run stops after validation and keeps the staged files; nothing lands, HWM unchanged', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    try {
+      const s = (await (await start('dry', 'dry-1')).result()) as RunSummary;
+      assert.equal(s.status, 'dry-run');
+      assert.equal(s.files.length, 4);
+      assert.equal(env.hwm('dry'), null);
+      assert.deepEqual(landedFor('dry'), []);
+      assert.equal(env.stagingDirs().filter((d) => d.startsWith('dry__')).length, 1, 'files kept for inspection');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('waits at the approval gate: reject uploads nothing, approve uploads and commits', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    try {
+      const h1 = await start('gated', 'gated-1');
+      await waitFor('awaiting-approval', async () => (await h1.query<Progress>('progress')).phase === 'awaiting-approval');
+      await h1.signal('reject', { by: 'tester', reason: 'not today' });
+      const r1 = (await h1.result()) as RunSummary;
+      assert.equal(r1.status, 'rejected');
+      assert.deepEqual(r1.approval, { decision: 'rejected', by: 'tester', reason: 'not today' });
+      assert.equal(env.hwm('gated'), null);
+      assert.deepEqual(landedFor('gated'), []);
+      await saveHistory(env.temporal.client, 'gated-1', 'approval-rejected');
+
+      const h2 = await start('gated', 'gated-2');
+      await waitFor('awaiting-approval', async () => (await h2.query<Progress>('progress')).phase === 'awaiting-approval');
+      await h2.signal('approve', { by: 'tester' });
+      const r2 = (await h2.result()) as RunSummary;
+      assert.equal(r2.status, 'completed');
+      assert.equal(env.hwm('gated'), r2.window.end);
+      await saveHistory(env.temporal.client, 'gated-2', 'approval-approved');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('cancel cleans staging and keeps the HWM', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 400 });
+    try {
+      const h = await start('cancelled', 'cancelled-1');
+      await waitFor('extract running', async () => (await h.query<Progress>('progress')).phase === 'extracting');
+      await waitFor('staging created', () => env.stagingDirs().some((d) => d.startsWith('cancelled__')));
+      await h.cancel();
+      await assert.rejects(h.result(), WorkflowFailedError);
+      assert.equal((await h.describe()).status.name, 'CANCELLED');
+      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('cancelled__')), []);
+      assert.equal(env.hwm('cancelled'), null);
+      assert.deepEqual(landedFor('cancelled'), []);
+      await saveHistory(env.temporal.client, 'cancelled-1', 'cancelled');
+    } finally {
+      env.athena.clearFaults();
+      await w.stop();
+    }
+  });
+
+  it('two concurrent runs of one collector cannot both advance the HWM', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 150 });
+    try {
+      const [h1, h2] = await Promise.all([start('race', 'race-1'), start('race', 'race-2')]);
+      const results = await Promise.allSettled([h1.result(), h2.result()]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1, 'exactly one run completes');
+      assert.equal(lost.length, 1);
+      assert.match(failureMessage(lost[0]!.reason), /HwmConflictError/);
+      assert.equal(env.hwm('race'), ((won[0] as PromiseFulfilledResult<RunSummary>).value).window.end);
+    } finally {
+      env.athena.clearFaults();
+      await w.stop();
+    }
+  });
+
+  it('a Schedule triggered twice gives adjacent windows', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    const schedule = await env.temporal.client.schedule.create(buildSchedule('scheduled', { collector: 'scheduled' }, 'collectors', { every: '1d', paused: true }));
+    try {
+      const windows: RunSummary['window'][] = [];
+      for (let i = 1; i <= 2; i++) {
+        await schedule.trigger();
+        await waitFor(`scheduled run ${i}`, async () => (await schedule.describe()).info.recentActions.length >= i);
+        const d = await schedule.describe();
+        const wfId = d.info.recentActions[i - 1]!.action.workflow.workflowId;
+        const s = (await env.temporal.client.workflow.getHandle(wfId).result()) as RunSummary;
+        assert.equal(s.status, 'completed');
+        windows.push(s.window);
+      }
+      assert.equal(windows[1]!.start, windows[0]!.end);
+      assert.equal(env.hwm('scheduled'), windows[1]!.end);
+    } finally {
+      await schedule.delete();
+      await w.stop();
+    }
+  });
+
+  it('a worker SIGKILLed during extract: a restarted worker on the same host resumes from the checkpoint; one copy of each file lands', async () => {
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 300 });
+    try {
+      const first = await env.childWorker(['collectors'], 'host-a');
+      const h = await start('killed', 'killed-1');
+      await waitFor('a unit checkpointed', async () => {
+        const d = await h.describe();
+        const pending = d.raw.pendingActivities?.[0];
+        return Boolean(pending?.heartbeatDetails?.payloads?.length);
+      }, 60_000);
+      first.proc.kill('SIGKILL');
+      await first.stop('SIGKILL');
+      await env.childWorker(['collectors'], 'host-a');
+      const s = (await h.result()) as RunSummary;
+      assert.equal(s.status, 'completed');
+      assert.ok((s.counters.units_resumed ?? 0) > 0, `resumed from the checkpoint: ${JSON.stringify(s.counters)}`);
+      assert.equal(s.hostAttempts, 1);
+      assert.equal(landedFor('killed').length, 5, env.landed().join(', '));
+      assert.equal(env.hwm('killed'), s.window.end);
+      await saveHistory(env.temporal.client, 'killed-1', 'worker-killed-resumed');
+    } finally {
+      env.athena.clearFaults();
+    }
+  });
+
+  it('a worker SIGKILLed for good: the whole attempt moves to another host and completes', async () => {
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 300 });
+    try {
+      const first = await env.childWorker(['collectors'], 'host-b');
+      const h = await start('rerouted', 'rerouted-1');
+      await waitFor('extract running on host-b', async () => (await h.query<Progress>('progress')).phase === 'extracting', 60_000);
+      await first.stop('SIGKILL');
+      await env.childWorker(['collectors'], 'host-c');
+      const s = (await h.result()) as RunSummary;
+      assert.equal(s.status, 'completed');
+      assert.equal(s.hostAttempts, 2);
+      assert.equal(landedFor('rerouted').length, 5, env.landed().join(', '));
+      assert.equal(env.hwm('rerouted'), s.window.end);
+      await saveHistory(env.temporal.client, 'rerouted-1', 'host-lost-rerouted');
+    } finally {
+      env.athena.clearFaults();
+    }
+  });
+});
