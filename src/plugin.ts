@@ -39,7 +39,7 @@ export class CollectorPlugin extends SimplePlugin {
     for (const h of options.hwmStores ?? []) registry.addHwmStore(h as HwmPlugin<unknown>);
     runtime = new CollectorRuntime({ ...options, registry, log });
     const activities = options.activities === false ? undefined : createActivities(runtime);
-    const source = options.workflows === false ? undefined : workflowSource();
+    const source = options.workflows === false ? undefined : workflowSource(Boolean(options.dataConverter));
     super({
       name: 'temporal-collectors',
       ...(activities ? { activities } : {}),
@@ -55,6 +55,13 @@ export class CollectorPlugin extends SimplePlugin {
   }
 
   private readonly runActivities: boolean;
+
+  /** A plugin whose data converter follows the collectors file's `encryption` section, when it has one. */
+  static async fromConfig(options: CollectorPluginOptions = {}): Promise<CollectorPlugin> {
+    const probe = new CollectorPlugin({ ...options, workflows: false, activities: false });
+    const dataConverter = options.dataConverter ?? (await probe.runtime.dataConverter());
+    return new CollectorPlugin({ ...options, ...(dataConverter ? { dataConverter } : {}) });
+  }
 
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
     if (!this.runActivities) return next(worker);

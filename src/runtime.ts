@@ -12,6 +12,8 @@ import type { PluginRegistry } from './plugins/registry';
 import type { HwmStore, LandingZone, PluginContext, SourcePlugin } from './plugins/types';
 import type { CollectorRef } from './run-types';
 import { SecretResolver } from './secrets/resolve';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromConfig } from './codec/data-converter';
 
 export interface RuntimeOptions {
   registry: PluginRegistry;
@@ -58,6 +60,18 @@ export class CollectorRuntime {
   collector(ref: CollectorRef): Collector {
     if ('recipe' in ref) return parseRecipe(ref.recipe, this.registry);
     return findCollector(this.config(), ref.collector);
+  }
+
+  /** The encrypting data converter when the collectors file asks for one; none when there is no file. */
+  async dataConverter(): Promise<DataConverter | undefined> {
+    let encryption;
+    try {
+      encryption = this.config().encryption;
+    } catch (e) {
+      if (e instanceof ConfigError && /not found/.test(e.message)) return undefined;
+      throw e;
+    }
+    return dataConverterFromConfig(encryption, this.secrets());
   }
 
   /** A fresh resolver per activity attempt: rotated secrets apply on the next attempt. */

@@ -5,7 +5,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
-import type { DataConverter } from '@temporalio/common';
 import type { Logger } from './log';
 import { CollectorPlugin, type CollectorPluginOptions } from './plugin';
 import { BUILD_ID, TOOL_VERSION } from './version';
@@ -44,7 +43,6 @@ export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'
   namespace: string;
   /** Executor task queues to serve; default: `collectors`. */
   executors: string[];
-  dataConverter?: DataConverter;
   /** Resolves once every worker polls; used by the CLI and tests. */
   onRunning?(taskQueues: string[]): void;
   /** Stops the workers when aborted (besides SIGTERM/SIGINT, which the SDK runtime handles). */
@@ -68,7 +66,7 @@ export async function sweepStaleStaging(root: string, log: Logger): Promise<void
 
 export async function runCollectorWorkers(options: WorkerProcessOptions): Promise<void> {
   const { log, connection, namespace, executors, signal, onRunning, ...pluginOptions } = options;
-  const plugin = new CollectorPlugin({ ...pluginOptions, log });
+  const plugin = await CollectorPlugin.fromConfig({ ...pluginOptions, log });
   await sweepStaleStaging(plugin.runtime.stagingRoot(), log);
   const workers = await Promise.all(
     executors.map((taskQueue) => Worker.create({ connection, namespace, taskQueue, plugins: [plugin] })),

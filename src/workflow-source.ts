@@ -6,9 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const WORKFLOW_BUNDLE_PATH = process.env.COLLECTOR_WORKFLOW_BUNDLE ?? join(__dirname, '..', 'workflow-bundle.js');
+/** Built with the encrypting failure converter inside (the SDK loads it from the bundle). */
+export const ENCRYPTED_WORKFLOW_BUNDLE_PATH = WORKFLOW_BUNDLE_PATH.replace(/\.js$/, '-encrypted.js');
 
-export function workflowSource(): { workflowBundle: { code: string } } | { workflowsPath: string } {
-  if (existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { code: readFileSync(WORKFLOW_BUNDLE_PATH, 'utf8') } };
+export function workflowSource(encrypted = false): { workflowBundle: { code: string } } | { workflowsPath: string } {
+  const bundle = encrypted ? ENCRYPTED_WORKFLOW_BUNDLE_PATH : WORKFLOW_BUNDLE_PATH;
+  if (existsSync(bundle)) return { workflowBundle: { code: readFileSync(bundle, 'utf8') } };
   const ts = join(__dirname, '..', 'workflows', 'index.ts');
   return { workflowsPath: existsSync(ts) ? ts : join(__dirname, '..', 'workflows', 'index.js') };
 }

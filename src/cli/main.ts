@@ -254,6 +254,16 @@ export function buildProgram(): Command {
       await main(process.argv.slice(process.argv.indexOf('athena-local') + 1));
     });
 
+  common(program.command('codec-server'))
+    .description('serve /encode and /decode for the Temporal Web UI when payload encryption is on (token: $COLLECTOR_CODEC_TOKEN)')
+    .option('--port <n>', 'port', '8888')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--ui-origin <origin...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
+    .action(async (o: Common & { port: string; host: string; uiOrigin: string[] }) => {
+      const { serveCodec } = await import('./codec-server');
+      await serveCodec(pluginFor(o), { port: Number(o.port), host: o.host, corsOrigins: o.uiOrigin, say });
+    });
+
   return program;
 }
 

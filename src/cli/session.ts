@@ -47,7 +47,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS to use your cluster); Web UI ${dev.uiUrl}`);
     }
     const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
-    const client = await connectClient(target);
+    const client = await connectClient(target, await clientDataConverter(options, log));
     stops.unshift(() => client.connection.close());
     if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {
       installSdkLogging(log);
@@ -88,6 +88,12 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     for (const stop of stops) await stop().catch(() => undefined);
     throw e;
   }
+}
+
+/** The CLI encodes and decodes like the workers do, from the same collectors file. */
+async function clientDataConverter(options: SessionOptions, log: Logger) {
+  const plugin = new CollectorPlugin({ log, stateDir: options.stateDir, workflows: false, activities: false, ...(options.configPath ? { configPath: options.configPath } : {}) });
+  return plugin.runtime.dataConverter();
 }
 
 function embeddedExecutors(options: SessionOptions, log: Logger): string[] {

@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import type { PluginRegistry } from '../plugins/registry';
+import type { EncryptionConfig } from '../codec/encryption-codec';
 import { SECRET_FIELD, SECRET_REF } from './fields';
 import { formatIssues } from './issues';
 import { collectorSchema, collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
@@ -25,6 +26,7 @@ export interface Collector extends CollectorSpec {
 export interface CollectorsConfig {
   path: string;
   collectors: Map<string, Collector>;
+  encryption: EncryptionConfig | undefined;
 }
 
 export function loadCollectorsFile(path: string, registry: PluginRegistry): CollectorsConfig {
@@ -75,7 +77,7 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
     }
   }
   if (issues.length) throw new ConfigError(`${path} has ${dedupe(issues).length} problem(s)`, dedupe(issues));
-  return { path, collectors };
+  return { path, collectors, encryption: file.success ? file.data.encryption : undefined };
 }
 
 /** Validates an inline recipe exactly as a collectors.yaml entry is validated. */

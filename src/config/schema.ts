@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { collectorName, duration, taskQueueName } from './fields';
+import { encryptionConfigSchema } from '../codec/encryption-codec';
 
 export const DEFAULT_EXECUTOR = 'collectors';
 
@@ -64,6 +65,8 @@ export type CollectorSpec = z.infer<typeof collectorSchema>;
 export const collectorsFileSchema = z
   .object({
     version: z.literal(1).default(1),
+    /** Opt-in payload encryption for everything this deployment puts in Temporal (see docs/security.md). */
+    encryption: encryptionConfigSchema.optional(),
     // Entries are checked one by one in load.ts; here only the names and the map itself.
     collectors: z.record(collectorName(), z.unknown()),
   })

@@ -175,7 +175,7 @@ function hiveTables(now: number): SeedTable[] {
 const HISTORY: { wg: string; db: string; sql: string; fail?: string }[] = [
   { wg: 'etl', db: 'sales', sql: "INSERT INTO sales.orders\nSELECT order_id, customer_id, store_id, order_ts, status, currency, gross_amount, net_amount, channel, dt\nFROM sales.stg_orders\nWHERE dt = '${day}'" },
   { wg: 'etl', db: 'sales', sql: "INSERT INTO sales.payments SELECT * FROM sales.stg_payments WHERE dt = '${day}'" },
-  { wg: 'etl', db: 'sales', sql: "ALTER TABLE sales.orders ADD IF NOT EXISTS PARTITION (dt = '${day}') LOCATION 's3://acme-datalake/sales/orders/dt=${day}/'" },
+  { wg: 'etl', db: 'sales', sql: "ALTER TABLE sales.orders ADD IF NOT EXISTS PARTITION (dt = '${part}') LOCATION 's3://acme-datalake/sales/orders/dt=${part}/'" },
   { wg: 'etl', db: 'marketing', sql: 'MSCK REPAIR TABLE marketing.email_events' },
   { wg: 'analytics', db: 'sales', sql: "SELECT c.segment, count(DISTINCT o.customer_id) AS buyers, sum(o.net_amount) AS revenue\nFROM sales.orders o\nJOIN sales.customers c ON c.customer_id = o.customer_id\nWHERE o.dt >= '${day}' AND o.status IN ('paid', 'shipped')\nGROUP BY 1\nORDER BY revenue DESC" },
   { wg: 'analytics', db: 'sales', sql: 'SELECT * FROM sales.v_customer_ltv ORDER BY lifetime_value DESC LIMIT 50' },
@@ -205,9 +205,8 @@ export function demoSeedData(now: Date): SeedData {
     const h = HISTORY[(k * 7) % HISTORY.length] as (typeof HISTORY)[number];
     const ago = 47 * H - k * 54 * 60 * S - ((k * 37) % 600) * S;
     const submitted = t0 - ago;
-    const day = new Date(submitted - D).toISOString().slice(0, 10);
-    const stamp = day.replace(/-/g, '');
-    const query = h.sql.replace(/\$\{day\}/g, day).replace(/\$\{stamp\}/g, stamp);
+    // Literals that do not depend on `now`, so the fixture file is the same data whenever it is loaded.
+    const query = h.sql.replace(/'\$\{day\}'/g, "date_format(current_date - interval '1' day, '%Y-%m-%d')").replace(/\$\{part\}/g, new Date(Date.UTC(2025, 0, 1) + k * D).toISOString().slice(0, 10)).replace(/\$\{stamp\}/g, `run${k}`);
     const total = (2 + ((k * 13) % 40)) * S + ((k * 211) % 1000);
     const e: SeedExecution = {
       id: indexedUuid(4242, k),

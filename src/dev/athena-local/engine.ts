@@ -142,7 +142,6 @@ function rewrite(node: JsonValue, catalog: string): void {
 }
 
 export class Engine {
-  private instance?: DuckDBInstance;
   private ready?: Promise<DuckDBInstance>;
   private readonly running = new Map<string, DuckDBConnection>();
   private readonly schemas = new Set<string>();
@@ -154,7 +153,6 @@ export class Engine {
   private init(): Promise<DuckDBInstance> {
     this.ready ??= (async () => {
       const db = await DuckDBInstance.create(':memory:', { threads: '1' });
-      this.instance = db;
       const conn = await db.connect();
       try {
         await conn.run(`ATTACH ':memory:' AS __results`);

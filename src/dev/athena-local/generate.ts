@@ -101,10 +101,10 @@ class GeneratedSeed implements AthenaSeed {
     this.nCatalogs = Math.max(1, o.catalogs ?? 1);
     this.now = o.now.getTime();
     this.start = this.now - HISTORY_DAYS * DAY;
-    this.catalogList = Array.from({ length: this.nCatalogs }, (_, c) =>
+    this.catalogList = Array.from({ length: this.nCatalogs }, (_, c): CatalogInfo =>
       c === 0
-        ? { name: 'AwsDataCatalog', type: 'GLUE' as const, description: 'Glue Data Catalog of account 000000000000', parameters: { 'catalog-id': '000000000000' } }
-        : { name: `lake_catalog_${String(c).padStart(2, '0')}`, type: 'HIVE' as const, description: `Hive metastore ${c}`, parameters: { 'metadata-function': `arn:aws:lambda:us-east-1:000000000000:function:hms-${c}` } },
+        ? { name: 'AwsDataCatalog', type: 'GLUE', description: 'Glue Data Catalog of account 000000000000', parameters: { 'catalog-id': '000000000000' } }
+        : { name: `lake_catalog_${String(c).padStart(2, '0')}`, type: 'HIVE', description: `Hive metastore ${c}`, parameters: { 'metadata-function': `arn:aws:lambda:us-east-1:000000000000:function:hms-${c}` } },
     );
     this.dbList = Array.from({ length: o.databasesPerCatalog }, (_, d) => {
       const domain = DOMAINS[d % DOMAINS.length] as string;

@@ -2,9 +2,7 @@
  * `linkages` rows from a parsed statement: one per source table of the statement's target.
  */
 import type { ExtractContext, UnitOutput } from '../../plugins/types';
-import type { extractLineage } from './sql';
-
-export type LineageResult = ReturnType<typeof extractLineage>;
+import type { LineageResult, TableRef } from './sql';
 
 export interface LineageOrigin {
   origin: 'VIEW_DEFINITION' | 'QUERY';
@@ -20,10 +18,9 @@ export async function writeLineage(out: UnitOutput, ctx: ExtractContext, result:
     return;
   }
   if (result.kind !== 'lineage') return;
-  const target = result.target;
-  // An UNLOAD writes to an S3 location, not a table: no table-level linkage to record.
+  const target = result.target ?? locationTarget(result.location);
   if (!target) {
-    if (result.sources.length) ctx.count('lineage_without_table_target');
+    if (result.sources.length) ctx.count('lineage_without_target');
     return;
   }
   const seen = new Set<string>();
@@ -44,4 +41,14 @@ export async function writeLineage(out: UnitOutput, ctx: ExtractContext, result:
       observed_at: origin.observedAt ?? null,
     });
   }
+}
+
+/**
+ * An UNLOAD writes to S3, not a table. Its target is written as catalog `s3`, database = bucket,
+ * table = the whole `s3://` location (target_type LOCATION), so the required columns stay filled and
+ * the location stays unambiguous.
+ */
+export function locationTarget(location: string | undefined): TableRef | null {
+  const m = location ? /^s3a?n?:\/\/([^/]+)/i.exec(location) : null;
+  return m ? { catalog: 's3', database: m[1]!, table: location! } : null;
 }

@@ -407,6 +407,8 @@ export function normaliseQuery(query: string): string {
     }
 
     if (isWord(x, 'CAST', 'TRY_CAST') && isOp(t[i + 1], '(')) {
+      // TRY_CAST is unknown to the postgresql grammar; the difference is only in failure handling.
+      if (isWord(x, 'TRY_CAST')) edits.push({ start: x.start, end: x.end, text: 'CAST' });
       // Row, array and map types are beyond both grammars; the target type never names a table.
       const close = closing(t, i + 1);
       let depth = 0;
@@ -418,6 +420,10 @@ export function normaliseQuery(query: string): string {
           break;
         }
       }
+    } else if (isWord(x, 'AT') && isWord(t[i + 1], 'TIME') && isWord(t[i + 2], 'ZONE')) {
+      // Unknown to the trino grammar; a zone never names a table.
+      const end = skipValue(t, i + 3);
+      if (end > 0) drop(i, end);
     } else if (isWord(x, 'WITH') && isWord(t[i + 1], 'ORDINALITY')) {
       drop(i, i + 2);
     } else if (isWord(x, 'FETCH') && isWord(t[i + 1], 'FIRST', 'NEXT')) {
@@ -435,6 +441,10 @@ export function normaliseQuery(query: string): string {
       const end = skipValue(t, i + 4);
       if (end > 0) drop(i, end);
     }
+  }
+  // Neither grammar takes a whole query in parentheses, `(SELECT ..) UNION (..)` aside.
+  for (let a = 0, b = t.length - 1; isOp(t[a], '(') && closing(t, a) === b; a++, b--) {
+    edits.push({ start: t[a]!.start, end: t[a]!.end, text: ' ' }, { start: t[b]!.start, end: t[b]!.end, text: ' ' });
   }
   return applyEdits(query, edits);
 }

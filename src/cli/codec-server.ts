@@ -1,0 +1,32 @@
+/** `collector codec-server`: /encode and /decode for the Temporal Web UI, keys from collectors.yaml. */
+import { createEncryptionCodec } from '../codec/encryption-codec';
+import { startCodecServer } from '../codec/server';
+import { ConfigError } from '../errors';
+import { createLogger } from '../log';
+import type { CollectorPlugin } from '../plugin';
+
+export async function serveCodec(
+  plugin: CollectorPlugin,
+  options: { port: number; host: string; corsOrigins: string[]; say(m: string): void },
+): Promise<void> {
+  const runtime = plugin.runtime;
+  const encryption = runtime.config().encryption;
+  if (!encryption) throw new ConfigError(`${runtime.configPath}: no "encryption" section, so there is nothing to decode`);
+  const codec = await createEncryptionCodec(encryption, runtime.secrets());
+  // The token is a secret: from the environment, never a command-line flag (visible in `ps`).
+  const bearerToken = process.env.COLLECTOR_CODEC_TOKEN || undefined;
+  const server = await startCodecServer({
+    port: options.port,
+    host: options.host,
+    codec,
+    corsOrigins: options.corsOrigins,
+    ...(bearerToken ? { bearerToken } : {}),
+    log: createLogger({ name: 'codec-server' }),
+  });
+  options.say(`codec server on ${server.url} (CORS: ${options.corsOrigins.join(', ')}${bearerToken ? ', bearer token required' : ''})`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+}
