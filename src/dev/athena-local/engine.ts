@@ -6,6 +6,7 @@
  * and queries are rewritten on DuckDB's own parse tree (json_serialize_sql): only table references whose
  * schema is information_schema change. Results stay in DuckDB tables and are paged from there.
  */
+import { randomUUID } from 'node:crypto';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hiveToTrinoType, type AthenaSeed, type SeedTable } from './model';
 
@@ -141,9 +142,49 @@ function rewrite(node: JsonValue, catalog: string): void {
   for (const v of Object.values(node)) rewrite(v, catalog);
 }
 
+/**
+ * JSON.parse would round 64-bit integers (DuckDB writes an unknown query_location as 2^64-1): long
+ * number tokens outside strings are swapped for placeholders and put back after the rewrite.
+ */
+function protectBigInts(text: string, bigs: string[], tag: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i] as string;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (/[-\d]/.test(ch)) {
+      const m = /^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(text.slice(i, i + 64)) as RegExpExecArray;
+      const tok = m[0];
+      out += /^-?\d{16,}$/.test(tok) ? `"${tag}${bigs.push(tok) - 1}"` : tok;
+      i += Math.max(1, tok.length);
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
+}
+const restoreBigInts = (text: string, bigs: string[], tag: string) => text.replace(new RegExp(`"${tag}(\\d+)"`, 'g'), (_, k: string) => bigs[Number(k)] ?? '0');
+
+/** Athena names unaliased expressions `_col<position>`; DuckDB would name them after their text. */
+function nameColumnsLikeAthena(statement: JsonValue): void {
+  if (statement === null || typeof statement !== 'object' || Array.isArray(statement)) return;
+  const node = statement.node;
+  if (node === null || typeof node !== 'object' || Array.isArray(node) || node.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return;
+  node.select_list.forEach((e, i) => {
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) return;
+    if (e.alias === '' && e.class !== 'COLUMN_REF' && e.class !== 'STAR') e.alias = `_col${i}`;
+  });
+}
+
 export class Engine {
   private ready?: Promise<DuckDBInstance>;
   private readonly running = new Map<string, DuckDBConnection>();
+  private readonly cancelled = new Set<string>();
   private readonly schemas = new Set<string>();
   private closed = false;
 
@@ -262,9 +303,17 @@ export class Engine {
     if (this.closed) throw new SqlError('GENERIC_INTERNAL_ERROR', 'athena-local is shutting down', 1, 1);
     const conn = await db.connect();
     this.running.set(id, conn);
+    // DuckDB forgets an interrupt that lands between statements, so each step checks for a stop first.
+    const step = () => {
+      if (this.cancelled.has(id)) throw new SqlError('USER_CANCELLED', 'Query cancelled by user', 2, 1005);
+    };
     try {
+      step();
       const ser = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-      const tree = JSON.parse(String(ser.getRowsJS()[0]?.[0] ?? '{}')) as { [k: string]: JsonValue };
+      const bigs: string[] = [];
+      // A per-query tag, so no string in the user's SQL can pass for a placeholder.
+      const tag = `__int_${randomUUID().replace(/-/g, '')}_`;
+      const tree = JSON.parse(protectBigInts(String(ser.getRowsJS()[0]?.[0] ?? '{}'), bigs, tag)) as { [k: string]: JsonValue };
       if (tree.error === true) {
         const msg = String(tree.error_message ?? 'parse error');
         if (/Only SELECT statements/i.test(msg))
@@ -276,12 +325,15 @@ export class Engine {
       const cat = lc(ctx.catalog);
       if (!this.seed.databases(ctx.catalog)) throw new SqlError('CATALOG_NOT_FOUND', `Catalog '${ctx.catalog}' does not exist`, 2, 1006);
       rewrite(tree, cat);
-      const des = await conn.runAndReadAll('SELECT json_deserialize_sql($1::VARCHAR)', [JSON.stringify(tree)]);
+      nameColumnsLikeAthena(statements[0] ?? null);
+      const des = await conn.runAndReadAll('SELECT json_deserialize_sql($1::VARCHAR)', [restoreBigInts(JSON.stringify(tree), bigs, tag)]);
       const rewritten = String(des.getRowsJS()[0]?.[0] ?? '');
       const schema = lc(ctx.database);
       const use = schema === 'information_schema' ? `${ident(cat)}.${INFO}` : this.schemas.has(`${cat}.${schema}`) ? `${ident(cat)}.${ident(schema)}` : `${ident(cat)}.main`;
+      step();
       await conn.run(`USE ${use}`);
       const table = `__results.main.${ident(`q_${id}`)}`;
+      step();
       await conn.run(`CREATE TABLE ${table} AS ${rewritten}`);
       const probe = await conn.runAndReadAll(`SELECT * FROM ${table} LIMIT 0`);
       const names = probe.columnNames();
@@ -296,6 +348,7 @@ export class Engine {
       throw e instanceof SqlError ? e : toSqlError(e);
     } finally {
       this.running.delete(id);
+      this.cancelled.delete(id);
       conn.closeSync();
     }
   }
@@ -316,9 +369,27 @@ export class Engine {
     }
   }
 
+  async drop(result: QueryResult): Promise<void> {
+    const db = await this.init();
+    const conn = await db.connect();
+    try {
+      await conn.run(`DROP TABLE IF EXISTS ${result.table}`);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
   /** Interrupts a running query; it then fails with USER_CANCELLED. */
   cancel(id: string): void {
-    this.running.get(id)?.interrupt();
+    this.cancelled.add(id);
+    // Interrupt until the run notices: a single interrupt can fall between two of its statements.
+    const tick = () => {
+      const conn = this.running.get(id);
+      if (!conn) return;
+      conn.interrupt();
+      setTimeout(tick, 50).unref();
+    };
+    tick();
   }
 
   async close(): Promise<void> {

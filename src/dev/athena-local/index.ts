@@ -76,6 +76,10 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
   const service = new AthenaService({ seed: options.seed, randomSeed });
   const faults = new Faults(randomSeed);
   const known = new Set<string>(OPERATIONS);
+  // A misspelt operation would never fire: refuse it.
+  const checkOperation = (operation: string) => {
+    if (operation !== '*' && !known.has(operation)) throw new Error(`unknown operation "${operation}"; use "*" or one of ${OPERATIONS.join(', ')}`);
+  };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body ?? {});
@@ -147,6 +151,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
         const body = parseObject(await readBody(req));
         const { operation, ...spec } = body;
         if (typeof operation !== 'string' || !operation) return json(400, { error: 'body needs "operation" (an Athena operation name or "*") and fault fields' });
+        checkOperation(operation);
         const parsed = faultSpecSchema.safeParse(spec);
         if (!parsed.success) return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
         faults.set(operation, parsed.data);
@@ -193,7 +198,10 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     port,
     counters: () => faults.counters(),
     resetCounters: () => faults.resetCounters(),
-    setFaults: (operation, spec) => faults.set(operation, spec),
+    setFaults: (operation, spec) => {
+      checkOperation(operation);
+      faults.set(operation, spec);
+    },
     clearFaults: () => faults.clear(),
     close: () =>
       (closing ??= (async () => {

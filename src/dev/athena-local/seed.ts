@@ -73,17 +73,17 @@ function fileSchema(now: Date) {
     return d;
   });
   const params = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
-  const column = z.union([
-    z.string().transform((s, ctx) => {
+  const column = z
+    .union([z.string(), z.strictObject({ name: z.string().min(1), type: z.string().min(1), comment: z.string().optional() })])
+    .transform((v, ctx): SeedColumn => {
+      if (typeof v !== 'string') return v;
       try {
-        return parseColumn(s);
+        return parseColumn(v);
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: (e as Error).message });
         return z.NEVER;
       }
-    }),
-    z.strictObject({ name: z.string().min(1), type: z.string().min(1), comment: z.string().optional() }),
-  ]);
+    });
   const table = z
     .strictObject({
       name: z.string().min(1),
@@ -105,8 +105,8 @@ function fileSchema(now: Date) {
       const out: SeedTable = {
         name: t.name,
         tableType: t.type ?? (t.view !== undefined ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
-        columns: t.columns as SeedColumn[],
-        partitionKeys: t.partitionKeys as SeedColumn[],
+        columns: t.columns,
+        partitionKeys: t.partitionKeys,
         parameters: t.parameters ?? {},
         createTime: t.createTime ?? new Date(now.getTime() - 30 * 86_400_000),
       };

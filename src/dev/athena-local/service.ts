@@ -108,7 +108,10 @@ interface Runtime {
   result?: QueryResult;
   startedAt?: number;
   stopRequested?: boolean;
+  evicted?: boolean;
 }
+
+const MAX_RESULT_ROWS = 5_000_000;
 
 export interface ServiceOptions {
   seed: AthenaSeed;
@@ -125,6 +128,7 @@ export class AthenaService {
   private readonly wgs = new Map<string, SeedWorkGroup>();
   private readonly rng: Prng;
   private readonly pending = new Set<Promise<void>>();
+  private readonly withResults: Runtime[] = [];
 
   constructor(private readonly o: ServiceOptions) {
     this.seed = o.seed;
@@ -478,6 +482,21 @@ export class AthenaService {
       processingMs: 0,
       totalMs: done - e.submittedAt.getTime(),
     };
+    if (r.result) await this.evictResults(r);
+  }
+
+  /** Keeps the newest results up to MAX_RESULT_ROWS in total, so a long-lived server does not grow forever. */
+  private async evictResults(latest: Runtime): Promise<void> {
+    this.withResults.push(latest);
+    let rows = this.withResults.reduce((n, x) => n + (x.result?.rowCount ?? 0), 0);
+    while (rows > MAX_RESULT_ROWS && this.withResults.length > 1) {
+      const old = this.withResults.shift() as Runtime;
+      if (!old.result) continue;
+      rows -= old.result.rowCount;
+      await this.engine.drop(old.result);
+      old.result = undefined;
+      old.evicted = true;
+    }
   }
 
   private stopQueryExecution(input: JsonObject): JsonObject {
@@ -501,7 +520,9 @@ export class AthenaService {
     if (e.state === 'QUEUED' || e.state === 'RUNNING') throw invalid(`Query has not yet finished. Current state: ${e.state}`);
     if (e.state !== 'SUCCEEDED') throw invalid(`Query did not finish successfully. Final query state: ${e.state}`);
     const idx = this.runtimeIdx.get(e.id);
-    const result = idx === undefined ? undefined : (this.runtime[idx] as Runtime).result;
+    const run = idx === undefined ? undefined : (this.runtime[idx] as Runtime);
+    if (run?.evicted) throw invalid(`athena-local dropped the results of ${e.id} to bound its memory (it keeps the newest ${MAX_RESULT_ROWS} rows); run the query again`);
+    const result = run?.result;
     // Seeded history has no stored results (the real ones would be in S3): an empty result set.
     if (!result) return { UpdateCount: 0, ResultSet: { Rows: [], ResultSetMetadata: { ColumnInfo: [] } } };
     const pos = decodeToken(input, 'GetQueryResults', e.id);
@@ -558,11 +579,6 @@ export class AthenaService {
     const exec = toExecution(randomUUID(), this.rng.pick(enabled).name, now - st.durationMs, st);
     this.append({ exec });
     return exec.id;
-  }
-
-  /** Waits for started queries to settle (tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
   async close(): Promise<void> {

@@ -73,27 +73,35 @@ class WorkgroupHistory {
     const stopBefore = this.start - (parseDuration(session.config.historyMargin) ?? 3_600_000);
     // Listing can shift under new queries and repeat an id across pages; emit each once.
     const seen = new Set<string>();
-    const pages = session.pages<ListQueryExecutionsCommandOutput>(
-      'ListQueryExecutions',
-      (token, o) =>
-        session.client.send(new ListQueryExecutionsCommand({ WorkGroup: this.workgroup, MaxResults: 50, NextToken: token }), o),
-      ctx.signal,
-    );
-    for await (const page of pages) {
+    const list = (token: string | undefined) => {
+      const p = session.call(
+        'ListQueryExecutions',
+        (o) => session.client.send(new ListQueryExecutionsCommand({ WorkGroup: this.workgroup, MaxResults: 50, NextToken: token }), o),
+        ctx.signal,
+      );
+      p.catch(() => undefined); // awaited below; this only keeps an early exit from leaving it unhandled
+      return p;
+    };
+    let next: Promise<ListQueryExecutionsCommandOutput> | undefined = list(undefined);
+    while (next) {
+      const page: ListQueryExecutionsCommandOutput = await next;
+      next = undefined;
       const ids = page.QueryExecutionIds ?? [];
-      if (!ids.length) continue;
-      let wholePageOld = true;
-      for (const q of await this.batchGet(ids)) {
+      const executions = ids.length ? await this.batchGet(ids) : [];
+      const wholePageOld =
+        executions.length > 0 && executions.every((q) => (q.Status?.SubmissionDateTime?.getTime() ?? Infinity) < stopBefore);
+      // ListQueryExecutions has the tightest quota (5/s): ask for the next page only once we know we need
+      // it, but before writing this page's rows, so the two overlap.
+      if (!wholePageOld && page.NextToken) next = list(page.NextToken);
+      for (const q of executions) {
         const submitted = q.Status?.SubmissionDateTime;
         const t = submitted?.getTime();
-        if (t === undefined || t >= stopBefore) wholePageOld = false;
         if (t === undefined || t < this.start || t >= this.end) continue;
         const id = q.QueryExecutionId;
         if (!id || seen.has(id)) continue;
         seen.add(id);
         await this.writeExecution(q, submitted!);
       }
-      if (wholePageOld) break;
     }
   }
 

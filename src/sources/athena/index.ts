@@ -2,6 +2,7 @@
  * The `athena` source: table metadata per catalog/database, and query history, lineage and DDL events
  * per workgroup, as resumable units.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { ExtractContext, ExtractUnit, SourcePlugin } from '../../plugins/types';
 import { closeSession, sessionFor } from './client';
 import { athenaConfigSchema, databaseFilter, type AthenaConfig } from './config';
@@ -21,6 +22,8 @@ export const HISTORY_RETENTION_DAYS = 45;
 
 async function* athenaUnits(config: AthenaConfig, ctx: ExtractContext): AsyncGenerator<ExtractUnit> {
   const session = sessionFor(config);
+  // Every in-flight request and backoff listens on the run's signal; dozens at once is expected.
+  setMaxListeners(Math.max(getMaxListeners(ctx.signal), 16 * config.maxConcurrency + 16), ctx.signal);
   if (config.queryHistory) {
     const oldest = Date.now() - HISTORY_RETENTION_DAYS * 86_400_000;
     if (Date.parse(ctx.window.start) < oldest) {

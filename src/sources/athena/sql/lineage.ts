@@ -8,13 +8,14 @@
  * read comes back as `unparseable`.
  */
 import {
+  type LexerOptions,
   type Token,
   findQueryAs,
   isOp,
+  isTrivia,
   isWord,
   leadingTokens,
   lexerOptionsFor,
-  significantTokens,
   tokenize,
 } from './masking';
 import { type SqlContext, readQualifiedName, resolveObject, skipWords, viewKeywordEnd } from './statements';
@@ -53,7 +54,7 @@ interface Plan {
   statement: LineageStatement;
   target: TableRef | null;
   targetType: 'TABLE' | 'VIEW' | 'LOCATION';
-  /** Query texts whose table references are the sources; null stands for one with none (VALUES). */
+  /** Query texts whose table references are the sources (none for plain VALUES). */
   queries: string[];
   location?: string;
 }
@@ -70,7 +71,8 @@ export function extractLineage(sql: string, context: SqlContext): LineageResult 
   if (head.length === 0) return unparseable('empty statement');
   if (!writesData(head)) return NONE;
   if (sql.length > MAX_STATEMENT_CHARS) return unparseable(`statement longer than ${MAX_STATEMENT_CHARS} characters`);
-  const all = significantTokens(sql, lexerOptionsFor(sql));
+  const all = statementTokens(sql, lexerOptionsFor(sql));
+  if (typeof all === 'string') return unparseable(all);
   const end = statementEnd(all);
   if (end < 0) return unparseable('more than one statement');
   const t = all.slice(0, end);
@@ -88,22 +90,24 @@ export function viewLineage(viewSql: string, view: TableRef): LineageResult {
   const context = { catalog: view.catalog, database: view.database };
   const target = lowerRef(view);
   if (viewSql.length > MAX_STATEMENT_CHARS) return unparseable(`view longer than ${MAX_STATEMENT_CHARS} characters`);
-  const all = significantTokens(viewSql);
+  const all = statementTokens(viewSql, {});
+  if (typeof all === 'string') return unparseable(all);
   if (all.length === 0) return unparseable('empty view definition');
   const end = statementEnd(all);
   if (end < 0) return unparseable('more than one statement');
   const t = all.slice(0, end);
-  let query: string;
+  let queries: string[];
   if (isWord(t[0], 'CREATE') && viewKeywordEnd(t, 1) >= 0) {
     const planned = planCreateView(viewSql, t, context);
     if (planned === null || 'error' in planned) return unparseable(planned?.error ?? 'not a view definition');
-    query = planned.queries[0] ?? '';
-  } else if (startsQuery(t[0])) {
-    query = slice(viewSql, t, 0, t.length);
+    queries = planned.queries;
   } else {
-    return unparseable('not a view definition');
+    if (!startsQuery(t[0])) return unparseable('not a view definition');
+    const q = body(viewSql, t, 0, t.length);
+    if (q !== null && typeof q === 'object') return unparseable(q.error);
+    queries = q === null ? [] : [q];
   }
-  return run({ statement: 'CREATE_VIEW', target, targetType: 'VIEW', queries: [query] }, context);
+  return run({ statement: 'CREATE_VIEW', target, targetType: 'VIEW', queries }, context);
 }
 
 function writesData(h: Token[]): boolean {
@@ -116,6 +120,16 @@ function writesData(h: Token[]): boolean {
 
 function startsQuery(t: Token | undefined): boolean {
   return isWord(t, 'SELECT', 'WITH', 'VALUES', 'TABLE') || isOp(t, '(');
+}
+
+/** Significant tokens, or why the statement cannot be valid: the engine rejects anything unclosed. */
+function statementTokens(sql: string, options: LexerOptions): Token[] | string {
+  const out: Token[] = [];
+  for (const tok of tokenize(sql, options)) {
+    if (tok.unterminated) return `unterminated ${tok.type.replace('_', ' ')}`;
+    if (!isTrivia(tok)) out.push(tok);
+  }
+  return out;
 }
 
 /** Index just past the statement (a trailing `;` dropped), or -1 when another statement follows. */
@@ -230,14 +244,12 @@ function hasBareAs(t: Token[], from: number): boolean {
 }
 
 // CREATE [OR REPLACE] [PROTECTED] [MULTI DIALECT] VIEW name [COMMENT '..'] [SECURITY ..] AS query
-function planCreateView(sql: string, t: Token[], ctx: SqlContext): Plan | { error: string } | null {
+function planCreateView(sql: string, t: Token[], ctx: SqlContext): Planned {
   const target = targetAt(t, viewKeywordEnd(t, 1), ctx);
   if (!target) return { error: 'CREATE VIEW without a name' };
   const as = findQueryAs(t, target.next);
   if (as < 0) return { error: 'CREATE VIEW without a query' };
-  const q = body(sql, t, as + 1, t.length);
-  if (q === null || typeof q === 'object') return q ?? { statement: 'CREATE_VIEW', target: target.ref, targetType: 'VIEW', queries: [] };
-  return { statement: 'CREATE_VIEW', target: target.ref, targetType: 'VIEW', queries: [q] };
+  return withBody({ statement: 'CREATE_VIEW', target: target.ref, targetType: 'VIEW' }, body(sql, t, as + 1, t.length));
 }
 
 // UNLOAD (query) TO 's3://..' [WITH (..)]
@@ -246,7 +258,7 @@ function planUnload(sql: string, t: Token[]): Planned {
   if (close < 0) return { error: 'unbalanced UNLOAD query' };
   const loc = t[close + 2];
   if (!isWord(t[close + 1], 'TO') || loc?.type !== 'string') return { error: 'UNLOAD without TO location' };
-  const location = loc.unterminated ? loc.text.slice(1) : loc.text.slice(1, -1).replace(/''/g, "'");
+  const location = loc.text.slice(loc.text.indexOf("'") + 1, -1).replace(/''/g, "'");
   return withBody({ statement: 'UNLOAD', target: null, targetType: 'LOCATION', location }, body(sql, t, 2, close));
 }
 
@@ -325,7 +337,7 @@ function parser(g: Grammar): AstParser {
 }
 
 /** Table references of one query, or the reason it could not be parsed. */
-export function querySources(query: string, ctx: SqlContext): TableRef[] | string {
+function querySources(query: string, ctx: SqlContext): TableRef[] | string {
   const text = normaliseQuery(query);
   let firstError = '';
   for (const g of GRAMMARS) {
@@ -371,7 +383,7 @@ interface Edit {
  * space; and constructs the grammars lack are reduced to equivalents with the same table
  * references. A rewrite whose span holds a SELECT is skipped and the parser decides.
  */
-export function normaliseQuery(query: string): string {
+function normaliseQuery(query: string): string {
   const all = tokenize(query);
   const t = all.filter((x) => x.type !== 'whitespace' && x.type !== 'line_comment' && x.type !== 'block_comment');
   const edits: Edit[] = [];
@@ -381,6 +393,14 @@ export function normaliseQuery(query: string): string {
     else if (x.type === 'number' || x.type === 'parameter') edits.push({ start: x.start, end: x.end, text: '0' });
     else if (x.type === 'line_comment' || x.type === 'block_comment') edits.push({ start: x.start, end: x.end, text: ' ' });
   }
+  // Bracket partners, computed once: rewrites look them up often.
+  const partner = new Int32Array(t.length).fill(-1);
+  const open: number[] = [];
+  for (let i = 0; i < t.length; i++) {
+    if (isOp(t[i], '(') || isOp(t[i], '[')) open.push(i);
+    else if ((isOp(t[i], ')') || isOp(t[i], ']')) && open.length > 0) partner[open.pop()!] = i;
+  }
+  const partnerOf = (i: number): number => partner[i] ?? -1;
   const drop = (a: number, b: number, text = ' '): void => {
     for (let k = a; k < b; k++) if (isWord(t[k], 'SELECT')) return;
     if (a < b) edits.push({ start: t[a]!.start, end: t[b - 1]!.end, text });
@@ -410,7 +430,7 @@ export function normaliseQuery(query: string): string {
       // TRY_CAST is unknown to the postgresql grammar; the difference is only in failure handling.
       if (isWord(x, 'TRY_CAST')) edits.push({ start: x.start, end: x.end, text: 'CAST' });
       // Row, array and map types are beyond both grammars; the target type never names a table.
-      const close = closing(t, i + 1);
+      const close = partnerOf(i + 1);
       let depth = 0;
       for (let k = i + 2; close > 0 && k < close; k++) {
         if (isOp(t[k], '(') || isOp(t[k], '[')) depth++;
@@ -422,8 +442,15 @@ export function normaliseQuery(query: string): string {
       }
     } else if (isWord(x, 'AT') && isWord(t[i + 1], 'TIME') && isWord(t[i + 2], 'ZONE')) {
       // Unknown to the trino grammar; a zone never names a table.
-      const end = skipValue(t, i + 3);
+      const end = skipValue(t, i + 3, partnerOf);
       if (end > 0) drop(i, end);
+    } else if (isWord(x, 'IS') && isWord(t[i + 1 + (isWord(t[i + 1], 'NOT') ? 1 : 0)], 'DISTINCT')) {
+      // IS [NOT] DISTINCT FROM compares like = for lineage; the grammars know only part of it.
+      const from = i + (isWord(t[i + 1], 'NOT') ? 3 : 2);
+      if (isWord(t[from], 'FROM')) drop(i, from + 1, '=');
+    } else if (isWord(x, 'GROUPING') && isWord(t[i + 1], 'SETS')) {
+      // Unknown to both grammars; ROLLUP has the same shape and neither names a table.
+      drop(i, i + 2, 'ROLLUP');
     } else if (isWord(x, 'WITH') && isWord(t[i + 1], 'ORDINALITY')) {
       drop(i, i + 2);
     } else if (isWord(x, 'FETCH') && isWord(t[i + 1], 'FIRST', 'NEXT')) {
@@ -434,16 +461,16 @@ export function normaliseQuery(query: string): string {
     } else if (isWord(x, 'OFFSET') && (t[i + 1]?.type === 'number' || t[i + 1]?.type === 'parameter') && isWord(t[i + 2], 'ROW', 'ROWS')) {
       drop(i + 2, i + 3);
     } else if (isWord(x, 'WITHIN') && isWord(t[i + 1], 'GROUP') && isOp(t[i + 2], '(')) {
-      const close = closing(t, i + 2);
+      const close = partnerOf(i + 2);
       if (close > 0) drop(i, close + 1);
     } else if (isWord(x, 'FOR') && isWord(t[i + 1], 'TIMESTAMP', 'VERSION', 'SYSTEM_TIME', 'SYSTEM_VERSION') && isWord(t[i + 2], 'AS') && isWord(t[i + 3], 'OF')) {
       // Iceberg time travel: the version or instant does not change which table is read.
-      const end = skipValue(t, i + 4);
+      const end = skipValue(t, i + 4, partnerOf);
       if (end > 0) drop(i, end);
     }
   }
   // Neither grammar takes a whole query in parentheses, `(SELECT ..) UNION (..)` aside.
-  for (let a = 0, b = t.length - 1; isOp(t[a], '(') && closing(t, a) === b; a++, b--) {
+  for (let a = 0, b = t.length - 1; isOp(t[a], '(') && partnerOf(a) === b; a++, b--) {
     edits.push({ start: t[a]!.start, end: t[a]!.end, text: ' ' }, { start: t[b]!.start, end: t[b]!.end, text: ' ' });
   }
   return applyEdits(query, edits);
@@ -452,7 +479,7 @@ export function normaliseQuery(query: string): string {
 const INTERVAL_UNITS = ['YEAR', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'TO'];
 
 /** End of a simple scalar expression starting at `i` (literals, names, calls, + - * / ||), or -1. */
-function skipValue(t: Token[], i: number): number {
+function skipValue(t: Token[], i: number, partnerOf: (open: number) => number): number {
   let operand = true;
   while (i < t.length) {
     const x = t[i]!;
@@ -478,7 +505,7 @@ function skipValue(t: Token[], i: number): number {
       while (isWord(t[i], ...INTERVAL_UNITS)) i++;
     } else if (x.type === 'string' || x.type === 'number' || x.type === 'parameter') i++;
     else if (isOp(x, '(')) {
-      const close = closing(t, i);
+      const close = partnerOf(i);
       if (close < 0) return -1;
       i = close + 1;
     } else {
@@ -486,7 +513,7 @@ function skipValue(t: Token[], i: number): number {
       if (!name) return -1;
       i = name.next;
       if (isOp(t[i], '(')) {
-        const close = closing(t, i);
+        const close = partnerOf(i);
         if (close < 0) return -1;
         i = close + 1;
       }

@@ -10,9 +10,9 @@ export type TokenType =
   | 'whitespace'
   | 'line_comment'
   | 'block_comment'
-  /** '...', and the prefixed forms E'...', U&'...', X'...', B'...', N'...' */
+  /** '...', the prefixed forms E'...', U&'...', X'...', B'...', N'...', and Hive's "..." */
   | 'string'
-  /** "..." and U&"..." */
+  /** "..." and U&"..." (Trino) */
   | 'quoted_identifier'
   /** `...` (Hive DDL) */
   | 'backquoted_identifier'
@@ -33,8 +33,11 @@ export interface Token {
 }
 
 export interface LexerOptions {
-  /** Hive DDL reads a backslash in '...' as an escape ('it\'s'); Trino does not. */
-  backslashEscapes?: boolean;
+  /**
+   * 'hive' for Hive DDL, which Athena runs on its Hive engine: strings are '...' or "..." and read
+   * backslash escapes ('it\'s'). 'trino' (the default): "..." is an identifier, no backslash escapes.
+   */
+  dialect?: 'trino' | 'hive';
 }
 
 const CH_TAB = 9;
@@ -104,13 +107,13 @@ export class Lexer {
   private pos = 0;
   private prev: Token | null = null;
   private prevPrev: Token | null = null;
-  private readonly backslash: boolean;
+  private readonly hive: boolean;
 
   constructor(
     private readonly sql: string,
     options: LexerOptions = {},
   ) {
-    this.backslash = options.backslashEscapes === true;
+    this.hive = options.dialect === 'hive';
   }
 
   /** The next token, or null at the end of input. */
@@ -134,16 +137,18 @@ export class Lexer {
       const j = s.indexOf('*/', i + 2);
       tok = j < 0 ? this.make('block_comment', i, s.length, true) : this.make('block_comment', i, j + 2);
     } else if (c === CH_QUOTE) {
-      tok = this.string(i, i, this.backslash);
+      tok = this.string(i, i, CH_QUOTE, this.hive);
+    } else if (c === CH_DQUOTE && this.hive) {
+      tok = this.string(i, i, CH_DQUOTE, true);
     } else if (c === CH_DQUOTE) {
       tok = this.quoted('quoted_identifier', i, i, CH_DQUOTE);
     } else if (c === CH_BACKTICK) {
       tok = this.quoted('backquoted_identifier', i, i, CH_BACKTICK);
     } else if (c1 === CH_QUOTE && /[eExXbBnN]/.test(s[i] ?? '')) {
       // E'..' escapes with backslashes whatever the statement's dialect.
-      tok = this.string(i, i + 1, this.backslash || c === 69 || c === 101);
+      tok = this.string(i, i + 1, CH_QUOTE, this.hive || c === 69 || c === 101);
     } else if ((c === 85 || c === 117) && c1 === CH_AMP && s.charCodeAt(i + 2) === CH_QUOTE) {
-      tok = this.string(i, i + 2, this.backslash);
+      tok = this.string(i, i + 2, CH_QUOTE, this.hive);
     } else if ((c === 85 || c === 117) && c1 === CH_AMP && s.charCodeAt(i + 2) === CH_DQUOTE) {
       tok = this.quoted('quoted_identifier', i, i + 2, CH_DQUOTE);
     } else if (isDigit(c)) {
@@ -181,17 +186,17 @@ export class Lexer {
     return tok;
   }
 
-  /** A '...' string whose opening quote is at `quote`; `start` includes any prefix. */
-  private string(start: number, quote: number, backslash: boolean): Token {
+  /** A string whose opening quote is at `open`; `start` includes any prefix. */
+  private string(start: number, open: number, quote: number, backslash: boolean): Token {
     const s = this.sql;
-    let j = quote + 1;
+    let j = open + 1;
     for (;;) {
       if (j >= s.length) return this.make('string', start, s.length, true);
       const c = s.charCodeAt(j);
       if (backslash && c === CH_BACKSLASH) {
         j += 2;
-      } else if (c === CH_QUOTE) {
-        if (s.charCodeAt(j + 1) === CH_QUOTE) j += 2;
+      } else if (c === quote) {
+        if (s.charCodeAt(j + 1) === quote) j += 2;
         else return this.make('string', start, j + 1);
       } else {
         j++;
@@ -348,13 +353,13 @@ export function findQueryAs(tokens: Token[], from: number): number {
 }
 
 /**
- * Lexer options for a statement: Hive DDL (which Athena runs on its Hive engine) reads backslash
- * escapes in strings. Only statements that are surely Hive DDL switch, since reading a Trino string
- * ending in a backslash as escaped would run it into the next literal and leave that unmasked.
+ * Lexer options for a statement: Hive DDL for the statements Athena runs on its Hive engine. Only
+ * statements that are surely Hive DDL switch, since reading a Trino string ending in a backslash as
+ * escaped would run it into the next literal and leave that unmasked.
  */
 export function lexerOptionsFor(sql: string): LexerOptions {
   const head = leadingTokens(sql, 3);
-  const hive = { backslashEscapes: true };
+  const hive: LexerOptions = { dialect: 'hive' };
   if (isWord(head[0], 'MSCK')) return hive;
   if (isWord(head[0], 'ALTER') && isWord(head[1], 'TABLE', 'DATABASE', 'SCHEMA')) return hive;
   if (isWord(head[0], 'CREATE')) {
@@ -372,7 +377,8 @@ export const NUMBER_PLACEHOLDER = '?';
 /**
  * Masks every literal value in `sql`: string literals (all prefixed forms too) become '?', numeric
  * literals become ?. Keywords of typed literals stay (DATE '?', INTERVAL '?' DAY); a minus sign is an
- * operator and stays. Identifiers, quoted or not, keywords and parameters are never touched.
+ * operator and stays. Identifiers, quoted or not, keywords and parameters are never touched; in Hive
+ * DDL (see lexerOptionsFor) "..." is a string, as the Hive engine reads it, and is masked.
  *
  * Comments are dropped: they are free text, and a lexer cannot find the names or emails in prose. A
  * block comment between two tokens becomes one space so the tokens stay apart.
@@ -398,9 +404,18 @@ export function maskLiterals(sql: string): string {
       if (!lastIsSpace && t.type !== 'whitespace') emit(' ');
       pendingComment = false;
     }
-    if (t.type === 'string') emit(STRING_PLACEHOLDER);
-    else if (t.type === 'number') emit(NUMBER_PLACEHOLDER);
-    else emit(t.text);
+    if (t.type === 'string') {
+      // Keep the placeholder a literal of its own: '?''?' reads back as one, and b'?' (from Hive's
+      // b"x") as a prefixed one.
+      const last = parts.length > 0 ? parts[parts.length - 1]! : '';
+      const c = last.charCodeAt(last.length - 1);
+      if (c === CH_QUOTE || c === CH_AMP || isIdentPart(c)) emit(' ');
+      emit(STRING_PLACEHOLDER);
+    } else if (t.type === 'number') {
+      emit(NUMBER_PLACEHOLDER);
+    } else {
+      emit(t.text);
+    }
   }
   return parts.join('');
 }

@@ -48,7 +48,8 @@ export interface DdlEvent {
  */
 export function identifierName(t: Token): string | null {
   if (t.type === 'word') return t.text.toLowerCase();
-  if (t.type === 'quoted_identifier') {
+  // Hive lexes "x" as a string, but where a name must stand it can only be one.
+  if (t.type === 'quoted_identifier' || (t.type === 'string' && t.text.startsWith('"'))) {
     const body = t.text.startsWith('"') ? t.text.slice(1) : t.text.slice(3); // "x" or U&"x"
     const inner = t.unterminated ? body : body.slice(0, -1);
     return inner.replace(/""/g, '"').toLowerCase();

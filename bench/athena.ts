@@ -1,0 +1,315 @@
+/**
+ * Athena extraction benchmark: our source (all units, bounded concurrency, client-side quotas, rows
+ * streamed to CSV) against a naive baseline (one `SELECT * FROM information_schema.columns`, paged through
+ * GetQueryResults 1,000 rows at a time, buffered in memory, then written).
+ *
+ *   node --import tsx bench/athena.ts [--tables 20000] [--columns 50] [--executions 100000]
+ *     [--latency-ms 100] [--small-columns 10000] [--concurrency 4] [--quick] [--skip-baseline]
+ *   (or env ATHENA_BENCH_TABLES, _COLUMNS, _EXECUTIONS, _LATENCY_MS, _SMALL_COLUMNS, _CONCURRENCY, _QUICK=1)
+ *
+ * The local Athena endpoint runs in a child process so its memory is not counted. Each measured run is
+ * also its own child process: V8 does not hand memory back promptly, so a run after the baseline's
+ * buffering would inherit its peak, and a run before it would lend it ours. Separate processes give each
+ * a clean peak RSS and the same warm-up costs (SDK load, first connections).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  type GetQueryResultsCommandOutput,
+} from '@aws-sdk/client-athena';
+import { stringify, type Stringifier } from 'csv-stringify';
+import pino from 'pino';
+import { COLUMNS, type ExtractKind, type Row } from '../src/extracts/format';
+import { csvOptions } from '../src/extracts/part-writer';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/plugins/types';
+import { athenaSource } from '../src/sources/athena';
+
+interface Options {
+  tables: number;
+  columns: number;
+  executions: number;
+  latencyMs: number;
+  smallColumns: number;
+  concurrency: number;
+  skipBaseline: boolean;
+}
+
+interface RunResult {
+  role: string;
+  wallMs: number;
+  peakRssMb: number;
+  rows: Record<string, number>;
+  calls: Record<string, number>;
+}
+
+const REGION = 'us-east-1';
+const OUTPUT = 's3://bench-results/athena/';
+
+function parseOptions(argv: string[]): Options & { role?: string; endpoint?: string } {
+  const env = (k: string) => process.env[`ATHENA_BENCH_${k}`];
+  const quick = argv.includes('--quick') || env('QUICK') === '1';
+  const o: Options & { role?: string; endpoint?: string } = {
+    tables: Number(env('TABLES') ?? (quick ? 2000 : 20000)),
+    columns: Number(env('COLUMNS') ?? 50),
+    executions: Number(env('EXECUTIONS') ?? (quick ? 10000 : 100000)),
+    latencyMs: Number(env('LATENCY_MS') ?? 100),
+    smallColumns: Number(env('SMALL_COLUMNS') ?? 10000),
+    concurrency: Number(env('CONCURRENCY') ?? 4),
+    skipBaseline: argv.includes('--skip-baseline'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i] ?? '';
+    if (a === '--tables') o.tables = Number(v());
+    else if (a === '--columns') o.columns = Number(v());
+    else if (a === '--executions') o.executions = Number(v());
+    else if (a === '--latency-ms') o.latencyMs = Number(v());
+    else if (a === '--small-columns') o.smallColumns = Number(v());
+    else if (a === '--concurrency') o.concurrency = Number(v());
+    else if (a === '--role') o.role = v();
+    else if (a === '--endpoint') o.endpoint = v();
+    else if (a !== '--quick' && a !== '--skip-baseline') throw new Error(`unknown option ${a}`);
+  }
+  for (const k of ['tables', 'columns', 'executions', 'latencyMs', 'smallColumns', 'concurrency'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) throw new Error(`${k} must be a non-negative integer`);
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- measuring (inside a run's process)
+
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss()) / (1024 * 1024);
+    },
+  };
+}
+
+class CsvFiles {
+  private readonly out = new Map<ExtractKind, { csv: Stringifier; done: Promise<void> }>();
+  readonly rows: Record<string, number> = {};
+
+  constructor(private readonly dir: string) {}
+
+  async write(kind: ExtractKind, row: Row | (string | null)[]): Promise<void> {
+    let w = this.out.get(kind);
+    if (!w) {
+      const csv = stringify(csvOptions(kind, true));
+      const file = createWriteStream(join(this.dir, `${kind}.csv`));
+      csv.pipe(file);
+      w = { csv, done: finished(file) };
+      this.out.set(kind, w);
+    }
+    this.rows[kind] = (this.rows[kind] ?? 0) + 1;
+    if (!w.csv.write(row)) await once(w.csv, 'drain');
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.out.values()) {
+      w.csv.end();
+      await w.done;
+    }
+  }
+}
+
+async function serverCounters(endpoint: string, reset = false): Promise<Record<string, number>> {
+  const res = await fetch(`${endpoint}/_local/counters`, { method: reset ? 'DELETE' : 'GET' });
+  return (await res.json()) as Record<string, number>;
+}
+
+/** Our extraction: every unit, `concurrency` at once, each row streamed to its CSV file. */
+async function runOurs(endpoint: string, concurrency: number, dir: string): Promise<Omit<RunResult, 'role' | 'calls'>> {
+  const config = athenaSource.configSchema.parse({ type: 'athena', region: REGION, endpoint, outputLocation: OUTPUT, maxConcurrency: concurrency });
+  const now = Date.now();
+  const ctx: ExtractContext = {
+    log: pino({ level: 'warn' }),
+    signal: new AbortController().signal,
+    window: { start: new Date(now - 86_400_000).toISOString(), end: new Date(now).toISOString() },
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    count: () => undefined,
+  };
+  const files = new CsvFiles(dir);
+  const out: UnitOutput = { write: (kind, row) => files.write(kind, row) };
+  const sampler = rssSampler();
+  const t0 = performance.now();
+  const running = new Set<Promise<void>>();
+  const limit = athenaSource.concurrency!(config);
+  const start = (unit: ExtractUnit) => {
+    const p: Promise<void> = unit.run(out).finally(() => running.delete(p));
+    running.add(p);
+  };
+  for await (const unit of athenaSource.units(config, ctx)) {
+    start(unit);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+  await files.close();
+  await athenaSource.close!(config);
+  return { wallMs: performance.now() - t0, peakRssMb: sampler.stop(), rows: files.rows };
+}
+
+/** The naive way: one big information_schema query, every result page held in memory, then written. */
+async function runBaseline(endpoint: string, dir: string): Promise<Omit<RunResult, 'role' | 'calls'>> {
+  const client = new AthenaClient({ region: REGION, endpoint });
+  const sampler = rssSampler();
+  const t0 = performance.now();
+  const started = await client.send(
+    new StartQueryExecutionCommand({
+      QueryString: 'SELECT * FROM information_schema.columns',
+      QueryExecutionContext: { Catalog: 'AwsDataCatalog' },
+      WorkGroup: 'primary',
+      ResultConfiguration: { OutputLocation: OUTPUT },
+    }),
+  );
+  const id = started.QueryExecutionId!;
+  for (;;) {
+    const r = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = r.QueryExecution?.Status?.State;
+    if (state === 'SUCCEEDED') break;
+    if (state === 'FAILED' || state === 'CANCELLED') throw new Error(`baseline query ${state}: ${r.QueryExecution?.Status?.StateChangeReason}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const rows: (string | null)[][] = [];
+  let token: string | undefined;
+  let first = true;
+  do {
+    const page: GetQueryResultsCommandOutput = await client.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: token }));
+    const data = page.ResultSet?.Rows ?? [];
+    for (let i = first ? 1 : 0; i < data.length; i++) rows.push((data[i]!.Data ?? []).map((d) => d.VarCharValue ?? null));
+    first = false;
+    token = page.NextToken;
+  } while (token);
+  // information_schema.columns has no table properties or view SQL: only the column fields can be filled.
+  const files = new CsvFiles(dir);
+  const names = COLUMNS.metadata.map((c) => c.name);
+  for (const r of rows) {
+    const row: Row = Object.fromEntries(names.map((n) => [n, null]));
+    [row.catalog, row.database, row.table_name, row.column_name, row.ordinal_position, , , row.data_type, row.column_comment] = r;
+    row.table_type = 'TABLE';
+    await files.write('metadata', row);
+  }
+  await files.close();
+  client.destroy();
+  return { wallMs: performance.now() - t0, peakRssMb: sampler.stop(), rows: files.rows };
+}
+
+// ---------------------------------------------------------------- orchestration (parent process)
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Starts a child and resolves with its first stdout line that parses as JSON. */
+function spawnJson<T>(args: string[], label: string): Promise<{ child: ChildProcess; value: T }> {
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        resolve({ child, value: JSON.parse(line) as T });
+      } catch {
+        // not our line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code}: ${err.split('\n').filter((l) => !/NodeVersionSupport|node >=22|a\.co\//.test(l)).join('\n')}`)));
+  });
+}
+
+async function startServer(tables: number, columns: number, executions: number, latencyMs: number): Promise<{ child: ChildProcess; endpoint: string }> {
+  const main = require.resolve(join(__dirname, '..', 'src', 'dev', 'athena-local', 'main'));
+  const spec = `tables=${tables},columns=${columns},executions=${executions},databases=${Math.min(20, Math.max(1, Math.ceil(tables / 50)))}`;
+  const args = [main, '--port', '0', '--generate', spec, ...(latencyMs ? ['--latency-ms', String(latencyMs)] : [])];
+  const { child, value } = await spawnJson<{ endpoint: string }>(args, 'athena-local');
+  return { child, endpoint: value.endpoint };
+}
+
+async function measure(role: 'ours' | 'baseline', endpoint: string, concurrency: number): Promise<RunResult> {
+  await serverCounters(endpoint, true);
+  const { value } = await spawnJson<Omit<RunResult, 'calls'>>([__filename, '--role', role, '--endpoint', endpoint, '--concurrency', String(concurrency)], role);
+  return { ...value, calls: await serverCounters(endpoint) };
+}
+
+function report(r: RunResult): void {
+  const rows = Object.entries(r.rows).map(([k, v]) => `${k}=${v}`).join(' ');
+  const calls = Object.entries(r.calls).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(' ');
+  process.stdout.write(`${r.role.padEnd(14)} wall ${(r.wallMs / 1000).toFixed(1)}s  peak RSS ${r.peakRssMb.toFixed(0)} MB  rows: ${rows}\n${' '.repeat(15)}API calls: ${calls}\n`);
+}
+
+async function orchestrate(o: Options): Promise<void> {
+  const totalColumns = o.tables * o.columns;
+  process.stdout.write(
+    `athena bench: ${o.tables} tables x ${o.columns} columns (${totalColumns} columns), ${o.executions} executions, ${o.latencyMs} ms per API call, concurrency ${o.concurrency}\n`,
+  );
+  const big = await startServer(o.tables, o.columns, o.executions, o.latencyMs);
+  let ours: RunResult;
+  let baseline: RunResult | undefined;
+  try {
+    ours = await measure('ours', big.endpoint, o.concurrency);
+    report(ours);
+    if (!o.skipBaseline) {
+      baseline = await measure('baseline', big.endpoint, o.concurrency);
+      report(baseline);
+    }
+  } finally {
+    big.child.kill('SIGTERM');
+  }
+  const smallTables = Math.max(1, Math.round(o.smallColumns / o.columns));
+  const small = await startServer(smallTables, o.columns, Math.round((o.executions * smallTables) / Math.max(1, o.tables)), o.latencyMs);
+  let smallRun: RunResult;
+  try {
+    smallRun = { ...(await measure('ours', small.endpoint, o.concurrency)), role: `ours@${smallTables * o.columns}` };
+    report(smallRun);
+  } finally {
+    small.child.kill('SIGTERM');
+  }
+  const rssGrowth = ours.peakRssMb / smallRun.peakRssMb;
+  process.stdout.write(`peak RSS ours: ${smallRun.peakRssMb.toFixed(0)} MB at ${smallTables * o.columns} columns, ${ours.peakRssMb.toFixed(0)} MB at ${totalColumns} columns (x${rssGrowth.toFixed(2)})\n`);
+  const ratio = baseline ? baseline.wallMs / ours.wallMs : NaN;
+  process.stdout.write(`ratio_vs_baseline=${ratio.toFixed(2)} peak_rss_mb=${ours.peakRssMb.toFixed(0)}\n`);
+}
+
+async function child(o: ReturnType<typeof parseOptions>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `athena-bench-${o.role}-`));
+  try {
+    const r = o.role === 'baseline' ? await runBaseline(o.endpoint!, dir) : await runOurs(o.endpoint!, o.concurrency, dir);
+    process.stdout.write(`${JSON.stringify({ role: o.role, ...r })}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const opts = parseOptions(process.argv.slice(2));
+// Dummy credentials: the local endpoint accepts any signature, and real ones have no business here.
+process.env.AWS_ACCESS_KEY_ID = 'bench';
+process.env.AWS_SECRET_ACCESS_KEY = 'bench';
+delete process.env.AWS_SESSION_TOKEN;
+delete process.env.AWS_PROFILE;
+(opts.role ? child(opts) : orchestrate(opts)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);
