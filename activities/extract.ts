@@ -19,7 +19,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         const collector = runtime.collector(plan.ref);
         const source = runtime.source(collector);
         const secrets = runtime.secrets();
-        const config = source.configSchema.parse(await runtime.resolvedSourceConfig(collector, secrets));
+        const config = await runtime.resolvedSourceConfig(collector, secrets);
         track(secrets.resolvedValues());
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });

@@ -3,6 +3,7 @@
  * name and retryability; every message is scrubbed of secrets before it can reach history.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ZodError } from 'zod';
 import { CollectorError } from '../src/errors';
 import { scrubSecrets } from '../src/secrets/scrub';
 
@@ -14,6 +15,10 @@ export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): un
       message: scrubSecrets(err.message, knownSecrets),
       nonRetryable: err.nonRetryable,
     });
+  }
+  if (err instanceof ZodError) {
+    // A schema refusing a value is a configuration problem: retrying cannot fix it.
+    return ApplicationFailure.create({ type: 'ConfigError', message: scrubSecrets(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), knownSecrets), nonRetryable: true });
   }
   if (err instanceof Error) {
     // Unknown errors (network, SDK) stay retryable; only the text is cleaned.

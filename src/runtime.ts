@@ -85,6 +85,7 @@ export class CollectorRuntime {
     return plugin;
   }
 
+  /** The source block as its schema parsed it at load time, with `${REF}`s replaced by their values. */
   async resolvedSourceConfig(collector: Collector, secrets: SecretResolver): Promise<unknown> {
     return secrets.resolveDeep(collector.source, `collectors.${collector.name}.source`);
   }
@@ -97,11 +98,12 @@ export class CollectorRuntime {
   }
 
   async hwmStore(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<HwmStore> {
-    const block = collector.hwm ?? { type: 'file' };
-    const plugin = this.registry.hwmStores.get(block.type);
-    if (!plugin) throw new ConfigError(`hwm.type: unknown HWM store "${block.type}"`);
+    const plugin = this.registry.hwmStores.get(collector.hwm?.type ?? 'file');
+    if (!plugin) throw new ConfigError(`hwm.type: unknown HWM store "${collector.hwm?.type}"`);
+    // Blocks were checked (and defaulted) by the plugin's schema at load time, before secrets were resolved.
+    const block = collector.hwm ?? plugin.configSchema.parse({ type: 'file' });
     const config = await secrets.resolveDeep(block, `collectors.${collector.name}.hwm`);
-    return plugin.create(plugin.configSchema.parse(config), ctx);
+    return plugin.create(config, ctx);
   }
 
   /** Static description of where the HWM lives, without resolving secrets. */

@@ -104,7 +104,7 @@ describe('EncryptionCodec', () => {
     });
     await assert.rejects(createEncryptionCodec({ keys: [{ id: 'k', key: 'plain-key-in-yaml' }] }, resolver), (e: Error) => {
       assert.ok(e instanceof ConfigError);
-      assert.match(e.message, /codec\.keys\.0\.key: must be a secret reference/);
+      assert.match(e.message, /encryption\.keys\.0\.key: must be a secret reference/);
       return true;
     });
     await assert.rejects(

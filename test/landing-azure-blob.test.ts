@@ -269,6 +269,22 @@ describe('azure-blob failures', () => {
     proxy.setPlan(() => 'pass');
   });
 
+  it('a staging file changed during the upload is refused before commit', async () => {
+    const lz = await landing({ serviceUrl: az.serviceUrl, path: 'changed', sasToken: '${SAS}', blockSizeMiB: 1, concurrency: 1 }, { SAS: az.containerSas(CONTAINER, 'cw') });
+    const f = await makeFile('changing.csv', 4 * MiB);
+    let touched = false;
+    const change = async () => {
+      const fh = await open(f.path, 'r+');
+      await fh.write(Buffer.from('tampered'), 0, 8, 2 * MiB);
+      await fh.close();
+    };
+    await assert.rejects(
+      lz.put(f, 'c.csv', { signal: new AbortController().signal, onProgress: () => void (touched || ((touched = true), change())) }),
+      (e: unknown) => e instanceof ValidationError && /changed while it was being uploaded/.test(e.message),
+    );
+    assert.deepEqual(await names('changed/'), []);
+  });
+
   it('cancellation aborts the upload and leaves nothing under the name', { timeout: 60_000 }, async () => {
     proxy.setPlan((r) => (r.method === 'PUT' ? { stall: 1 } : 'pass'));
     const lz = await landing({ serviceUrl: `${proxy.url}/${az.account}`, path: 'cancel', sasToken: '${SAS}', blockSizeMiB: 1 }, { SAS: az.containerSas(CONTAINER, 'cw') });

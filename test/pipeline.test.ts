@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
+import { writeFileSync } from 'node:fs';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { RunSummary, Progress } from '../src/run-types';
 import { buildSchedule } from '../src/cli/schedule';
 import { failureMessage } from '../src/cli/run';
@@ -15,6 +17,11 @@ import { waitFor } from './support/processes';
 import { saveHistory } from './support/histories';
 
 let env: CollectorEnv;
+const notADirectory = () => {
+  const f = join(env.root, 'landing-is-a-file');
+  writeFileSync(f, 'x');
+  return f;
+};
 const start = (collector: string, id: string, extra: Record<string, unknown> = {}, taskQueue = 'collectors') =>
   env.temporal.client.workflow.start('collect', { taskQueue, workflowId: id, args: [{ collector, ...extra }] });
 const landedFor = (collector: string) => env.landed().filter((f) => f.startsWith(`${collector}_`));
@@ -25,7 +32,8 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     env.writeConfig({
       e2e: {},
       e2e2: {},
-      failing: { landing: { type: 's3', bucket: 'no-such-bucket', prefix: 'lz', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKeyId: '${E2E_AWS_KEY}', secretAccessKey: '${E2E_AWS_SECRET}' } },
+      // The landing "directory" is a regular file: every put fails, non-retryably.
+      failing: { landing: { type: 'filesystem', path: notADirectory() } },
       killed: {},
       rerouted: {},
       cancelled: {},
@@ -58,6 +66,8 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('e2e__')), [], 'staging cleaned up');
       await saveHistory(env.temporal.client, 'e2e-1', 'success');
 
+      // Windows end on whole seconds: the next run must start in a later second to have anything to collect.
+      await new Promise((r) => setTimeout(r, 1100));
       const b = (await (await start('e2e', 'e2e-2')).result()) as RunSummary;
       assert.equal(b.windowOrigin, 'hwm');
       assert.equal(b.window.start, a.window.end, 'no gap, no overlap');
@@ -89,7 +99,13 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     const w = await env.inProcessWorker(['collectors']);
     try {
       const h = await start('failing', 'failing-1');
-      await assert.rejects(h.result(), WorkflowFailedError);
+      await assert.rejects(h.result(), (e: unknown) => {
+        assert.ok(e instanceof WorkflowFailedError);
+        assert.ok(e.cause instanceof ActivityFailure);
+        assert.equal(e.cause.activityType, 'upload', 'extract and validate succeeded; the upload failed');
+        assert.match(failureMessage(e), /ConfigError: filesystem landing: .* is not a directory/);
+        return true;
+      });
       assert.equal(env.hwm('failing'), null);
       assert.deepEqual(landedFor('failing'), []);
       assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('failing__')), [], 'staging cleaned up after failure');
@@ -163,12 +179,14 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     try {
       const [h1, h2] = await Promise.all([start('race', 'race-1'), start('race', 'race-2')]);
       const results = await Promise.allSettled([h1.result(), h2.result()]);
-      const won = results.filter((r) => r.status === 'fulfilled');
+      const won = results.filter((r): r is PromiseFulfilledResult<RunSummary> => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       assert.equal(won.length, 1, 'exactly one run completes');
       assert.equal(lost.length, 1);
-      assert.match(failureMessage(lost[0]!.reason), /HwmConflictError/);
-      assert.equal(env.hwm('race'), ((won[0] as PromiseFulfilledResult<RunSummary>).value).window.end);
+      // The loser is stopped by the HWM compare-and-set, or, when both planned the very same window, by the
+      // landing zone refusing a second, different manifest for it: either way non-retryable, no HWM move.
+      assert.match(failureMessage(lost[0]!.reason), /^(HwmConflictError|ConflictError): /);
+      assert.equal(env.hwm('race'), won[0]!.value.window.end);
     } finally {
       env.athena.clearFaults();
       await w.stop();
@@ -198,18 +216,15 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
   });
 
   it('a worker SIGKILLed during extract: a restarted worker on the same host resumes from the checkpoint; one copy of each file lands', async () => {
-    env.athena.setFaults('ListTableMetadata', { latencyMs: 300 });
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 1500 });
+    const first = await env.childWorker(['collectors'], 'host-a');
+    let second: Awaited<ReturnType<CollectorEnv['childWorker']>> | undefined;
     try {
-      const first = await env.childWorker(['collectors'], 'host-a');
       const h = await start('killed', 'killed-1');
-      await waitFor('a unit checkpointed', async () => {
-        const d = await h.describe();
-        const pending = d.raw.pendingActivities?.[0];
-        return Boolean(pending?.heartbeatDetails?.payloads?.length);
-      }, 60_000);
-      first.proc.kill('SIGKILL');
+      await waitFor('a unit checkpointed in the heartbeat', async () => (await checkpointedUnits(h.workflowId)) >= 1, 60_000);
       await first.stop('SIGKILL');
-      await env.childWorker(['collectors'], 'host-a');
+      env.athena.clearFaults();
+      second = await env.childWorker(['collectors'], 'host-a');
       const s = (await h.result()) as RunSummary;
       assert.equal(s.status, 'completed');
       assert.ok((s.counters.units_resumed ?? 0) > 0, `resumed from the checkpoint: ${JSON.stringify(s.counters)}`);
@@ -219,17 +234,24 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       await saveHistory(env.temporal.client, 'killed-1', 'worker-killed-resumed');
     } finally {
       env.athena.clearFaults();
+      await first.stop('SIGKILL');
+      await second?.stop();
     }
   });
 
   it('a worker SIGKILLed for good: the whole attempt moves to another host and completes', async () => {
-    env.athena.setFaults('ListTableMetadata', { latencyMs: 300 });
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 1500 });
+    const first = await env.childWorker(['collectors'], 'host-b');
+    let second: Awaited<ReturnType<CollectorEnv['childWorker']>> | undefined;
     try {
-      const first = await env.childWorker(['collectors'], 'host-b');
       const h = await start('rerouted', 'rerouted-1');
-      await waitFor('extract running on host-b', async () => (await h.query<Progress>('progress')).phase === 'extracting', 60_000);
+      await waitFor('extract running on host-b', async () => {
+        const p = await h.query<Progress>('progress');
+        return p.phase === 'extracting' && p.host === 'host-b';
+      }, 60_000);
       await first.stop('SIGKILL');
-      await env.childWorker(['collectors'], 'host-c');
+      env.athena.clearFaults();
+      second = await env.childWorker(['collectors'], 'host-c');
       const s = (await h.result()) as RunSummary;
       assert.equal(s.status, 'completed');
       assert.equal(s.hostAttempts, 2);
@@ -238,6 +260,16 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       await saveHistory(env.temporal.client, 'rerouted-1', 'host-lost-rerouted');
     } finally {
       env.athena.clearFaults();
+      await second?.stop();
     }
   });
 });
+
+/** Units the running extract has reported done in its last heartbeat. */
+async function checkpointedUnits(workflowId: string): Promise<number> {
+  const d = await env.temporal.client.workflow.getHandle(workflowId).describe();
+  const payload = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'extract')?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return 0;
+  const details = defaultPayloadConverter.fromPayload<{ checkpoint: { units: unknown[] } }>(payload as Payload);
+  return details.checkpoint.units.length;
+}

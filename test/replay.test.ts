@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { HISTORY_DIR } from './support/histories';
 import { ROOT } from './support/processes';
 
@@ -21,7 +22,7 @@ describe('replay of recorded histories', { timeout: 300_000 }, () => {
 
   it('replays every recorded history against the current workflow code', async () => {
     assert.ok(files.length > 0);
-    const histories = files.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8')) }));
+    const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'))) }));
     // One bundle for all histories: bundling is the slow part.
     const results = Worker.runReplayHistories({ workflowsPath: join(ROOT, 'workflows', 'index.ts') }, histories);
     let replayed = 0;

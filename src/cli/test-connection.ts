@@ -9,7 +9,7 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
   const secrets = runtime.secrets();
   const ctx = { log: runtime.log, signal: new AbortController().signal };
   const source = runtime.source(collector);
-  const sourceConfig = source.configSchema.parse(await runtime.resolvedSourceConfig(collector, secrets));
+  const sourceConfig = await runtime.resolvedSourceConfig(collector, secrets);
   const groups: [string, () => Promise<Check[]>][] = [
     [`source ${collector.source.type}`, () => source.testConnection(sourceConfig, ctx)],
     [`landing ${collector.landing.type}`, async () => (await runtime.landing(collector, secrets, ctx)).testConnection()],

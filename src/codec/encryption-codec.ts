@@ -111,7 +111,7 @@ export class EncryptionCodec implements PayloadCodec {
       if (!key) {
         throw new CodecError(
           `payload was encrypted with key id "${id.slice(0, 64)}", which is not configured here (configured: ${this.keyIds.join(', ')}); ` +
-            'add that key to the codec keys (old keys must stay listed until no history needs them)',
+            'add that key to encryption.keys (old keys must stay listed until no history needs them)',
         );
       }
       const data = p.data ?? new Uint8Array();
@@ -139,12 +139,12 @@ export async function createEncryptionCodec(config: EncryptionConfig, resolver: 
   if (!parsed.success) {
     throw new ConfigError(
       'invalid payload encryption config',
-      parsed.error.issues.map((i) => `codec.${i.path.join('.')}: ${i.message}`),
+      parsed.error.issues.map((i) => `encryption.${i.path.join('.')}: ${i.message}`),
     );
   }
   const keys: EncryptionKey[] = [];
   for (const [i, k] of parsed.data.keys.entries()) {
-    const material = await resolver.resolve(k.key, `codec.keys[${i}].key`);
+    const material = await resolver.resolve(k.key, `encryption.keys[${i}].key`);
     keys.push({ id: k.id, key: parseKeyMaterial(material, k.id) });
   }
   return new EncryptionCodec(keys);

@@ -26,7 +26,7 @@ class S3HwmStore implements HwmStore {
     config: S3HwmConfig,
     private readonly ctx: PluginContext,
   ) {
-    this.t = new S3Target(config, 's3 HWM store');
+    this.t = new S3Target(config, 's3 HWM store', ctx.log);
   }
 
   describe(): string {

@@ -1,0 +1,128 @@
+/**
+ * The filesystem landing: atomic no-clobber publish (never a partial file under the final name),
+ * already-present / conflict on retries, a race for one name, unsafe names, and a missing mount.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { ConfigError, ConflictError, ValidationError } from '../src/errors';
+import { filesystemLanding } from '../src/landing';
+import type { LandingZone, OutgoingFile } from '../src/plugins/types';
+
+let dir: string;
+let staging: string;
+let root: string;
+
+function file(name: string, content: Buffer): OutgoingFile {
+  const path = join(staging, name);
+  writeFileSync(path, content);
+  return {
+    path,
+    bytes: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    md5: createHash('md5').update(content).digest('base64'),
+    contentType: 'text/csv',
+    metadata: {},
+  };
+}
+
+function lz(path = root): LandingZone {
+  return filesystemLanding.create(filesystemLanding.configSchema.parse({ type: 'filesystem', path }), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+}
+
+const put = (z: LandingZone, f: OutgoingFile, name: string, onProgress?: (n: number) => void) =>
+  z.put(f, name, { signal: new AbortController().signal, ...(onProgress ? { onProgress } : {}) });
+
+/** Everything under `d`, recursively, as relative paths. */
+function tree(d: string, base = ''): string[] {
+  return readdirSync(join(d, base), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tree(d, join(base, e.name)) : [join(base, e.name)],
+  ).sort();
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lz-fs-'));
+  staging = join(dir, 'staging');
+  root = join(dir, 'landing');
+  mkdirSync(staging);
+  mkdirSync(root);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('filesystem landing', () => {
+  it('publishes under the final name only when complete, and leaves no temp file', async () => {
+    const content = randomBytes(8 * 1024 * 1024 + 3);
+    const f = file('big.csv', content);
+    const target = join(root, '2024', 'big.csv');
+    let sawProgress = false;
+    const outcome = await put(lz(), f, '2024/big.csv', (n) => {
+      // While bytes are still being copied, nothing may exist under the final name.
+      if (n < content.length) {
+        sawProgress = true;
+        assert.equal(existsSync(target), false, 'partial file visible under the final name');
+      }
+    });
+    assert.equal(outcome, 'created');
+    assert.ok(sawProgress);
+    assert.ok(readFileSync(target).equals(content));
+    assert.deepEqual(tree(root), [join('2024', 'big.csv')]);
+  });
+
+  it('0 B and 1 KiB files; a retry is already-present; other content is a ConflictError', async () => {
+    for (const [name, content] of [['empty.csv', Buffer.alloc(0)], ['small.csv', randomBytes(1024)]] as const) {
+      const f = file(name, content);
+      assert.equal(await put(lz(), f, `sizes/${name}`), 'created');
+      assert.equal(await put(lz(), f, `sizes/${name}`), 'already-present');
+      const other = file(`other-${name}`, Buffer.concat([content, Buffer.from('x')]));
+      await assert.rejects(put(lz(), other, `sizes/${name}`), (e: unknown) => e instanceof ConflictError && e.nonRetryable && e.message.includes(name));
+      assert.ok(readFileSync(join(root, 'sizes', name)).equals(content), 'existing file untouched');
+    }
+    assert.deepEqual(tree(join(root, 'sizes')), ['empty.csv', 'small.csv']);
+  });
+
+  it('two writers racing for one name: one creates, the other is already-present or a conflict', async () => {
+    const same = file('same.csv', randomBytes(2 * 1024 * 1024));
+    const r1 = await Promise.all([put(lz(), same, 'race/same.csv'), put(lz(), same, 'race/same.csv')]);
+    assert.deepEqual([...r1].sort(), ['already-present', 'created']);
+    const a = file('a.csv', randomBytes(2 * 1024 * 1024));
+    const b = file('b.csv', randomBytes(2 * 1024 * 1024));
+    const r2 = await Promise.allSettled([put(lz(), a, 'race/diff.csv'), put(lz(), b, 'race/diff.csv')]);
+    assert.equal(r2.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.ok((r2.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason instanceof ConflictError);
+    assert.deepEqual(tree(join(root, 'race')), ['diff.csv', 'same.csv']);
+  });
+
+  it('refuses names that would escape the landing directory', async () => {
+    const f = file('n.csv', Buffer.from('x'));
+    for (const bad of ['../escape.csv', 'a/../../escape.csv', '/etc/passwd', 'a\\..\\b.csv', 'bell\u0007.csv', 'a//b.csv', '..', 'x/']) {
+      await assert.rejects(put(lz(), f, bad), ValidationError, JSON.stringify(bad));
+    }
+    assert.equal(existsSync(join(dir, 'escape.csv')), false);
+  });
+
+  it('refuses a staging file that does not match its manifest', async () => {
+    const f = file('m.csv', Buffer.from('hello'));
+    await assert.rejects(put(lz(), { ...f, sha256: 'f'.repeat(64) }, 'mismatch.csv'), ValidationError);
+    assert.equal(existsSync(join(root, 'mismatch.csv')), false);
+    assert.deepEqual(tree(root).filter((p) => p.includes('.partial')), []);
+  });
+
+  it('a missing landing directory is a ConfigError (a volume that is not mounted), not created', async () => {
+    const missing = join(dir, 'not-mounted');
+    await assert.rejects(put(lz(missing), file('x.csv', Buffer.from('x')), 'x.csv'), ConfigError);
+    assert.equal(existsSync(missing), false);
+    const checks = await lz(missing).testConnection();
+    assert.equal(checks[0]?.ok, false);
+  });
+
+  it('testConnection checks create and hard-link publishing, and cleans up', async () => {
+    const checks = await lz().testConnection();
+    for (const c of checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
+    assert.equal(existsSync(join(root, '_probe')) ? readdirSync(join(root, '_probe')).length : 0, 0);
+  });
+});
