@@ -4,8 +4,13 @@
  * GetQueryResults 1,000 rows at a time, buffered in memory, then written).
  *
  *   node --import tsx bench/athena.ts [--tables 20000] [--columns 50] [--executions 100000]
- *     [--latency-ms 100] [--small-columns 10000] [--concurrency 4] [--quick] [--skip-baseline]
- *   (or env ATHENA_BENCH_TABLES, _COLUMNS, _EXECUTIONS, _LATENCY_MS, _SMALL_COLUMNS, _CONCURRENCY, _QUICK=1)
+ *     [--latency-ms 100] [--small-columns 10000] [--mid-columns 100000 (0: skip)] [--concurrency 4]
+ *     [--quick] [--skip-baseline]
+ *   (or env ATHENA_BENCH_TABLES, _COLUMNS, _EXECUTIONS, _LATENCY_MS, _SMALL_COLUMNS, _MID_COLUMNS,
+ *    _CONCURRENCY, _QUICK=1)
+ *
+ * Every API call gets `latency-ms` of server-side delay: real Athena answers ListTableMetadata and a
+ * 1,000-row GetQueryResults in roughly 100-500 ms, so the default 100 ms is the kind end for the baseline.
  *
  * The local Athena endpoint runs in a child process so its memory is not counted. Each measured run is
  * also its own child process: V8 does not hand memory back promptly, so a run after the baseline's
@@ -39,6 +44,7 @@ interface Options {
   executions: number;
   latencyMs: number;
   smallColumns: number;
+  midColumns: number;
   concurrency: number;
   skipBaseline: boolean;
 }
@@ -47,6 +53,7 @@ interface RunResult {
   role: string;
   wallMs: number;
   peakRssMb: number;
+  peakHeapMb: number;
   rows: Record<string, number>;
   calls: Record<string, number>;
 }
@@ -63,6 +70,7 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
     executions: Number(env('EXECUTIONS') ?? (quick ? 10000 : 100000)),
     latencyMs: Number(env('LATENCY_MS') ?? 100),
     smallColumns: Number(env('SMALL_COLUMNS') ?? 10000),
+    midColumns: Number(env('MID_COLUMNS') ?? 100000),
     concurrency: Number(env('CONCURRENCY') ?? 4),
     skipBaseline: argv.includes('--skip-baseline'),
   };
@@ -74,12 +82,13 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
     else if (a === '--executions') o.executions = Number(v());
     else if (a === '--latency-ms') o.latencyMs = Number(v());
     else if (a === '--small-columns') o.smallColumns = Number(v());
+    else if (a === '--mid-columns') o.midColumns = Number(v());
     else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--role') o.role = v();
     else if (a === '--endpoint') o.endpoint = v();
     else if (a !== '--quick' && a !== '--skip-baseline') throw new Error(`unknown option ${a}`);
   }
-  for (const k of ['tables', 'columns', 'executions', 'latencyMs', 'smallColumns', 'concurrency'] as const) {
+  for (const k of ['tables', 'columns', 'executions', 'latencyMs', 'smallColumns', 'midColumns', 'concurrency'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new Error(`${k} must be a non-negative integer`);
   }
   return o;
@@ -87,15 +96,22 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
 
 // ---------------------------------------------------------------- measuring (inside a run's process)
 
-function rssSampler(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 10);
+/** Peak RSS, and peak V8 heap in use (live objects plus not-yet-collected garbage), in MB. */
+function rssSampler(): { stop(): { peakRssMb: number; peakHeapMb: number } } {
+  let rss = 0;
+  let heap = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  sample();
+  const timer = setInterval(sample, 10);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss()) / (1024 * 1024);
+      sample();
+      return { peakRssMb: rss / (1024 * 1024), peakHeapMb: heap / (1024 * 1024) };
     },
   };
 }
@@ -172,7 +188,7 @@ async function runOurs(endpoint: string, concurrency: number, dir: string): Prom
   await Promise.all(running);
   await files.close();
   await athenaSource.close!(config);
-  return { wallMs: performance.now() - t0, peakRssMb: sampler.stop(), rows: files.rows };
+  return { wallMs: performance.now() - t0, ...sampler.stop(), rows: files.rows };
 }
 
 /** The naive way: one big information_schema query, every result page held in memory, then written. */
@@ -217,7 +233,7 @@ async function runBaseline(endpoint: string, dir: string): Promise<Omit<RunResul
   }
   await files.close();
   client.destroy();
-  return { wallMs: performance.now() - t0, peakRssMb: sampler.stop(), rows: files.rows };
+  return { wallMs: performance.now() - t0, ...sampler.stop(), rows: files.rows };
 }
 
 // ---------------------------------------------------------------- orchestration (parent process)
@@ -266,7 +282,9 @@ async function measure(role: 'ours' | 'baseline', endpoint: string, concurrency:
 function report(r: RunResult): void {
   const rows = Object.entries(r.rows).map(([k, v]) => `${k}=${v}`).join(' ');
   const calls = Object.entries(r.calls).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(' ');
-  process.stdout.write(`${r.role.padEnd(14)} wall ${(r.wallMs / 1000).toFixed(1)}s  peak RSS ${r.peakRssMb.toFixed(0)} MB  rows: ${rows}\n${' '.repeat(15)}API calls: ${calls}\n`);
+  process.stdout.write(
+    `${r.role.padEnd(14)} wall ${(r.wallMs / 1000).toFixed(1)}s  peak RSS ${r.peakRssMb.toFixed(0)} MB  peak heap ${r.peakHeapMb.toFixed(0)} MB  rows: ${rows}\n${' '.repeat(15)}API calls: ${calls}\n`,
+  );
 }
 
 async function orchestrate(o: Options): Promise<void> {
@@ -287,17 +305,26 @@ async function orchestrate(o: Options): Promise<void> {
   } finally {
     big.child.kill('SIGTERM');
   }
-  const smallTables = Math.max(1, Math.round(o.smallColumns / o.columns));
-  const small = await startServer(smallTables, o.columns, Math.round((o.executions * smallTables) / Math.max(1, o.tables)), o.latencyMs);
-  let smallRun: RunResult;
-  try {
-    smallRun = { ...(await measure('ours', small.endpoint, o.concurrency)), role: `ours@${smallTables * o.columns}` };
-    report(smallRun);
-  } finally {
-    small.child.kill('SIGTERM');
-  }
-  const rssGrowth = ours.peakRssMb / smallRun.peakRssMb;
-  process.stdout.write(`peak RSS ours: ${smallRun.peakRssMb.toFixed(0)} MB at ${smallTables * o.columns} columns, ${ours.peakRssMb.toFixed(0)} MB at ${totalColumns} columns (x${rssGrowth.toFixed(2)})\n`);
+  // Smaller catalogs, same shape (columns per table, executions per table), for how memory scales.
+  const scaled = async (columns: number): Promise<RunResult> => {
+    const tables = Math.max(1, Math.round(columns / o.columns));
+    const server = await startServer(tables, o.columns, Math.round((o.executions * tables) / Math.max(1, o.tables)), o.latencyMs);
+    try {
+      const r = { ...(await measure('ours', server.endpoint, o.concurrency)), role: `ours@${tables * o.columns}` };
+      report(r);
+      return r;
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  };
+  const small = await scaled(o.smallColumns);
+  const mid = o.midColumns > 0 && o.midColumns < totalColumns ? await scaled(o.midColumns) : undefined;
+  const points = [small, ...(mid ? [mid] : []), { ...ours, role: `ours@${totalColumns}` }];
+  process.stdout.write(
+    `peak RSS ours by catalog size: ${points.map((p) => `${p.role.slice(5)} columns ${p.peakRssMb.toFixed(0)} MB (heap ${p.peakHeapMb.toFixed(0)} MB)`).join(', ')}; ` +
+      `${totalColumns} vs ${small.role.slice(5)}: x${(ours.peakRssMb / small.peakRssMb).toFixed(2)}` +
+      (mid ? `, vs ${mid.role.slice(5)}: x${(ours.peakRssMb / mid.peakRssMb).toFixed(2)}\n` : '\n'),
+  );
   const ratio = baseline ? baseline.wallMs / ours.wallMs : NaN;
   process.stdout.write(`ratio_vs_baseline=${ratio.toFixed(2)} peak_rss_mb=${ours.peakRssMb.toFixed(0)}\n`);
 }

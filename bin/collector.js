@@ -5,6 +5,8 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
+// The AWS SDK warns on every start that releases after January 2027 need Node 22; the README says so once.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 let entry;
 if (existsSync(join(root, 'src', 'cli', 'main.ts')) && !process.env.COLLECTOR_USE_DIST) {
   require('tsx/cjs');

@@ -25,6 +25,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
   const stateDir = resolve(options.dir, '.collector-demo');
   const landingDir = resolve(options.dir, 'landing');
   mkdirSync(stateDir, { recursive: true });
+  mkdirSync(landingDir, { recursive: true });
   const athena = await startAthenaLocal({ seed: demoSeed(new Date()), port: 0, liveQueriesEveryMs: 1000 });
   say(`Athena: local endpoint ${athena.endpoint} (a demo catalog, new queries arriving every second)`);
   // The demo's credentials are references like any production config; the values live in this process only.

@@ -216,7 +216,7 @@ export function buildProgram(): Command {
       say(`schedule ${id}: backfill ${start.toISOString()} .. ${end.toISOString()} requested`);
     });
 
-  hwmCommand(common(program.command('hwm').description('read or change a collector\'s high-water mark')), pluginFor, stateDirOf, say);
+  hwmCommand(program.command('hwm').description('read or change a collector\'s high-water mark'), pluginFor, stateDirOf, say);
 
   common(program.command('validate-config'))
     .description('check the collectors file; lists every bad field by path')
@@ -238,7 +238,12 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'where the landing directory and demo state go', '.')
     .option('--keep', 'keep the embedded Temporal running afterwards, for the Web UI')
     .action(async (o: { dir: string; keep?: boolean }) => {
-      await runDemo({ dir: o.dir, keep: Boolean(o.keep), interactive, say });
+      try {
+        await runDemo({ dir: o.dir, keep: Boolean(o.keep), interactive, say });
+      } catch (e) {
+        if (isWorkflowFailure(e)) throw new RunFailed(failureMessage(e));
+        throw e;
+      }
     });
 
   const dev = program.command('dev').description('local development servers');

@@ -1,0 +1,103 @@
+/** The `collector` command as a user runs it: a real process, its output and exit code. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { freePort, ROOT } from './support/processes';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function collector(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Result> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), ...args], {
+      cwd,
+      env: { ...process.env, TEMPORAL_ADDRESS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'cli-'));
+
+describe('collector CLI', { timeout: 300_000 }, () => {
+  it('prints its version', async () => {
+    const r = await collector(['--version']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+ \(build \S+\)/);
+  });
+
+  it('validate-config exits 2 listing every bad field by path', async () => {
+    const dir = tmp();
+    const file = join(dir, 'collectors.yaml');
+    writeFileSync(
+      file,
+      'collectors:\n  athena-prod:\n    source: {type: athena}\n    landing: {type: filesystem}\n    options: {safetyLag: later}\n',
+    );
+    const r = await collector(['validate-config', '--config', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /collectors\.athena-prod\.source\.region: required/);
+    assert.match(r.stderr, /collectors\.athena-prod\.landing\.path: required/);
+    assert.match(r.stderr, /collectors\.athena-prod\.options\.safetyLag: must be a duration/);
+  });
+
+  it('validate-config accepts a good file', async () => {
+    const dir = tmp();
+    const file = join(dir, 'collectors.yaml');
+    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    const r = await collector(['validate-config', '--config', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 collector\(s\) valid: a/);
+  });
+
+  it('names the address when Temporal is unreachable, within seconds', async () => {
+    const port = await freePort();
+    const r = await collector(['run', 'anything'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot reach Temporal at 127\\.0\\.0\\.1:${port}`));
+    assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+  });
+
+  it('hwm get|set|reset work on the file store, and moving back needs --force', async () => {
+    const dir = tmp();
+    const file = join(dir, 'collectors.yaml');
+    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    const base = ['--config', file, '--state-dir', join(dir, 'state')];
+    assert.equal((await collector(['hwm', 'get', 'a', ...base])).stdout.trim(), 'none');
+    assert.equal((await collector(['hwm', 'set', 'a', '2026-11-01T00:00:00Z', ...base])).code, 0);
+    assert.equal(readFileSync(join(dir, 'state', 'hwm', 'a_hwm.txt'), 'utf8'), '2026-11-01T00:00:00.000Z\n');
+    const back = await collector(['hwm', 'set', 'a', '2026-10-01T00:00:00Z', ...base]);
+    assert.equal(back.code, 2);
+    assert.match(back.stderr, /add --force/);
+    assert.equal((await collector(['hwm', 'set', 'a', '2026-10-01T00:00:00Z', '--force', ...base])).code, 0);
+    assert.equal((await collector(['hwm', 'get', 'a', ...base])).stdout.trim(), '2026-10-01T00:00:00.000Z');
+    assert.equal((await collector(['hwm', 'reset', 'a', ...base])).code, 0);
+    assert.equal(existsSync(join(dir, 'state', 'hwm', 'a_hwm.txt')), false);
+    const bad = await collector(['hwm', 'set', 'a', 'yesterday', ...base]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not an ISO-8601 timestamp/);
+  });
+
+  it('demo: two runs on embedded defaults, the second starting where the first ended', async () => {
+    const dir = tmp();
+    const r = await collector(['demo', '--dir', dir], {}, dir);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /no gap, no overlap/);
+    assert.match(r.stdout, /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+/);
+    const landed = readdirSync(join(dir, 'landing'));
+    assert.equal(landed.filter((f) => f.includes('_manifest_')).length, 2, landed.join(', '));
+    assert.equal(landed.length, 10, landed.join(', '));
+  });
+});
