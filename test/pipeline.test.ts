@@ -263,6 +263,16 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       await second?.stop();
     }
   });
+
+  it('the worker logs its task queues once polling and drains on SIGTERM', async () => {
+    const w = await env.childWorker(['collectors', 'other-net'], 'host-d');
+    const started = w.output().split('\n').find((l) => l.includes('Starting collector worker'))!;
+    const line = JSON.parse(started) as { taskQueues: string[]; level: number };
+    assert.deepEqual(line.taskQueues, ['collectors', 'collectors@host-d', 'other-net', 'other-net@host-d']);
+    await w.stop('SIGTERM');
+    assert.equal(w.proc.exitCode, 0, w.output());
+    assert.match(w.output(), /collector worker stopped/);
+  });
 });
 
 /** Units the running extract has reported done in its last heartbeat. */
