@@ -47,6 +47,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS to use your cluster); Web UI ${dev.uiUrl}`);
     }
     const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
+    if (target.insecureWarning) options.say(`WARNING: ${target.insecureWarning}`);
     const client = await connectClient(target, await clientDataConverter(options, log));
     stops.unshift(() => client.connection.close());
     if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {

@@ -8,11 +8,14 @@ import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError } from '../errors';
+import { insecureConnectionWarning } from './tls-warning';
 
 export interface TemporalTarget {
   address: string;
   namespace: string;
   connectionOptions: NativeConnectionOptions;
+  /** Set when a non-loopback address is dialled without TLS; callers show it before connecting. */
+  insecureWarning: string | undefined;
 }
 
 /** True when the environment names a Temporal cluster; otherwise the CLI embeds a dev server. */
@@ -31,7 +34,12 @@ export function loadTemporalTarget(overrides: { address?: string; namespace?: st
   if (overrides.address) connectionOptions.address = overrides.address;
   const address = connectionOptions.address ?? 'localhost:7233';
   connectionOptions.address = address;
-  return { address, namespace: overrides.namespace ?? loaded.namespace ?? 'default', connectionOptions };
+  return {
+    address,
+    namespace: overrides.namespace ?? loaded.namespace ?? 'default',
+    connectionOptions,
+    insecureWarning: insecureConnectionWarning(address, connectionOptions.tls ?? undefined),
+  };
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -14,6 +14,15 @@ import { installSdkLogging, runCollectorWorkers } from '../../src/worker';
 import { ROOT, startProcess, waitFor, type Started } from './processes';
 import { startTemporal, type TestTemporal } from './temporal';
 
+export interface CollectorOverrides {
+  options?: Record<string, unknown>;
+  executor?: string;
+  /** Merged over the default Athena source block. */
+  source?: Record<string, unknown>;
+  landing?: Record<string, unknown>;
+  hwm?: Record<string, unknown>;
+}
+
 export interface CollectorEnv {
   temporal: TestTemporal;
   athena: AthenaLocal;
@@ -22,9 +31,9 @@ export interface CollectorEnv {
   stateDir: string;
   landingDir: string;
   /** Writes collectors.yaml with one Athena->filesystem collector per name. */
-  writeConfig(collectors: Record<string, { options?: Record<string, unknown>; executor?: string; landing?: Record<string, unknown> }>): void;
+  writeConfig(collectors: Record<string, CollectorOverrides>, top?: Record<string, unknown>): void;
   inProcessWorker(executors: string[], hostId?: string): Promise<{ stop(): Promise<void> }>;
-  childWorker(executors: string[], hostId: string): Promise<Started>;
+  childWorker(executors: string[], hostId: string, extraEnv?: NodeJS.ProcessEnv): Promise<Started>;
   hwm(collector: string): string | null;
   landed(): string[];
   stagingDirs(): string[];
@@ -51,17 +60,18 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
     configPath,
     stateDir,
     landingDir,
-    writeConfig(collectors) {
+    writeConfig(collectors, top = {}) {
       const out: Record<string, unknown> = {};
       for (const [name, c] of Object.entries(collectors)) {
         out[name] = {
           executor: c.executor ?? 'collectors',
-          source: { type: 'athena', region: 'us-east-1', endpoint: athena.endpoint, accessKeyId: '${E2E_AWS_KEY}', secretAccessKey: '${E2E_AWS_SECRET}' },
+          source: { type: 'athena', region: 'us-east-1', endpoint: athena.endpoint, accessKeyId: '${E2E_AWS_KEY}', secretAccessKey: '${E2E_AWS_SECRET}', ...(c.source ?? {}) },
           landing: c.landing ?? { type: 'filesystem', path: landingDir },
+          ...(c.hwm ? { hwm: c.hwm } : {}),
           options: { initialLookback: '2d', safetyLag: '0s', heartbeatTimeout: '4s', hostPickupTimeout: '6s', ...(c.options ?? {}) },
         };
       }
-      writeFileSync(configPath, stringify({ collectors: out }));
+      writeFileSync(configPath, stringify({ ...top, collectors: out }));
     },
     async inProcessWorker(executors, hostId = 'test-host') {
       const connection = await NativeConnection.connect({ address: temporal.server.address });
@@ -78,9 +88,9 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       stops.push(stop);
       return { stop };
     },
-    async childWorker(executors, hostId) {
+    async childWorker(executors, hostId, extraEnv = {}) {
       const child = startProcess(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'worker', '--config', configPath, '--state-dir', stateDir, ...executors.flatMap((e) => ['--executor', e])], {
-        env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, COLLECTOR_HOST_ID: hostId, COLLECTOR_LOG_LEVEL: 'info' },
+        env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, COLLECTOR_HOST_ID: hostId, COLLECTOR_LOG_LEVEL: 'info', COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '0', ...extraEnv },
       });
       stops.push(() => child.stop('SIGKILL'));
       await waitFor('"Starting collector worker" from the child worker', () => child.output().includes('Starting collector worker'), 60_000).catch((e) => {
