@@ -56,7 +56,13 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
       doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // e.g. an alias bomb: refuse the file rather than expand it.
+    throw new ConfigError(`${path} cannot be read: ${(e as Error).message}`);
+  }
   const issues = [...scanValues(raw, [])];
   const collectors = new Map<string, Collector>();
   // The file's shape first, then each collector on its own, so one bad entry hides no other problem.
