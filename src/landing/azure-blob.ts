@@ -34,26 +34,9 @@ import {
 } from '../errors';
 import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../plugins/types';
 import { parseDuration } from '../time/duration';
-import {
-  assertUnchanged,
-  blockCount,
-  checkPrefix,
-  checkStagedFile,
-  chooseBlockSize,
-  isNetworkError,
-  joinObjectName,
-  landingPrefix,
-  metadataValue,
-  objectMetadata,
-  pumpBlocks,
-  retryPolicy,
-  safeMessage,
-  scrub,
-  withRetry,
-  type BlockSource,
-  type RetryPolicy,
-  type Verdict,
-} from './object-name';
+import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
+import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
+import { assertUnchanged, blockCount, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
 
 const MiB = 1024 * 1024;
 const MAX_BLOCKS = 50_000;

@@ -34,26 +34,9 @@ import { AuthError, CollectorError, ConfigError, ConflictError, TransientError, 
 import type { Logger } from 'pino';
 import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../plugins/types';
 import { parseDuration } from '../time/duration';
-import {
-  assertUnchanged,
-  base64ToHex,
-  checkPrefix,
-  checkStagedFile,
-  chooseBlockSize,
-  isNetworkError,
-  joinObjectName,
-  landingPrefix,
-  metadataValue,
-  objectMetadata,
-  pumpBlocks,
-  retryPolicy,
-  safeMessage,
-  scrub,
-  withRetry,
-  type BlockSource,
-  type RetryPolicy,
-  type Verdict,
-} from './object-name';
+import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
+import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
+import { assertUnchanged, base64ToHex, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
