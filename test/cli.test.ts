@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { freePort, ROOT } from './support/processes';
+import { demoSeed, startAthenaLocal } from '../src/dev/athena-local';
 
 interface Result {
   code: number | null;
@@ -88,6 +89,48 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     const bad = await collector(['hwm', 'set', 'a', 'yesterday', ...base]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /not an ISO-8601 timestamp/);
+  });
+
+  it('test-connection prints every permission ok, and names the IAM action to grant when one is denied', async () => {
+    const athena = await startAthenaLocal({ seed: demoSeed(new Date()), port: 0 });
+    try {
+      const dir = tmp();
+      const file = join(dir, 'collectors.yaml');
+      writeFileSync(
+        file,
+        `collectors:\n  a:\n    source: {type: athena, region: us-east-1, endpoint: "${athena.endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}\n    landing: {type: filesystem, path: ${dir}}\n`,
+      );
+      const env = { K: 'local-key', S: 'local-secret' };
+      const good = await collector(['test-connection', 'a', '--config', file], env);
+      assert.equal(good.code, 0, good.stdout + good.stderr);
+      assert.match(good.stdout, /ok\s+list query executions.*\[athena:ListQueryExecutions\]/);
+      assert.doesNotMatch(good.stdout, /DENIED/);
+      athena.setFaults('ListQueryExecutions', { accessDenied: true });
+      const denied = await collector(['test-connection', 'a', '--config', file], env);
+      assert.equal(denied.code, 1, denied.stdout + denied.stderr);
+      assert.match(denied.stdout, /DENIED .*grant athena:ListQueryExecutions/);
+      assert.doesNotMatch(denied.stdout + denied.stderr, /local-secret/);
+    } finally {
+      await athena.close();
+    }
+  });
+
+  it('dev athena-local serves the endpoint and stops on SIGTERM', async () => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      p.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+    });
+    const { endpoint } = JSON.parse(line) as { endpoint: string };
+    const res = await fetch(`${endpoint}/_local/counters`);
+    assert.equal(res.status, 200);
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGTERM');
+    assert.equal(await exited, 0);
   });
 
   it('demo: two runs on embedded defaults, the second starting where the first ended', async () => {

@@ -25,7 +25,8 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
     }
     for (const c of checks) {
       const status = c.ok ? 'ok    ' : c.required ? 'DENIED' : 'denied';
-      const grant = !c.ok && c.grant ? ` -> grant ${c.grant}` : '';
+      // The permission behind every check, so a security team can read the list as a policy.
+      const grant = c.grant ? (c.ok ? `  [${c.grant}]` : ` -> grant ${c.grant}`) : '';
       say(`  ${status} ${c.name}${grant}${c.detail && !c.ok ? ` (${scrubSecrets(c.detail, secrets.resolvedValues())})` : ''}`);
       if (!c.ok && c.required) ok = false;
     }
