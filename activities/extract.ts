@@ -4,6 +4,8 @@ import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
 import type { CollectorRuntime } from '../src/runtime';
 import type { ExtractResult, RunPlan } from '../src/run-types';
 import { adapt } from './failures';
+import { annotateSpan, observeStep } from '../src/observability/activity';
+import { rowsExtracted } from '../src/observability/metrics';
 
 export interface ExtractHeartbeat {
   checkpoint: ExtractCheckpoint;
@@ -13,7 +15,7 @@ export interface ExtractHeartbeat {
 export function extractActivities(runtime: CollectorRuntime) {
   return {
     async extract(plan: RunPlan): Promise<ExtractResult> {
-      return adapt(async (track) => {
+      return observeStep('extract', () => plan.collector, () => adapt(async (track) => {
         const ctx = Context.current();
         const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
         const collector = runtime.collector(plan.ref);
@@ -46,6 +48,8 @@ export function extractActivities(runtime: CollectorRuntime) {
           });
           await source.close?.(config);
           log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
+          for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
+          annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
           return {
             files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
             warnings: checkpoint.warnings,
@@ -56,7 +60,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         } finally {
           clearInterval(timer);
         }
-      });
+      }));
     },
   };
 }

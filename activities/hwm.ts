@@ -4,19 +4,25 @@ import { commitHwm } from '../src/hwm/commit';
 import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan } from '../src/run-types';
 import { adapt } from './failures';
+import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
+import { recordHwmAdvanced } from '../src/observability/freshness';
 
 export function hwmActivities(runtime: CollectorRuntime) {
   return {
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
-      return adapt(async (track) => {
+      return observeStep('commitHwm', () => plan.collector, () => adapt(async (track) => {
         const collector = runtime.collector(plan.ref);
         const secrets = runtime.secrets();
         const store = await runtime.hwmStore(collector, secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
         track(secrets.resolvedValues());
         const result = await commitHwm(store, plan);
         runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
+        // The HWM moving is what "completed" means: every file is in the landing zone.
+        if (result.value) recordHwmAdvanced(plan.collector, result.value);
+        recordRunEnd(plan.collector, 'completed');
+        annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window });
         return { hwm: result.value, advanced: result.advanced };
-      });
+      }));
     },
   };
 }

@@ -6,12 +6,16 @@ import type { HostClaim, PlanRequest, RunPlan } from '../src/run-types';
 import { windowStamp } from '../src/time/window';
 import { parseDuration } from '../src/time/duration';
 import { adapt } from './failures';
+import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 
 export function planActivities(runtime: CollectorRuntime) {
   return {
     async planRun(req: PlanRequest): Promise<RunPlan> {
-      return adapt(async (track) => {
+      // Metrics label: known once the collector resolves (a bad name or recipe stays "(unknown)").
+      let label = '(unknown)';
+      return observeStep('planRun', () => label, () => adapt(async (track) => {
         const collector = runtime.collector(req.ref);
+        label = collector.name;
         const secrets = runtime.secrets();
         const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
         const store = await runtime.hwmStore(collector, secrets, ctx);
@@ -27,7 +31,8 @@ export function planActivities(runtime: CollectorRuntime) {
           safetyLagMs: ms(o.safetyLag),
         });
         runtime.log.info({ collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId }, 'window planned');
-        return {
+        annotateSpan({ collector: collector.name, runId: req.runId, window: plan.window });
+        const planned: RunPlan = {
           ref: req.ref,
           collector: collector.name,
           sourceType: collector.source.type,
@@ -56,7 +61,9 @@ export function planActivities(runtime: CollectorRuntime) {
           },
           warnings: plan.warnings,
         };
-      });
+        if (plan.empty) recordRunEnd(collector.name, 'empty');
+        return planned;
+      }));
     },
 
     /** Step 2: the host that picks this up keeps the staging files; later steps go to its own queue. */

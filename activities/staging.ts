@@ -3,15 +3,16 @@ import { rm } from 'node:fs/promises';
 import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan } from '../src/run-types';
 import { adapt } from './failures';
+import { observeStep } from '../src/observability/activity';
 
 export function stagingActivities(runtime: CollectorRuntime) {
   return {
     async cleanup(plan: Pick<RunPlan, 'collector' | 'runId'>): Promise<void> {
-      return adapt(async () => {
+      return observeStep('cleanup', () => plan.collector, () => adapt(async () => {
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         await rm(dir, { recursive: true, force: true });
         runtime.log.debug({ dir }, 'staging removed');
-      });
+      }));
     },
   };
 }

@@ -10,6 +10,8 @@ import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan, UploadResult, ValidateResult } from '../src/run-types';
 import { adapt } from './failures';
 import { assertHwmUnchanged } from '../src/hwm/commit';
+import { annotateSpan, observeStep } from '../src/observability/activity';
+import { bytesUploaded, objectsUploaded } from '../src/observability/metrics';
 
 export interface UploadHeartbeat {
   done: UploadResult['objects'];
@@ -19,7 +21,7 @@ export interface UploadHeartbeat {
 export function uploadActivities(runtime: CollectorRuntime) {
   return {
     async upload(plan: RunPlan, validated: ValidateResult): Promise<UploadResult> {
-      return adapt(async (track) => {
+      return observeStep('upload', () => plan.collector, () => adapt(async (track) => {
         const ctx = Context.current();
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'upload', attempt: ctx.info.attempt });
         const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
@@ -72,6 +74,8 @@ export function uploadActivities(runtime: CollectorRuntime) {
             done.set(name, entry);
             state.done.push(entry);
             log.info({ object: name, outcome, bytes: hashed.bytes }, 'uploaded');
+            objectsUploaded.inc({ collector: plan.collector, outcome });
+            if (outcome === 'created') bytesUploaded.inc({ collector: plan.collector }, hashed.bytes);
             beat();
           };
           await runBounded(
@@ -83,8 +87,10 @@ export function uploadActivities(runtime: CollectorRuntime) {
           clearInterval(timer);
         }
         const objects = [...validated.files.map((f) => f.name), validated.manifest.name].map((n) => done.get(n)!);
-        return { objects, bytes: objects.reduce((n, o) => n + o.bytes, 0) };
-      });
+        const bytes = objects.reduce((n, o) => n + o.bytes, 0);
+        annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, bytes, objects: objects.length });
+        return { objects, bytes };
+      }));
     },
   };
 }

@@ -7,11 +7,12 @@ import type { ExtractKind } from '../src/extracts/format';
 import type { CollectorRuntime } from '../src/runtime';
 import type { ExtractResult, RunPlan, ValidateResult } from '../src/run-types';
 import { adapt } from './failures';
+import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 
 export function validateActivities(runtime: CollectorRuntime) {
   return {
     async validate(plan: RunPlan, extracted: ExtractResult): Promise<ValidateResult> {
-      return adapt(async () => {
+      return observeStep('validate', () => plan.collector, () => adapt(async () => {
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         Context.current().heartbeat();
         const files = await validateFiles(
@@ -32,11 +33,21 @@ export function validateActivities(runtime: CollectorRuntime) {
           files,
           plan.window.end,
         );
+        annotateSpan({
+          collector: plan.collector,
+          runId: plan.runId,
+          window: plan.window,
+          rows: files.reduce((n, f) => n + f.rows, 0),
+          bytes: files.reduce((n, f) => n + f.bytes, manifest.bytes),
+          files: files.length + 1,
+        });
+        // A dry run ends here: the workflow returns right after this step.
+        if (plan.options.dryRun) recordRunEnd(plan.collector, 'dry_run');
         return {
           files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
           manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },
         };
-      });
+      }));
     },
   };
 }

@@ -3,6 +3,8 @@
  * an executor: it contributes the collect workflow, its activities and the data converter, and runs a
  * companion activity worker on this host's own queue (`<executor>@<host>`) for host-pinned staging.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SimplePlugin } from '@temporalio/plugin';
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
@@ -15,16 +17,27 @@ import { workflowSource } from './workflow-source';
 
 export interface CollectorPluginOptions extends Partial<Omit<RuntimeOptions, 'registry' | 'log'>> {
   log?: Logger;
-  /** Extra plugins: a customer's own source, landing zone or HWM store. */
-  sources?: SourcePlugin<never>[];
-  landings?: LandingPlugin<never>[];
-  hwmStores?: HwmPlugin<never>[];
+  /** Extra plugins: a customer's own source, landing zone or HWM store (typed, or as loaded from a file). */
+  sources?: (SourcePlugin<never> | SourcePlugin<unknown>)[];
+  landings?: (LandingPlugin<never> | LandingPlugin<unknown>)[];
+  hwmStores?: (HwmPlugin<never> | HwmPlugin<unknown>)[];
   /** E.g. the payload-encryption converter from codec/data-converter.ts. */
   dataConverter?: DataConverter;
   /** Serve workflows too (default). False: activities only, for an executor apart from the workflow side. */
   workflows?: boolean;
   /** Serve activities too (default). False: workflows only. */
   activities?: boolean;
+  /**
+   * Bundle the workflows at start even when a pre-built bundle exists: workflow interceptor modules
+   * added by another plugin (OpenTelemetry tracing) only take effect in a bundle built with them.
+   */
+  bundleAtStart?: boolean;
+}
+
+/** The workflows entry point, for bundling at start (the TypeScript sources in a checkout, else dist/). */
+function workflowsEntry(): string {
+  const ts = join(__dirname, '..', 'workflows', 'index.ts');
+  return existsSync(ts) ? ts : join(__dirname, '..', 'workflows', 'index.js');
 }
 
 export class CollectorPlugin extends SimplePlugin {
@@ -39,7 +52,8 @@ export class CollectorPlugin extends SimplePlugin {
     for (const h of options.hwmStores ?? []) registry.addHwmStore(h as HwmPlugin<unknown>);
     runtime = new CollectorRuntime({ ...options, registry, log });
     const activities = options.activities === false ? undefined : createActivities(runtime);
-    const source = options.workflows === false ? undefined : workflowSource(Boolean(options.dataConverter));
+    const source =
+      options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));
     super({
       name: 'temporal-collectors',
       ...(activities ? { activities } : {}),
@@ -55,6 +69,12 @@ export class CollectorPlugin extends SimplePlugin {
   }
 
   private readonly runActivities: boolean;
+  private readonly companions = new Map<string, Worker>();
+
+  /** The running host-queue companion Worker of each executor queue (for readiness probes). */
+  companionWorker(executorQueue: string): Worker | undefined {
+    return this.companions.get(executorQueue);
+  }
 
   /** A plugin whose data converter follows the collectors file's `encryption` section, when it has one. */
   static async fromConfig(options: CollectorPluginOptions = {}): Promise<CollectorPlugin> {
@@ -65,20 +85,26 @@ export class CollectorPlugin extends SimplePlugin {
 
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {
     if (!this.runActivities) return next(worker);
-    const { connection, namespace, taskQueue, dataConverter } = worker.options;
+    const { connection, namespace, taskQueue, dataConverter, interceptors, workerDeploymentOptions } = worker.options;
+    // The companion mirrors its executor worker: same activity and client interceptors (tracing), same
+    // deployment version, so a pinned run's host-pinned steps stay on the build that started it.
     const hostWorker = await Worker.create({
       connection,
       namespace,
       taskQueue: this.runtime.hostQueue(taskQueue),
       activities: createActivities(this.runtime),
+      interceptors: { activity: interceptors.activity, client: interceptors.client },
+      ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
       ...(dataConverter ? { dataConverter } : {}),
     });
     const host = hostWorker.run();
+    this.companions.set(taskQueue, hostWorker);
     try {
       await next(worker);
     } finally {
       if (hostWorker.getState() === 'RUNNING') hostWorker.shutdown();
       await host;
+      this.companions.delete(taskQueue);
     }
   }
 }

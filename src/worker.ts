@@ -1,22 +1,40 @@
 /**
  * The collector worker process: one Temporal Worker per executor task queue, each with CollectorPlugin
- * (which adds the host-queue companion), SDK logs routed into pino, graceful shutdown on SIGTERM/SIGINT.
+ * (which adds the host-queue companion), SDK logs routed into pino, graceful shutdown on SIGTERM/SIGINT,
+ * and, when asked, /healthz + /readyz, /metrics, tracing and Worker Deployment versioning.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Logger } from './log';
 import { CollectorPlugin, type CollectorPluginOptions } from './plugin';
 import { BUILD_ID, TOOL_VERSION } from './version';
+import { Readiness, temporalProbe, type ExpectedWorker } from './observability/health';
+import { serveRoutes, type Routes, type RunningServer } from './observability/http';
+import { metricsRoutes } from './observability/prometheus';
+import { runtimeFreshnessSource, trackFreshness } from './observability/freshness';
+import type { Tracing } from './observability/tracing';
 
 let runtimeInstalled = false;
+let sdkMetricsAt: string | undefined;
 
-/** Route the SDK's own log lines into our pino logger; once per process, before any connection. */
-export function installSdkLogging(log: Logger): void {
-  if (runtimeInstalled) return;
+export interface SdkRuntimeOptions {
+  /** Serve the SDK's Prometheus metrics here (loopback; /metrics merges them in). */
+  prometheusAddress?: string;
+}
+
+/**
+ * Install the SDK runtime once per process, before any connection: its log lines go to our pino logger,
+ * and its metrics to a Prometheus exporter when asked. Returns the address the SDK metrics are served
+ * on (that of the first call: the runtime cannot be installed twice).
+ */
+export function installSdkLogging(log: Logger, options: SdkRuntimeOptions = {}): string | undefined {
+  if (runtimeInstalled) return sdkMetricsAt;
   runtimeInstalled = true;
+  sdkMetricsAt = options.prometheusAddress;
   const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   Runtime.install({
+    ...(sdkMetricsAt ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAt } } } } : {}),
     logger: new DefaultLogger(level, (entry) => {
       const { message, meta } = entry;
       const line = { sdk: true, ...(meta ?? {}) };
@@ -35,6 +53,7 @@ export function installSdkLogging(log: Logger): void {
       }
     }),
   });
+  return sdkMetricsAt;
 }
 
 export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'> {
@@ -47,6 +66,16 @@ export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'
   onRunning?(taskQueues: string[]): void;
   /** Stops the workers when aborted (besides SIGTERM/SIGINT, which the SDK runtime handles). */
   signal?: AbortSignal;
+  /** Serve /healthz and /readyz; absent: no health server. */
+  health?: { host: string; port: number };
+  /** Serve /metrics (collector metrics, then the SDK's from `sdkAddress`); absent: none. Same port as health: one server. */
+  metrics?: { host: string; port: number; sdkAddress?: string | undefined };
+  /** From observability/tracing.ts: its plugin goes on every Worker. */
+  tracing?: Tracing;
+  /** Worker Deployment versioning (observability/versioning.ts); absent: unversioned. */
+  deployment?: WorkerDeploymentOptions;
+  /** Told where the health and metrics servers listen, once they do. */
+  onListening?(servers: RunningServer[]): void;
 }
 
 /** Staging left by runs whose host was lost long ago; recent ones may still be resumed here. */
@@ -64,32 +93,99 @@ export async function sweepStaleStaging(root: string, log: Logger): Promise<void
   }
 }
 
-export async function runCollectorWorkers(options: WorkerProcessOptions): Promise<void> {
-  const { log, connection, namespace, executors, signal, onRunning, ...pluginOptions } = options;
-  const plugin = await CollectorPlugin.fromConfig({ ...pluginOptions, log });
-  await sweepStaleStaging(plugin.runtime.stagingRoot(), log);
-  const workers = await Promise.all(
-    executors.map((taskQueue) => Worker.create({ connection, namespace, taskQueue, plugins: [plugin] })),
-  );
-  const runs = workers.map((w) => w.run());
-  const queues = executors.flatMap((q) => (pluginOptions.activities === false ? [q] : [q, plugin.runtime.hostQueue(q)]));
-  const abort = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
-  signal?.addEventListener('abort', abort, { once: true });
-  // Once both pollers of every worker are up, say so in one line: operators and tests wait for it.
-  await waitRunning(workers);
-  log.info({ taskQueues: queues, namespace, version: TOOL_VERSION, buildId: BUILD_ID, host: plugin.runtime.hostId }, 'Starting collector worker');
-  onRunning?.(queues);
+/** One server per distinct port: health and metrics may share one. */
+async function startServers(options: WorkerProcessOptions, readiness: Readiness): Promise<RunningServer[]> {
+  const byPort = new Map<number, { host: string; routes: Routes }>();
+  const add = (at: { host: string; port: number }, routes: Routes) => {
+    const slot = byPort.get(at.port) ?? { host: at.host, routes: {} };
+    Object.assign(slot.routes, routes);
+    byPort.set(at.port, slot);
+  };
+  if (options.health) add(options.health, readiness.routes());
+  if (options.metrics) add(options.metrics, metricsRoutes(options.metrics.sdkAddress));
+  const servers: RunningServer[] = [];
   try {
-    await Promise.all(runs);
+    for (const [port, { host, routes }] of byPort) servers.push(await serveRoutes(routes, host, port));
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw e;
+  }
+  return servers;
+}
+
+export async function runCollectorWorkers(options: WorkerProcessOptions): Promise<void> {
+  const { log, connection, namespace, executors, signal, onRunning, health, metrics, tracing, deployment, onListening, ...pluginOptions } = options;
+  const plugin = await CollectorPlugin.fromConfig({ ...pluginOptions, log, ...(tracing ? { bundleAtStart: true } : {}) });
+  const serveActivities = pluginOptions.activities !== false;
+  const created = new Map<string, Worker>();
+  const expected = (): ExpectedWorker[] =>
+    executors.flatMap((q) => [
+      { taskQueue: q, role: 'executor' as const, worker: created.get(q), workflows: pluginOptions.workflows !== false, activities: serveActivities },
+      ...(serveActivities ? [{ taskQueue: plugin.runtime.hostQueue(q), role: 'host' as const, worker: plugin.companionWorker(q), workflows: false, activities: true }] : []),
+    ]);
+  const readiness = new Readiness(expected, temporalProbe(connection));
+  // Up before the workers (bundling takes seconds): live at once, ready only once everything polls.
+  const servers = await startServers(options, readiness);
+  if (servers.length) {
+    for (const s of servers) log.info({ host: s.host, port: s.port, paths: s.paths }, 'observability endpoint listening');
+    onListening?.(servers);
+  }
+  const untrack = metrics && serveActivities ? trackFreshness(runtimeFreshnessSource(plugin.runtime, executors)) : undefined;
+  let stopping = false;
+  const abort = () => {
+    stopping = true;
+    readiness.markStopping();
+    for (const w of created.values()) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await sweepStaleStaging(plugin.runtime.stagingRoot(), log);
+    const plugins = tracing ? [plugin, tracing.plugin] : [plugin];
+    const workers = await Promise.all(
+      executors.map(async (taskQueue) => {
+        const w = await Worker.create({ connection, namespace, taskQueue, plugins, ...(deployment ? { workerDeploymentOptions: deployment } : {}) });
+        created.set(taskQueue, w);
+        return w;
+      }),
+    );
+    const runs = workers.map((w) => w.run());
+    // Aborted while the workers were being created: they must still run to be shut down cleanly.
+    if (stopping || signal?.aborted) abort();
+    const queues = executors.flatMap((q) => (serveActivities ? [q, plugin.runtime.hostQueue(q)] : [q]));
+    // Once every worker polls, host companions included, say so in one line: operators and tests wait for it.
+    // A companion that cannot start fails its executor worker's run: stop waiting then too.
+    const allRuns = Promise.all(runs);
+    await Promise.race([waitRunning(() => expected().map((e) => e.worker)), allRuns]);
+    if (!stopping && expected().every((e) => e.worker?.getState() === 'RUNNING')) {
+      log.info(
+        {
+          taskQueues: queues,
+          namespace,
+          version: TOOL_VERSION,
+          buildId: BUILD_ID,
+          host: plugin.runtime.hostId,
+          ...(deployment ? { deployment: deployment.version.deploymentName, versioningBehavior: deployment.defaultVersioningBehavior } : {}),
+        },
+        'Starting collector worker',
+      );
+      onRunning?.(queues);
+    }
+    await allRuns;
   } finally {
+    readiness.markStopping();
     signal?.removeEventListener('abort', abort);
+    untrack?.();
+    await Promise.all(servers.map((s) => s.close()));
     log.info('collector worker stopped');
   }
 }
 
-async function waitRunning(workers: Worker[]): Promise<void> {
-  while (!workers.every((w) => w.getState() === 'RUNNING')) {
-    if (workers.some((w) => ['FAILED', 'STOPPED'].includes(w.getState()))) return;
+/** Until every worker exists and runs; stops waiting once any of them stops or fails (its run promise says why). */
+async function waitRunning(workers: () => (Worker | undefined)[]): Promise<void> {
+  for (;;) {
+    const states = workers().map((w) => w?.getState());
+    if (states.every((st) => st === 'RUNNING')) return;
+    if (states.some((st) => st !== undefined && st !== 'INITIALIZED' && st !== 'RUNNING')) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -3,6 +3,7 @@
  * arguments, references) — the message names the field and what to do.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { resolve } from 'node:path';
 import { ConfigError, CollectorError } from '../errors';
 import { createLogger } from '../log';
@@ -21,6 +22,10 @@ import { parse as parseYaml } from 'yaml';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
 import { connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
 import { startDevServer } from '../dev/temporal-server';
+import { observabilitySettings } from '../observability/settings';
+import { sdkMetricsAddress } from '../observability/prometheus';
+import { setupTracing } from '../observability/tracing';
+import { loadPlugins, pluginSpecs } from '../plugins/loader';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 const interactive = Boolean(process.stdout.isTTY);
@@ -83,39 +88,64 @@ export function buildProgram(): Command {
     .option('-e, --executor <queue...>', 'executor task queues to serve (default: every executor in the collectors file, else "collectors")')
     .addOption(new Option('--workflows-only', 'serve the workflow side only').conflicts('activitiesOnly'))
     .option('--activities-only', 'serve activities only (the workflow side runs elsewhere)')
-    .action(async (o: Common & { executor?: string[]; workflowsOnly?: boolean; activitiesOnly?: boolean }) => {
-      const log = createLogger();
-      installSdkLogging(log);
-      const stateDir = stateDirOf(o);
-      const dev = temporalConfigured() ? undefined : await startDevServer({ stateDir, log: (m) => log.info(m) });
-      try {
-        const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
-        const connection = await connectWorker(target);
-        let executors = o.executor;
-        if (!executors?.length) {
-          const plugin = pluginFor(o);
-          try {
-            executors = [...new Set([...plugin.runtime.config().collectors.values()].map((c) => c.executor))];
-          } catch (e) {
-            if (!(e instanceof ConfigError && /not found/.test(e.message))) throw e;
-          }
-          if (!executors?.length) executors = [DEFAULT_EXECUTOR];
-        }
-        await runCollectorWorkers({
-          log,
-          connection,
-          namespace: target.namespace,
-          executors,
-          stateDir,
-          ...(o.config ? { configPath: o.config } : {}),
-          ...(o.workflowsOnly ? { activities: false } : {}),
-          ...(o.activitiesOnly ? { workflows: false } : {}),
+    .option('--health-port <n>', '/healthz and /readyz port (default: $COLLECTOR_HEALTH_PORT or 8080; 0 disables)')
+    .option('--metrics-port <n>', 'Prometheus /metrics port (default: $COLLECTOR_METRICS_PORT or 9464; 0 disables)')
+    .option('--tracing <mode>', 'OpenTelemetry tracing: otlp (default: $COLLECTOR_TRACING, else off)')
+    .option('--plugin <spec>', 'load a source/landing/HWM plugin module: path[#sha256] (repeatable; also $COLLECTOR_PLUGINS)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(
+      async (
+        o: Common & { executor?: string[]; workflowsOnly?: boolean; activitiesOnly?: boolean; healthPort?: string; metricsPort?: string; tracing?: string; plugin?: string[] },
+      ) => {
+        const log = createLogger();
+        // Every setting is checked before anything starts: a bad one exits 2 naming it.
+        const obs = observabilitySettings(process.env, { healthPort: o.healthPort, metricsPort: o.metricsPort, tracing: o.tracing });
+        const builtins = new CollectorPlugin({ log, stateDir: stateDirOf(o), workflows: false, activities: false }).runtime.registry;
+        const loaded = await loadPlugins(pluginSpecs(process.env, o.plugin ?? []), log, {
+          sources: builtins.sources.keys(),
+          landings: builtins.landings.keys(),
+          hwmStores: builtins.hwmStores.keys(),
         });
-        await connection.close();
-      } finally {
-        await dev?.stop();
-      }
-    });
+        const extra = { sources: loaded.sources, landings: loaded.landings, hwmStores: loaded.hwmStores };
+        const sdkAddress = installSdkLogging(log, obs.metrics ? { prometheusAddress: await sdkMetricsAddress() } : {});
+        const tracing = obs.tracing === 'otlp' ? setupTracing() : undefined;
+        const stateDir = stateDirOf(o);
+        const dev = temporalConfigured() ? undefined : await startDevServer({ stateDir, log: (m) => log.info(m) });
+        try {
+          const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
+          const connection = await connectWorker(target);
+          let executors = o.executor;
+          if (!executors?.length) {
+            // With the loaded plugins: a collector whose source is a plugin's must parse here too.
+            const plugin = new CollectorPlugin({ log, stateDir, workflows: false, activities: false, ...extra, ...(o.config ? { configPath: o.config } : {}) });
+            try {
+              executors = [...new Set([...plugin.runtime.config().collectors.values()].map((c) => c.executor))];
+            } catch (e) {
+              if (!(e instanceof ConfigError && /not found/.test(e.message))) throw e;
+            }
+            if (!executors?.length) executors = [DEFAULT_EXECUTOR];
+          }
+          await runCollectorWorkers({
+            log,
+            connection,
+            namespace: target.namespace,
+            executors,
+            stateDir,
+            ...extra,
+            ...(o.config ? { configPath: o.config } : {}),
+            ...(o.workflowsOnly ? { activities: false } : {}),
+            ...(o.activitiesOnly ? { workflows: false } : {}),
+            ...(obs.health ? { health: obs.health } : {}),
+            ...(obs.metrics ? { metrics: { ...obs.metrics, sdkAddress } } : {}),
+            ...(tracing ? { tracing } : {}),
+            ...(obs.deployment ? { deployment: obs.deployment } : {}),
+          });
+          await connection.close();
+        } finally {
+          await tracing?.shutdown();
+          await dev?.stop();
+        }
+      },
+    );
 
   common(program.command('run <collector>'))
     .description('start a run, show its progress, print the summary')
@@ -210,7 +240,6 @@ export function buildProgram(): Command {
       if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) {
         throw new ConfigError('--start and --end must be ISO-8601 timestamps with start before end');
       }
-      const { ScheduleOverlapPolicy } = await import('@temporalio/client');
       const overlap = o.overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ALL;
       await withClient(o, (s) => s.client.schedule.getHandle(id).backfill({ start, end, overlap }));
       say(`schedule ${id}: backfill ${start.toISOString()} .. ${end.toISOString()} requested`);
@@ -255,7 +284,8 @@ export function buildProgram(): Command {
     .option('--generate <spec>', 'synthetic catalog, e.g. tables=20000,columns=50,executions=100000')
     .option('--latency-ms <n>', 'latency added to every request')
     .action(async () => {
-      const { main } = await import('../dev/athena-local/main');
+      // Loaded on demand: DuckDB, behind the local endpoint, is a development dependency.
+      const { main } = require('../dev/athena-local/main') as typeof import('../dev/athena-local/main');
       await main(process.argv.slice(process.argv.indexOf('athena-local') + 1));
     });
 
@@ -265,7 +295,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--ui-origin <origin...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
     .action(async (o: Common & { port: string; host: string; uiOrigin: string[] }) => {
-      const { serveCodec } = await import('./codec-server');
+      const { serveCodec } = require('./codec-server') as typeof import('./codec-server');
       await serveCodec(pluginFor(o), { port: Number(o.port), host: o.host, corsOrigins: o.uiOrigin, say });
     });
 

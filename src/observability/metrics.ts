@@ -1,0 +1,128 @@
+/**
+ * The collector's own Prometheus metrics (prom-client), in one registry of their own so a customer who
+ * embeds CollectorPlugin can merge them into theirs (`Registry.merge`). Every name is documented in
+ * docs/observability.md; keep the two in step.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { athenaApiCounters, type OperationCounts } from '../sources/athena/counters';
+import { BUILD_ID, TOOL_VERSION } from '../version';
+
+export const collectorRegistry = new Registry();
+
+const registers = [collectorRegistry];
+
+/** Steps of the collect workflow that run as activities; the `activity` label takes these values. */
+export type StepName = 'planRun' | 'claimHost' | 'extract' | 'validate' | 'upload' | 'commitHwm' | 'cleanup';
+
+/** What a run ended as, as far as a worker can see it (the workflow's own result lives in Temporal). */
+export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'failed';
+
+export const runsTotal = new Counter({
+  name: 'collector_runs_total',
+  help: 'Runs by outcome, recorded where they end: completed at the HWM commit, dry_run after validation, empty at planning, failed at a step failure that will not be retried',
+  labelNames: ['collector', 'outcome'] as const,
+  registers,
+});
+
+export const runDuration = new Histogram({
+  name: 'collector_run_duration_seconds',
+  help: 'Wall-clock time from the workflow start to the end of a completed or dry run',
+  labelNames: ['collector', 'outcome'] as const,
+  buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200],
+  registers,
+});
+
+export const activityDuration = new Histogram({
+  name: 'collector_activity_duration_seconds',
+  help: 'Time spent in one attempt of a step, by outcome (success, failure, cancelled)',
+  labelNames: ['collector', 'activity', 'outcome'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30, 60, 300, 900, 3600, 7200],
+  registers,
+});
+
+export const activityFailures = new Counter({
+  name: 'collector_activity_failures_total',
+  help: 'Failed step attempts by failure type (ConfigError, AuthError, TransientError...); terminal="true" when Temporal will not retry it',
+  labelNames: ['collector', 'activity', 'type', 'terminal'] as const,
+  registers,
+});
+
+export const rowsExtracted = new Counter({
+  name: 'collector_rows_extracted_total',
+  help: 'Rows written to extract files by successful extract attempts, by extract kind',
+  labelNames: ['collector', 'kind'] as const,
+  registers,
+});
+
+export const bytesUploaded = new Counter({
+  name: 'collector_uploaded_bytes_total',
+  help: 'Bytes of objects created in the landing zone (objects already present are not sent again and not counted)',
+  labelNames: ['collector'] as const,
+  registers,
+});
+
+export const objectsUploaded = new Counter({
+  name: 'collector_uploaded_objects_total',
+  help: 'Objects put to the landing zone, by outcome (created, already-present)',
+  labelNames: ['collector', 'outcome'] as const,
+  registers,
+});
+
+new Gauge({
+  name: 'collector_build_info',
+  help: 'Always 1; the labels say which build this worker runs',
+  labelNames: ['version', 'build_id'] as const,
+  registers,
+}).set({ version: TOOL_VERSION, build_id: BUILD_ID }, 1);
+
+// ---------------------------------------------------------------- source API counters
+
+/** A source's process-wide per-operation counters, read on every scrape. */
+export type ApiCounterSnapshot = () => Record<string, Partial<OperationCounts>>;
+
+const apiSources = new Map<string, ApiCounterSnapshot>([['athena', () => athenaApiCounters.snapshot()]]);
+
+/**
+ * Lets a source (built-in or plugin) publish its API call counters as `collector_source_api_*`.
+ * The Athena source is registered here already; another source calls this once at module load.
+ */
+export function registerApiCounters(source: string, snapshot: ApiCounterSnapshot): void {
+  apiSources.set(source, snapshot);
+}
+
+const API_FIELDS = {
+  calls: ['collector_source_api_calls_total', 'Source API calls by operation'],
+  throttles: ['collector_source_api_throttles_total', 'Source API calls refused by throttling, by operation'],
+  retries: ['collector_source_api_retries_total', 'Source API calls retried, by operation'],
+  serverErrors: ['collector_source_api_server_errors_total', 'Source API calls answered with a server error, by operation'],
+  networkErrors: ['collector_source_api_network_errors_total', 'Source API calls that failed on the network, by operation'],
+  failures: ['collector_source_api_failures_total', 'Source API calls that failed for good after retries, by operation'],
+} as const satisfies Record<keyof OperationCounts, readonly [string, string]>;
+
+for (const [field, [name, help]] of Object.entries(API_FIELDS) as [keyof OperationCounts, readonly [string, string]][]) {
+  const counter: Counter<'source' | 'operation'> = new Counter({
+    name,
+    help,
+    labelNames: ['source', 'operation'] as const,
+    registers,
+    // The sources keep monotonic counters of their own; mirror them at scrape time.
+    collect() {
+      counter.reset();
+      for (const [source, snapshot] of apiSources) {
+        for (const [operation, counts] of Object.entries(snapshot())) {
+          const n = counts[field] ?? 0;
+          if (n > 0) counter.inc({ source, operation }, n);
+        }
+      }
+    },
+  });
+}
+
+let defaultsOn = false;
+
+/** Node's process metrics (CPU, memory, event loop lag) in the same registry; only for the worker process. */
+export function enableProcessMetrics(): void {
+  if (defaultsOn) return;
+  defaultsOn = true;
+  collectDefaultMetrics({ register: collectorRegistry });
+}
