@@ -17,8 +17,10 @@ function npmDeps() {
   const lock = join(root, 'package-lock.json');
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(installed) && existsSync(lock) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  say('installing npm dependencies');
-  run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund', '--loglevel=error']);
+  say('installing npm dependencies (versions pinned by package-lock.json)');
+  // `npm install`, not `npm ci`: npm 11 leaves other platforms' optional binaries (swc, duckdb) out of
+  // the lock file and then refuses it in `npm ci`; `install` honours the lock's versions all the same.
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 
 function pythonTools() {

@@ -22,3 +22,5 @@ const files = only.length
       .sort()
       .map((f) => join('test', f));
 step(`${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files]);
+// Deployment artefacts (Dockerfile, compose, Helm chart): static checks with pinned tools it installs.
+if (!only.length) step('deployment checks (hadolint, compose schema, helm lint/template, kubeconform)', 'bash', [join(root, 'scripts', 'check-deploy.sh')]);

@@ -15,7 +15,6 @@ import { openSession } from './session';
 import { failureMessage, followRun, isWorkflowFailure, printSummary, runWorkflowId, startRun } from './run';
 import { buildSchedule, createSchedule, describeSchedule, listSchedules, updateSchedule, type ScheduleFlags } from './schedule';
 import { hwmCommand } from './hwm';
-import { runDemo } from './demo';
 import { testConnection } from './test-connection';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -268,6 +267,8 @@ export function buildProgram(): Command {
     .option('--keep', 'keep the embedded Temporal running afterwards, for the Web UI')
     .action(async (o: { dir: string; keep?: boolean }) => {
       try {
+        // Loaded on demand: the demo's local Athena endpoint needs DuckDB, a development dependency.
+        const { runDemo } = require('./demo') as typeof import('./demo');
         await runDemo({ dir: o.dir, keep: Boolean(o.keep), interactive, say });
       } catch (e) {
         if (isWorkflowFailure(e)) throw new RunFailed(failureMessage(e));
