@@ -8,9 +8,9 @@ interface Common {
   stateDir?: string;
 }
 
-export function hwmCommand(hwm: Command, pluginFor: (o: Common) => CollectorPlugin, _stateDir: (o: Common) => string, say: (m: string) => void): void {
+export function hwmCommand(hwm: Command, pluginFor: (o: Common) => Promise<CollectorPlugin>, _stateDir: (o: Common) => string, say: (m: string) => void): void {
   const storeFor = async (o: Common, name: string) => {
-    const runtime = pluginFor(o).runtime;
+    const runtime = (await pluginFor(o)).runtime;
     const collector = runtime.collector({ collector: name });
     const ctrl = new AbortController();
     return runtime.hwmStore(collector, runtime.secrets(), { log: runtime.log, signal: ctrl.signal });

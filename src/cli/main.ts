@@ -36,19 +36,24 @@ interface Common {
 
 const stateDirOf = (o: Common) => resolve(o.stateDir ?? process.env.COLLECTOR_STATE_DIR ?? '.collector');
 
-function pluginFor(o: Common): CollectorPlugin {
-  return new CollectorPlugin({
-    log: createLogger({ level: 'warn', destination: undefined }),
-    stateDir: stateDirOf(o),
-    ...(o.config ? { configPath: o.config } : {}),
+/** The collectors file as the worker sees it: built-ins plus the plugins named in COLLECTOR_PLUGINS. */
+async function pluginFor(o: Common): Promise<CollectorPlugin> {
+  const log = createLogger({ level: 'warn', destination: undefined });
+  const base = { log, stateDir: stateDirOf(o), ...(o.config ? { configPath: o.config } : {}), workflows: false, activities: false };
+  const builtins = new CollectorPlugin(base).runtime.registry;
+  const loaded = await loadPlugins(pluginSpecs(process.env), log, {
+    sources: builtins.sources.keys(),
+    landings: builtins.landings.keys(),
+    hwmStores: builtins.hwmStores.keys(),
   });
+  return new CollectorPlugin({ ...base, sources: loaded.sources, landings: loaded.landings, hwmStores: loaded.hwmStores });
 }
 
 /** The executor task queue of `name` from the local collectors file, when there is one. */
-function executorOf(o: Common, name: string, explicit?: string): string {
+async function executorOf(o: Common, name: string, explicit?: string): Promise<string> {
   if (explicit) return explicit;
   try {
-    return pluginFor(o).runtime.collector({ collector: name }).executor;
+    return (await pluginFor(o)).runtime.collector({ collector: name }).executor;
   } catch (e) {
     if (e instanceof ConfigError && /not found/.test(e.message)) return DEFAULT_EXECUTOR;
     throw e;
@@ -111,6 +116,7 @@ export function buildProgram(): Command {
         const dev = temporalConfigured() ? undefined : await startDevServer({ stateDir, log: (m) => log.info(m) });
         try {
           const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
+          if (target.insecureWarning) log.warn({ address: target.address }, target.insecureWarning);
           const connection = await connectWorker(target);
           let executors = o.executor;
           if (!executors?.length) {
@@ -158,7 +164,7 @@ export function buildProgram(): Command {
       const input: CollectInput = o.recipe ? { recipe: { name, ...(parseYaml(readFileSync(o.recipe, 'utf8')) as Record<string, unknown>) } } : { collector: name };
       if (o.dryRun) input.dryRun = true;
       if (o.requireApproval) input.requireApproval = true;
-      const taskQueue = o.recipe ? (o.executor ?? DEFAULT_EXECUTOR) : executorOf(o, name, o.executor);
+      const taskQueue = o.recipe ? (o.executor ?? DEFAULT_EXECUTOR) : await executorOf(o, name, o.executor);
       const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'embedded', ...(o.config ? { configPath: o.config } : {}), say: (m) => process.stderr.write(`${m}\n`) });
       try {
         const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(name));
@@ -204,7 +210,7 @@ export function buildProgram(): Command {
       .option('--schedule-id <id>', 'default: the collector name')
       .action(async (name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }) => {
         const id = o.scheduleId ?? name;
-        const options = buildSchedule(id, { collector: name }, executorOf(o, name, o.executor), o);
+        const options = buildSchedule(id, { collector: name }, await executorOf(o, name, o.executor), o);
         await withClient(o, (s) => (verb === 'create' ? createSchedule(s.client, options) : updateSchedule(s.client, id, options)));
         say(`schedule ${id} ${verb}d`);
       });
@@ -248,15 +254,15 @@ export function buildProgram(): Command {
 
   common(program.command('validate-config'))
     .description('check the collectors file; lists every bad field by path')
-    .action((o: Common) => {
-      const config = pluginFor(o).runtime.config();
+    .action(async (o: Common) => {
+      const config = (await pluginFor(o)).runtime.config();
       say(`${config.path}: ${config.collectors.size} collector(s) valid: ${[...config.collectors.keys()].join(', ')}`);
     });
 
   common(program.command('test-connection <collector>'))
     .description('check every permission the collector\'s source and landing zone need')
     .action(async (name: string, o: Common) => {
-      const ok = await testConnection(pluginFor(o), name, say);
+      const ok = await testConnection(await pluginFor(o), name, say);
       if (!ok) throw new RunFailed('some required permissions are missing');
     });
 
@@ -297,7 +303,7 @@ export function buildProgram(): Command {
     .option('--ui-origin <origin...>', 'Web UI origins allowed by CORS', ['http://localhost:8233', 'http://127.0.0.1:8233'])
     .action(async (o: Common & { port: string; host: string; uiOrigin: string[] }) => {
       const { serveCodec } = require('./codec-server') as typeof import('./codec-server');
-      await serveCodec(pluginFor(o), { port: Number(o.port), host: o.host, corsOrigins: o.uiOrigin, say });
+      await serveCodec(await pluginFor(o), { port: Number(o.port), host: o.host, corsOrigins: o.uiOrigin, say });
     });
 
   return program;

@@ -1,0 +1,26 @@
+/**
+ * The library entry (`import { CollectorPlugin } from 'temporal-collectors'`): the plugin for your own
+ * Worker, the plugin interfaces for your own sources and landing zones, and the typed errors.
+ */
+export { CollectorPlugin, type CollectorPluginOptions } from './plugin';
+export type {
+  Check,
+  ExtractContext,
+  ExtractUnit,
+  HwmPlugin,
+  HwmState,
+  HwmStore,
+  LandingPlugin,
+  LandingZone,
+  OutgoingFile,
+  PluginContext,
+  PutOptions,
+  PutOutcome,
+  SourcePlugin,
+  UnitOutput,
+} from './plugins/types';
+export type { ExtractKind, Row } from './extracts/format';
+export { COLUMNS, EXTRACT_KINDS } from './extracts/format';
+export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, TransientError, ValidationError } from './errors';
+export type { CollectInput, RunSummary, Progress } from './run-types';
+export { encryptedDataConverter, dataConverterFromConfig } from './codec/data-converter';
