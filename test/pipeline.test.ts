@@ -41,6 +41,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       race: {},
       gated: { options: { requireApproval: true, approvalTimeout: '1m' } },
       dry: { options: { dryRun: true } },
+      apart: { executor: 'net-a' },
     });
   });
   after(async () => env?.stop());
@@ -261,6 +262,22 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     } finally {
       env.athena.clearFaults();
       await second?.stop();
+    }
+  });
+
+  it('runs with the workflow side apart from the activity side (workflows-only and activities-only workers)', async () => {
+    const workflows = await env.childWorker(['net-a'], 'central', {}, ['--workflows-only']);
+    const activities = await env.childWorker(['net-a'], 'network-a', {}, ['--activities-only']);
+    try {
+      const h = await start('apart', 'apart-1', {}, 'net-a');
+      const s = (await h.result()) as RunSummary;
+      assert.equal(s.status, 'completed');
+      assert.equal(env.hwm('apart'), s.window.end);
+      assert.match(activities.output(), /"activity":"extract"/, 'the extract ran in network A');
+      assert.doesNotMatch(workflows.output(), /"activity":"extract"/, 'the workflow side ran no activity');
+    } finally {
+      await workflows.stop();
+      await activities.stop();
     }
   });
 

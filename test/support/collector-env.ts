@@ -33,7 +33,7 @@ export interface CollectorEnv {
   /** Writes collectors.yaml with one Athena->filesystem collector per name. */
   writeConfig(collectors: Record<string, CollectorOverrides>, top?: Record<string, unknown>): void;
   inProcessWorker(executors: string[], hostId?: string): Promise<{ stop(): Promise<void> }>;
-  childWorker(executors: string[], hostId: string, extraEnv?: NodeJS.ProcessEnv): Promise<Started>;
+  childWorker(executors: string[], hostId: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<Started>;
   hwm(collector: string): string | null;
   landed(): string[];
   stagingDirs(): string[];
@@ -88,8 +88,8 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       stops.push(stop);
       return { stop };
     },
-    async childWorker(executors, hostId, extraEnv = {}) {
-      const child = startProcess(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'worker', '--config', configPath, '--state-dir', stateDir, ...executors.flatMap((e) => ['--executor', e])], {
+    async childWorker(executors, hostId, extraEnv = {}, extraArgs = []) {
+      const child = startProcess(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'worker', '--config', configPath, '--state-dir', stateDir, ...executors.flatMap((e) => ['--executor', e]), ...extraArgs], {
         env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, COLLECTOR_HOST_ID: hostId, COLLECTOR_LOG_LEVEL: 'info', COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '0', ...extraEnv },
       });
       stops.push(() => child.stop('SIGKILL'));
