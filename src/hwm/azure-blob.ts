@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { HwmConflictError } from '../errors';
 import { azureConnectionFields, AzureTarget, httpStatus, refineAzureConnection } from '../landing/azure-blob';
 import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../plugins/types';
+import { assertStillAbsent, settleConditionalWrite } from './conditional';
 import { formatHwmText, parseHwmText } from './text';
 
 export const azureBlobHwmSchema = z
@@ -71,22 +72,18 @@ class AzureBlobHwmStore implements HwmStore {
         throw e;
       }
     });
-    if (etag !== undefined) return { value: parseHwmText(text, name), version: etag };
-    if (ambiguous) {
-      const now = await this.get(collector);
-      if (now.value !== null && Date.parse(now.value) === Date.parse(value)) return now;
-    }
-    throw new HwmConflictError(
-      `HWM of "${collector}" in ${this.describe()} changed since version ${expectedVersion ?? '(none)'} was read; another run advanced it, so this one does not`,
-    );
+    return settleConditionalWrite({
+      store: this,
+      collector,
+      value,
+      expectedVersion,
+      written: etag !== undefined ? { value: parseHwmText(text, name), version: etag } : undefined,
+      ambiguous,
+    });
   }
 
   async remove(collector: string, expectedVersion: string | null): Promise<void> {
-    if (expectedVersion === null) {
-      const now = await this.get(collector);
-      if (now.version !== null) throw new HwmConflictError(`HWM of "${collector}" appeared meanwhile (now ${now.value}); not removed`);
-      return;
-    }
+    if (expectedVersion === null) return assertStillAbsent(this, collector);
     const { blob, name } = this.blob(collector);
     this.t.assertUsable();
     let ambiguous = false;

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { HwmConflictError } from '../errors';
 import { refineS3Connection, s3Code, s3ConnectionFields, s3Status, S3Target } from '../landing/s3';
 import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../plugins/types';
+import { assertStillAbsent, settleConditionalWrite } from './conditional';
 import { formatHwmText, parseHwmText } from './text';
 
 export const s3HwmSchema = z
@@ -82,22 +83,18 @@ class S3HwmStore implements HwmStore {
         throw e;
       }
     });
-    if (etag !== undefined) return { value: parseHwmText(text, key), version: etag };
-    if (ambiguous) {
-      const now = await this.get(collector);
-      if (now.value !== null && Date.parse(now.value) === Date.parse(value)) return now;
-    }
-    throw new HwmConflictError(
-      `HWM of "${collector}" in ${this.describe()} changed since version ${expectedVersion ?? '(none)'} was read; another run advanced it, so this one does not`,
-    );
+    return settleConditionalWrite({
+      store: this,
+      collector,
+      value,
+      expectedVersion,
+      written: etag !== undefined ? { value: parseHwmText(text, key), version: etag } : undefined,
+      ambiguous,
+    });
   }
 
   async remove(collector: string, expectedVersion: string | null): Promise<void> {
-    if (expectedVersion === null) {
-      const now = await this.get(collector);
-      if (now.version !== null) throw new HwmConflictError(`HWM of "${collector}" appeared meanwhile (now ${now.value}); not removed`);
-      return;
-    }
+    if (expectedVersion === null) return assertStillAbsent(this, collector);
     const key = this.t.key(hwmFileName(collector));
     // S3 deletes of a missing key succeed, so the version is checked first, then sent as If-Match
     // (honoured where S3 supports conditional deletes; the check above covers the rest).
