@@ -1,6 +1,7 @@
 /** Step 6: advance the HWM to the window end, by compare-and-set, after every object is in place. */
 import { Context } from '@temporalio/activity';
 import { commitHwm } from '../src/hwm/commit';
+import { acquirePublishLease, releasePublishLease } from '../src/hwm/lease';
 import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan } from '../src/run-types';
 import { adapt } from './failures';
@@ -8,7 +9,22 @@ import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/ac
 import { recordHwmAdvanced } from '../src/observability/freshness';
 
 export function hwmActivities(runtime: CollectorRuntime) {
+  const storeFor = async (plan: RunPlan, track: (v: Iterable<string>) => void) => {
+    const secrets = runtime.secrets();
+    const store = await runtime.hwmStore(runtime.collector(plan.ref), secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
+    track(secrets.resolvedValues());
+    return store;
+  };
   return {
+    /** Before uploading: one run of a collector publishes at a time (see src/hwm/lease.ts). */
+    async acquirePublishLease(plan: RunPlan, until: string): Promise<string> {
+      return adapt(async (track) => acquirePublishLease(await storeFor(plan, track), plan.collector, until));
+    },
+
+    async releasePublishLease(plan: RunPlan, version: string): Promise<void> {
+      return adapt(async (track) => releasePublishLease(await storeFor(plan, track), plan.collector, version));
+    },
+
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
       return observeStep('commitHwm', () => plan.collector, () => adapt(async (track) => {
         const collector = runtime.collector(plan.ref);

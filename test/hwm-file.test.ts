@@ -72,3 +72,25 @@ describe('window planning', () => {
     assert.equal(p.window.start, p.window.end);
   });
 });
+
+describe('publish lease', () => {
+  it('one holder at a time; a retried acquire recognises its own lease; an expired lease can be taken', async () => {
+    const { acquirePublishLease, releasePublishLease, leaseKey } = await import('../src/hwm/lease');
+    const store = new FileHwmStore(tmp());
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const v = await acquirePublishLease(store, 'a', until);
+    assert.equal(await acquirePublishLease(store, 'a', until), v, 'the same run acquiring again gets its own lease');
+    await assert.rejects(acquirePublishLease(store, 'a', new Date(Date.now() + 120_000).toISOString()), /another run of "a" is uploading/);
+    // Past its expiry, another run may take it.
+    const later = Date.now() + 61_000;
+    const v2 = await acquirePublishLease(store, 'a', new Date(later + 60_000).toISOString(), later);
+    assert.notEqual(v2, v);
+    // The first holder's release no longer applies; the new holder's does.
+    await releasePublishLease(store, 'a', v);
+    assert.notEqual((await store.get(leaseKey('a'))).value, null);
+    await releasePublishLease(store, 'a', v2);
+    assert.equal((await store.get(leaseKey('a'))).value, null);
+    // The lease never touches the HWM itself.
+    assert.equal((await store.get('a')).value, null);
+  });
+});

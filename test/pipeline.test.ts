@@ -15,6 +15,8 @@ import { failureMessage } from '../src/cli/run';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 import { waitFor } from './support/processes';
 import { saveHistory } from './support/histories';
+import { FileHwmStore } from '../src/hwm/file';
+import { acquirePublishLease, leaseKey, releasePublishLease } from '../src/hwm/lease';
 
 let env: CollectorEnv;
 const notADirectory = () => {
@@ -39,6 +41,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       cancelled: {},
       scheduled: {},
       race: {},
+      leased: {},
       gated: { options: { requireApproval: true, approvalTimeout: '1m' } },
       dry: { options: { dryRun: true } },
       apart: { executor: 'net-a' },
@@ -176,20 +179,47 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
 
   it('two concurrent runs of one collector cannot both advance the HWM', async () => {
     const w = await env.inProcessWorker(['collectors']);
-    env.athena.setFaults('ListTableMetadata', { latencyMs: 150 });
+    // Slow extracts, so the two runs overlap: both plan from the same HWM before either commits.
+    env.athena.setFaults('ListTableMetadata', { latencyMs: 1000 });
     try {
-      const [h1, h2] = await Promise.all([start('race', 'race-1'), start('race', 'race-2')]);
+      // A second apart: different window ends, so without the publish lease both could upload.
+      const h1 = await start('race', 'race-1');
+      await new Promise((r) => setTimeout(r, 1100));
+      const h2 = await start('race', 'race-2');
       const results = await Promise.allSettled([h1.result(), h2.result()]);
       const won = results.filter((r): r is PromiseFulfilledResult<RunSummary> => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       assert.equal(won.length, 1, 'exactly one run completes');
       assert.equal(lost.length, 1);
-      // The loser is stopped by the HWM compare-and-set, or, when both planned the very same window, by the
-      // landing zone refusing a second, different manifest for it: either way non-retryable, no HWM move.
-      assert.match(failureMessage(lost[0]!.reason), /^(HwmConflictError|ConflictError): /);
+      // The loser is stopped by the publish lease or, once the winner committed, by the moved HWM.
+      assert.match(failureMessage(lost[0]!.reason), /^HwmConflictError: /);
       assert.equal(env.hwm('race'), won[0]!.value.window.end);
+      // Only the winner's window reached the landing zone: no overlapping second copy.
+      assert.deepEqual(landedFor('race').sort(), [...won[0]!.value.files.map((f) => f.name), won[0]!.value.manifest!].sort());
     } finally {
       env.athena.clearFaults();
+      await w.stop();
+    }
+  });
+
+  it('while another run holds the publish lease, a run uploads nothing and leaves the HWM; afterwards runs publish again', async () => {
+    const w = await env.inProcessWorker(['collectors']);
+    const store = new FileHwmStore(join(env.stateDir, 'hwm'));
+    try {
+      // Another run of "leased" is uploading right now (its lease runs for a minute).
+      const version = await acquirePublishLease(store, 'leased', new Date(Date.now() + 60_000).toISOString());
+      const h = await start('leased', 'leased-1');
+      await assert.rejects(h.result(), (e: unknown) => {
+        assert.match(failureMessage(e), /^HwmConflictError: another run of "leased" is uploading/);
+        return true;
+      });
+      assert.deepEqual(landedFor('leased'), []);
+      assert.equal(env.hwm('leased'), null);
+      await releasePublishLease(store, 'leased', version);
+      const s = (await (await start('leased', 'leased-2')).result()) as RunSummary;
+      assert.equal(s.status, 'completed');
+      assert.equal((await store.get(leaseKey('leased'))).value, null, 'the lease is released after the run');
+    } finally {
       await w.stop();
     }
   });
@@ -200,6 +230,8 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     try {
       const windows: RunSummary['window'][] = [];
       for (let i = 1; i <= 2; i++) {
+        // Windows end on whole seconds: the second trigger must fall in a later second.
+        if (i === 2) await new Promise((r) => setTimeout(r, 1100));
         await schedule.trigger();
         await waitFor(`scheduled run ${i}`, async () => (await schedule.describe()).info.recentActions.length >= i);
         const d = await schedule.describe();

@@ -15,6 +15,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
@@ -40,6 +41,8 @@ export const approveSignal = defineSignal<[ApprovalDecision?]>('approve');
 export const rejectSignal = defineSignal<[ApprovalDecision?]>('reject');
 
 const STEPS = 7;
+/** The publish lease outlives one upload attempt by this much, then expires if its run died. */
+const LEASE_MARGIN_MS = 10 * 60_000;
 
 export async function collect(input: CollectInput): Promise<RunSummary> {
   const info = workflowInfo();
@@ -131,19 +134,29 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
         }
       }
 
-      // 5. Upload, manifest last.
-      progress.phase = 'uploading';
-      t = Date.now();
-      await steps.upload(plan, validated);
-      durations.upload = Date.now() - t;
-      progress.step = 5;
+      // 5. Upload, manifest last: one run of a collector at a time holds the publish lease, so two runs
+      //    that planned from the same HWM never both upload. (Runs started before the lease existed
+      //    replay without it.)
+      const executor = executorSteps(plan.executor);
+      const lease = patched('publish-lease')
+        ? await executor.acquirePublishLease(plan, new Date(Date.now() + plan.options.uploadTimeoutMs + LEASE_MARGIN_MS).toISOString())
+        : undefined;
+      try {
+        progress.phase = 'uploading';
+        t = Date.now();
+        await steps.upload(plan, validated);
+        durations.upload = Date.now() - t;
+        progress.step = 5;
 
-      // 6. Only now does the HWM move: compare-and-set from the version this run read.
-      progress.phase = 'committing-hwm';
-      const committed = await executorSteps(plan.executor).commitHwm(plan);
-      progress.step = 6;
-      progress.phase = 'done';
-      return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
+        // 6. Only now does the HWM move: compare-and-set from the version this run read.
+        progress.phase = 'committing-hwm';
+        const committed = await executor.commitHwm(plan);
+        progress.step = 6;
+        progress.phase = 'done';
+        return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
+      } finally {
+        if (lease) await CancellationScope.nonCancellable(() => executor.releasePublishLease(plan, lease)).catch((e: unknown) => log.warn('publish lease not released; it expires by itself', { error: String(e) }));
+      }
     } catch (err) {
       hostLost = isHostLost(err);
       if (hostLost && attempt < plan.options.maxHostAttempts) {
