@@ -74,7 +74,17 @@ describe('bad input: collectors.yaml (CLI exit 2, every problem named by path)',
     });
   }
 
-  it('schedule create with an invalid time zone', async () => {
+  it('run --recipe with a plaintext secret is refused before anything is sent to Temporal', async () => {
+    const file = join(dir, 'recipe.yaml');
+    writeFileSync(file, 'source: {type: athena, region: eu-west-1, accessKeyId: "${K}", secretAccessKey: plain-recipe-secret}\nlanding: {type: filesystem, path: /tmp}\n');
+    // The refusal comes before any session: no embedded Temporal is even started.
+    const r = await collector(['run', 'r1', '--recipe', file, '--config', join(dir, 'none.yaml')]);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /recipe\.source\.secretAccessKey: holds a plain value/);
+    assert.doesNotMatch(r.out, /plain-recipe-secret|Temporal: embedded/);
+  });
+
+    it('schedule create with an invalid time zone', async () => {
     const r = await collector(['schedule', 'create', 'c1', '--cron', '0 * * * *', '--timezone', 'Mars/Olympus', '--config', join(dir, 'none.yaml')]);
     assert.equal(r.code, 2, r.out);
     assert.match(r.out, /--timezone: "Mars\/Olympus" is not an IANA time zone/);

@@ -18,6 +18,7 @@ import { hwmCommand } from './hwm';
 import { testConnection } from './test-connection';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseRecipe } from '../config/load';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
 import { connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
 import { startDevServer } from '../dev/temporal-server';
@@ -161,10 +162,20 @@ export function buildProgram(): Command {
     .option('--workflow-id <id>', 'workflow id (default: collect-<collector>, so one run at a time)')
     .option('--no-wait', 'start and print the workflow id without waiting')
     .action(async (name: string, o: Common & { dryRun?: boolean; requireApproval?: boolean; recipe?: string; executor?: string; workflowId?: string; wait: boolean }) => {
-      const input: CollectInput = o.recipe ? { recipe: { name, ...(parseYaml(readFileSync(o.recipe, 'utf8')) as Record<string, unknown>) } } : { collector: name };
+      let input: CollectInput = { collector: name };
+      let taskQueue: string;
+      if (o.recipe) {
+        const recipe = { name, ...(parseYaml(readFileSync(o.recipe, 'utf8')) as Record<string, unknown>) };
+        // Checked here first: a recipe with a plain secret must be refused before it is sent, since
+        // whatever a workflow receives is stored in its history.
+        const checked = parseRecipe(recipe, (await pluginFor(o)).runtime.registry);
+        input = { recipe };
+        taskQueue = o.executor ?? checked.executor;
+      } else {
+        taskQueue = await executorOf(o, name, o.executor);
+      }
       if (o.dryRun) input.dryRun = true;
       if (o.requireApproval) input.requireApproval = true;
-      const taskQueue = o.recipe ? (o.executor ?? DEFAULT_EXECUTOR) : await executorOf(o, name, o.executor);
       const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'embedded', ...(o.config ? { configPath: o.config } : {}), say: (m) => process.stderr.write(`${m}\n`) });
       try {
         const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(name));
