@@ -21,8 +21,9 @@ export function hwmActivities(runtime: CollectorRuntime) {
       return adapt(async (track) => acquirePublishLease(await storeFor(plan, track), plan.collector, until));
     },
 
-    async releasePublishLease(plan: RunPlan, version: string): Promise<void> {
-      return adapt(async (track) => releasePublishLease(await storeFor(plan, track), plan.collector, version));
+    /** `until` identifies the lease: released only if it is still this run's. */
+    async releasePublishLease(plan: RunPlan, until: string): Promise<void> {
+      return adapt(async (track) => releasePublishLease(await storeFor(plan, track), plan.collector, until));
     },
 
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {

@@ -19,6 +19,8 @@ export function planActivities(runtime: CollectorRuntime) {
         const secrets = runtime.secrets();
         const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
         const store = await runtime.hwmStore(collector, secrets, ctx);
+        const landing = await runtime.landing(collector, secrets, ctx);
+        // After every resolution of this step, so a later failure is scrubbed of all of them.
         track(secrets.resolvedValues());
         const hwm = await store.get(collector.name);
         const o = collector.options;
@@ -45,7 +47,7 @@ export function planActivities(runtime: CollectorRuntime) {
           hwmVersion: hwm.version,
           hwmBefore: hwm.value,
           stamp: windowStamp(plan.window.end),
-          landing: (await runtime.landing(collector, secrets, ctx)).describe(),
+          landing: landing.describe(),
           hwmStore: store.describe(),
           options: {
             compress: o.compress,

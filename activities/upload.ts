@@ -95,11 +95,20 @@ export function uploadActivities(runtime: CollectorRuntime) {
   };
 }
 
+/** Runs tasks `limit` at a time; after a failure no new task starts, and all running ones settle first. */
 async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
+  let failed: { error: unknown } | undefined;
   const workers = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-    while (next < tasks.length) await tasks[next++]!();
+    while (!failed && next < tasks.length) {
+      try {
+        await tasks[next++]!();
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
   });
   await Promise.all(workers);
+  if (failed) throw failed.error;
 }
 

@@ -17,6 +17,7 @@ export function validateActivities(runtime: CollectorRuntime) {
         Context.current().heartbeat();
         const files = await validateFiles(
           extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
+          (name) => Context.current().heartbeat(name),
         );
         const manifest = await writeManifest(
           dir,

@@ -92,6 +92,8 @@ export class CollectorPlugin extends SimplePlugin {
       connection,
       namespace,
       taskQueue: this.runtime.hostQueue(taskQueue),
+      // Host-pinned steps (extract, upload) drain on shutdown like the executor's own worker.
+      shutdownGraceTime: worker.options.shutdownGraceTimeMs,
       activities: createActivities(this.runtime),
       interceptors: { activity: interceptors.activity, client: interceptors.client },
       ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),

@@ -3,6 +3,7 @@
  * (which adds the host-queue companion), SDK logs routed into pino, graceful shutdown on SIGTERM/SIGINT,
  * and, when asked, /healthz + /readyz, /metrics, tracing and Worker Deployment versioning.
  */
+import { parseDuration } from './time/duration';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
@@ -16,6 +17,12 @@ import { runtimeFreshnessSource, trackFreshness } from './observability/freshnes
 import type { Tracing } from './observability/tracing';
 
 let runtimeInstalled = false;
+
+/**
+ * On SIGTERM, running activities get this long to finish before they are cancelled: a rolling update
+ * then rarely interrupts an upload (which would end the run). Keep it below the pod's grace period.
+ */
+export const SHUTDOWN_GRACE: number = parseDuration(process.env.COLLECTOR_SHUTDOWN_GRACE ?? '4m') ?? 240_000;
 let sdkMetricsAt: string | undefined;
 
 export interface SdkRuntimeOptions {
@@ -143,7 +150,14 @@ export async function runCollectorWorkers(options: WorkerProcessOptions): Promis
     const plugins = tracing ? [plugin, tracing.plugin] : [plugin];
     const workers = await Promise.all(
       executors.map(async (taskQueue) => {
-        const w = await Worker.create({ connection, namespace, taskQueue, plugins, ...(deployment ? { workerDeploymentOptions: deployment } : {}) });
+        const w = await Worker.create({
+          connection,
+          namespace,
+          taskQueue,
+          plugins,
+          shutdownGraceTime: SHUTDOWN_GRACE,
+          ...(deployment ? { workerDeploymentOptions: deployment } : {}),
+        });
         created.set(taskQueue, w);
         return w;
       }),

@@ -83,12 +83,13 @@ describe('publish lease', () => {
     await assert.rejects(acquirePublishLease(store, 'a', new Date(Date.now() + 120_000).toISOString()), /another run of "a" is uploading/);
     // Past its expiry, another run may take it.
     const later = Date.now() + 61_000;
-    const v2 = await acquirePublishLease(store, 'a', new Date(later + 60_000).toISOString(), later);
+    const until2 = new Date(later + 60_000).toISOString();
+    const v2 = await acquirePublishLease(store, 'a', until2, later);
     assert.notEqual(v2, v);
     // The first holder's release no longer applies; the new holder's does.
-    await releasePublishLease(store, 'a', v);
+    await releasePublishLease(store, 'a', until);
     assert.notEqual((await store.get(leaseKey('a'))).value, null);
-    await releasePublishLease(store, 'a', v2);
+    await releasePublishLease(store, 'a', until2);
     assert.equal((await store.get(leaseKey('a'))).value, null);
     // The lease never touches the HWM itself.
     assert.equal((await store.get('a')).value, null);

@@ -207,7 +207,8 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     const store = new FileHwmStore(join(env.stateDir, 'hwm'));
     try {
       // Another run of "leased" is uploading right now (its lease runs for a minute).
-      const version = await acquirePublishLease(store, 'leased', new Date(Date.now() + 60_000).toISOString());
+      const until = new Date(Date.now() + 60_000).toISOString();
+      await acquirePublishLease(store, 'leased', until);
       const h = await start('leased', 'leased-1');
       await assert.rejects(h.result(), (e: unknown) => {
         assert.match(failureMessage(e), /^HwmConflictError: another run of "leased" is uploading/);
@@ -215,7 +216,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       });
       assert.deepEqual(landedFor('leased'), []);
       assert.equal(env.hwm('leased'), null);
-      await releasePublishLease(store, 'leased', version);
+      await releasePublishLease(store, 'leased', until);
       const s = (await (await start('leased', 'leased-2')).result()) as RunSummary;
       assert.equal(s.status, 'completed');
       assert.equal((await store.get(leaseKey('leased'))).value, null, 'the lease is released after the run');

@@ -97,6 +97,9 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
     Object.assign(progress, { host: host.host, step: 2 });
     let keepStaging = false;
     let hostLost = false;
+    let uploadStarted = false;
+    // An approval covers the data it was given for: a new attempt re-extracts, so it asks again.
+    if (attempt > 1) decision = undefined;
     try {
       // 3. Extract into staging.
       progress.phase = 'extracting';
@@ -135,30 +138,48 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
       }
 
       // 5. Upload, manifest last: one run of a collector at a time holds the publish lease, so two runs
-      //    that planned from the same HWM never both upload. (Runs started before the lease existed
+      //    that planned from the same HWM never both upload. The lease outlives the whole bounded upload
+      //    (every retry) plus the commit; it is released by its own expiry value, so a release also works
+      //    when the acquire's answer was lost to a cancellation. (Runs started before the lease existed
       //    replay without it.)
       const executor = executorSteps(plan.executor);
-      const lease = patched('publish-lease')
-        ? await executor.acquirePublishLease(plan, new Date(Date.now() + plan.options.uploadTimeoutMs + LEASE_MARGIN_MS).toISOString())
-        : undefined;
+      const leaseUntil = new Date(Date.now() + plan.options.uploadTimeoutMs + LEASE_MARGIN_MS).toISOString();
+      const leased = patched('publish-lease');
       try {
+        if (leased) await executor.acquirePublishLease(plan, leaseUntil);
         progress.phase = 'uploading';
+        uploadStarted = true;
         t = Date.now();
         await steps.upload(plan, validated);
         durations.upload = Date.now() - t;
         progress.step = 5;
 
-        // 6. Only now does the HWM move: compare-and-set from the version this run read.
+        // 6. Only now does the HWM move: compare-and-set from the version this run read. Every file is in
+        //    the landing zone, so the commit is not given up: not on cancellation, not after a few retries.
         progress.phase = 'committing-hwm';
-        const committed = await executor.commitHwm(plan);
+        const committed = await CancellationScope.nonCancellable(() => committer(plan.executor).commitHwm(plan));
         progress.step = 6;
         progress.phase = 'done';
         return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
       } finally {
-        if (lease) await CancellationScope.nonCancellable(() => executor.releasePublishLease(plan, lease)).catch((e: unknown) => log.warn('publish lease not released; it expires by itself', { error: String(e) }));
+        if (leased) {
+          await CancellationScope.nonCancellable(() => releaser(plan.executor).releasePublishLease(plan, leaseUntil)).catch((e: unknown) =>
+            log.warn('publish lease not released; it expires by itself', { error: String(e) }),
+          );
+        }
       }
     } catch (err) {
       hostLost = isHostLost(err);
+      if (hostLost && uploadStarted) {
+        // Part of this window may already be in the landing zone: re-extracting elsewhere could publish
+        // different content under the same names. Stop, HWM unchanged; the next run collects the window.
+        progress.phase = 'failed';
+        throw ApplicationFailure.create({
+          type: 'HostLostDuringUpload',
+          message: `the worker host ${host.host} was lost while uploading; the HWM is unchanged and the next run collects this window again (objects without a manifest may remain in ${plan.landing})`,
+          nonRetryable: true,
+        });
+      }
       if (hostLost && attempt < plan.options.maxHostAttempts) {
         log.warn('host lost; retrying the whole attempt on another worker', { host: host.host, attempt });
         continue;
@@ -231,8 +252,19 @@ const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 });
 
+/** Steps on the executor's queue; bounded, so a misrouted executor fails the run instead of hanging it. */
 function executorSteps(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', retry: retry(10) });
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', scheduleToCloseTimeout: '1h', retry: retry(10) });
+}
+
+/** The HWM commit after a complete upload: retried until it lands or a conflict says it must not. */
+function committer(taskQueue: string) {
+  const { maximumAttempts: _bounded, ...unlimited } = retry(1)!;
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', retry: unlimited });
+}
+
+function releaser(taskQueue: string) {
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', scheduleToCloseTimeout: '10m', retry: retry(10) });
 }
 
 function hostSteps(host: HostClaim, plan: RunPlan) {
@@ -246,10 +278,12 @@ function hostSteps(host: HostClaim, plan: RunPlan) {
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(5),
   });
-  const { validate } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, retry: retry(3) });
+  const { validate } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
+  // The whole upload, every retry included, fits in uploadTimeout: the publish lease is sized by it.
   const { upload } = proxyActivities<CollectorActivities>({
     ...onHost,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    scheduleToCloseTimeout: o.uploadTimeoutMs,
     startToCloseTimeout: o.uploadTimeoutMs,
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(8),

@@ -51,7 +51,8 @@ function checkCell(col: Column, value: string): string | undefined {
   }
 }
 
-export async function validateFile(file: FileToValidate): Promise<{ file: ValidatedFile; problems: string[] }> {
+/** `beat` is called every so many rows, so a long file keeps its activity's heartbeat alive. */
+export async function validateFile(file: FileToValidate, beat: () => void = () => undefined): Promise<{ file: ValidatedFile; problems: string[] }> {
   const problems: string[] = [];
   const report = (msg: string) => {
     if (problems.length < MAX_REPORTED) problems.push(`${file.name}: ${msg}`);
@@ -79,6 +80,7 @@ export async function validateFile(file: FileToValidate): Promise<{ file: Valida
       return;
     }
     rows++;
+    if (rows % 50_000 === 0) beat();
     if (record.length !== columns.length) {
       report(`row ${rows}: ${record.length} fields, expected ${columns.length}`);
       return;
@@ -100,9 +102,12 @@ export async function validateFile(file: FileToValidate): Promise<{ file: Valida
 }
 
 /** Validates all files; throws one ValidationError listing every problem found. */
-export async function validateFiles(files: FileToValidate[]): Promise<ValidatedFile[]> {
+export async function validateFiles(files: FileToValidate[], onFile: (name: string) => void = () => undefined): Promise<ValidatedFile[]> {
   const results = [];
-  for (const f of files) results.push(await validateFile(f));
+  for (const f of files) {
+    onFile(f.name);
+    results.push(await validateFile(f, () => onFile(f.name)));
+  }
   const problems = results.flatMap((r) => r.problems);
   if (problems.length) {
     throw new ValidationError(`extract failed validation; nothing was uploaded and the HWM is unchanged:\n  ${problems.join('\n  ')}`, {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, HwmConflictError } from '../errors';
+import { ConfigError, HwmConflictError, TransientError } from '../errors';
 import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore } from '../plugins/types';
 import { parseHwmText, formatHwmText } from './text';
 
@@ -91,7 +91,8 @@ export class FileHwmStore implements HwmStore {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
         if (age > STALE_LOCK_MS) await unlink(lock).catch(() => undefined);
-        else if (attempt > 200) throw new HwmConflictError(`HWM of "${collector}" is locked by another run (${lock})`);
+        // Busy is not a conflict: the holder is quick, or dead (its lock goes stale); a retry will pass.
+        else if (attempt > 200) throw new TransientError(`HWM of "${collector}" stayed locked for 5s (${lock}); retrying`);
         else await new Promise((r) => setTimeout(r, 25));
       }
     }

@@ -22,10 +22,13 @@ export async function acquirePublishLease(store: HwmStore, collector: string, un
   return taken.version!;
 }
 
-/** Gives the lease back; a lease that expired and was taken over meanwhile is left to its new holder. */
-export async function releasePublishLease(store: HwmStore, collector: string, version: string): Promise<void> {
+/** Gives the lease back if it is still the one that runs `until`; a lease taken over meanwhile stays. */
+export async function releasePublishLease(store: HwmStore, collector: string, until: string): Promise<void> {
+  const key = leaseKey(collector);
+  const current = await store.get(key);
+  if (current.value === null || Date.parse(current.value) !== Date.parse(until)) return;
   try {
-    await store.remove(leaseKey(collector), version);
+    await store.remove(key, current.version);
   } catch (e) {
     if (!(e instanceof HwmConflictError)) throw e;
   }
