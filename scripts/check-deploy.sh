@@ -218,6 +218,12 @@ check "values.schema.json refuses secrets.existingSecret with secrets.data" bad_
 check "values.schema.json refuses a client certificate without its key" bad_values mtls \
   'temporal:' '  tls:' '    existingSecret: mtls' '    clientKeyKey: ""'
 check "values.schema.json refuses a malformed image digest" bad_values digest 'image:' '  digest: latest'
+file_hwm() { # a collector with its HWM in the pod's emptyDir must be refused at install time
+  printf '%s\n' 'config:' '  collectors:' '    c1:' '      source: { type: athena, region: us-east-1 }' \
+    '      landing: { type: s3, bucket: b1, prefix: p, region: us-east-1 }' >"$WORK/file-hwm.yaml"
+  expect_failure "keeps its HWM in a file inside the pod" "$HELM" template check "$CHART" --kube-version "$OLDEST_KUBE" -f "$WORK/file-hwm.yaml"
+}
+check "the chart refuses a collector whose HWM would live in the pod (no shared store)" file_hwm
 bad_manifest() { # a misspelt field the values schema cannot see must still be caught by kubeconform
   printf '%s\n' 'extraEnv:' '  - name: OTEL_SERVICE_NAME' '    valu: collectors' >"$WORK/typo.yaml"
   render "$WORK/typo.yaml" "$OLDEST_KUBE" >"$WORK/typo-manifests.yaml"
