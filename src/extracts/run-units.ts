@@ -46,6 +46,8 @@ export interface RunUnitsOptions<C> {
   onUnitDone(checkpoint: ExtractCheckpoint): void;
 }
 
+const MAX_WARNINGS = 50;
+
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
 export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint }> {
@@ -64,8 +66,11 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     }
   }
   checkpoint.units = [...done.values()];
+  // Warnings travel in heartbeats, the run summary and the manifest: bounded, the overflow counted.
   const warn = (m: string) => {
-    if (!checkpoint.warnings.includes(m)) checkpoint.warnings.push(m);
+    if (checkpoint.warnings.includes(m)) return;
+    if (checkpoint.warnings.length < MAX_WARNINGS) checkpoint.warnings.push(m);
+    else checkpoint.counters.warnings_not_listed = (checkpoint.counters.warnings_not_listed ?? 0) + 1;
   };
   const count = (name: string, n = 1) => {
     checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;

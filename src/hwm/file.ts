@@ -60,6 +60,13 @@ export class FileHwmStore implements HwmStore {
         await fh.close();
       }
       await rename(tmp, this.path(collector));
+      // The rename itself must survive a power loss, or the HWM could fall back behind landed files.
+      const dirHandle = await open(this.dir, 'r');
+      try {
+        await dirHandle.sync();
+      } finally {
+        await dirHandle.close();
+      }
       return { value: parseHwmText(text, this.path(collector)), version: text };
     });
   }
