@@ -6,6 +6,7 @@ import type { HostClaim, PlanRequest, RunPlan } from '../src/run-types';
 import { windowStamp } from '../src/time/window';
 import { parseDuration } from '../src/time/duration';
 import { adapt } from './failures';
+import { scrubSecrets } from '../src/secrets/scrub';
 import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 
 export function planActivities(runtime: CollectorRuntime) {
@@ -47,8 +48,9 @@ export function planActivities(runtime: CollectorRuntime) {
           hwmVersion: hwm.version,
           hwmBefore: hwm.value,
           stamp: windowStamp(plan.window.end),
-          landing: landing.describe(),
-          hwmStore: store.describe(),
+          // Descriptions come from resolved config: scrub any secret value a path or prefix might hold.
+          landing: scrubSecrets(landing.describe(), secrets.resolvedValues()),
+          hwmStore: scrubSecrets(store.describe(), secrets.resolvedValues()),
           options: {
             compress: o.compress,
             dryRun: o.dryRun,

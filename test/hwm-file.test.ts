@@ -95,3 +95,22 @@ describe('publish lease', () => {
     assert.equal((await store.get('a')).value, null);
   });
 });
+
+describe('file HWM lock', () => {
+  it('a stale lock left by a dead process is broken by exactly one of many contenders', async () => {
+    const { utimesSync } = await import('node:fs');
+    const dir = tmp();
+    const store = new FileHwmStore(dir);
+    await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
+    const { version } = await store.get('a');
+    const lock = join(dir, 'a_hwm.txt.lock');
+    writeFileSync(lock, '999999 dead-process\n');
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(lock, old, old);
+    for (let round = 0; round < 10; round++) {
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.compareAndSet('a', version, `2026-11-0${i + 2}T00:00:00Z`)));
+      if (round === 0) assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner from the same version');
+      else assert.equal(results.filter((r) => r.status === 'fulfilled').length, 0, 'the version moved: nobody wins again');
+    }
+  });
+});

@@ -4,7 +4,7 @@
  * leaves a half-written HWM and two runs on one host cannot both advance it.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, HwmConflictError, TransientError } from '../errors';
@@ -88,16 +88,19 @@ export class FileHwmStore implements HwmStore {
   private async locked<T>(collector: string, fn: () => Promise<T>): Promise<T> {
     await mkdir(this.dir, { recursive: true });
     const lock = `${this.path(collector)}.lock`;
+    // Each holder writes a unique token, so breaking a stale lock or releasing never removes another's.
+    const token = `${process.pid} ${randomUUID()}\n`;
     for (let attempt = 0; ; attempt++) {
       try {
         const fh = await open(lock, 'wx');
-        await fh.writeFile(`${process.pid}\n`);
+        await fh.writeFile(token);
         await fh.close();
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const seen = await readFile(lock, 'utf8').catch(() => null);
         const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > STALE_LOCK_MS) await unlink(lock).catch(() => undefined);
+        if (age > STALE_LOCK_MS) await breakStaleLock(lock, seen);
         // Busy is not a conflict: the holder is quick, or dead (its lock goes stale); a retry will pass.
         else if (attempt > 200) throw new TransientError(`HWM of "${collector}" stayed locked for 5s (${lock}); retrying`);
         else await new Promise((r) => setTimeout(r, 25));
@@ -106,9 +109,25 @@ export class FileHwmStore implements HwmStore {
     try {
       return await fn();
     } finally {
-      await unlink(lock).catch(() => undefined);
+      if ((await readFile(lock, 'utf8').catch(() => null)) === token) await unlink(lock).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Moves the lock aside atomically (only one breaker can), then checks it moved the stale lock it saw;
+ * if a fresh lock was taken meanwhile, it is put back.
+ */
+async function breakStaleLock(lock: string, seen: string | null): Promise<void> {
+  const aside = `${lock}.${randomUUID()}.stale`;
+  try {
+    await rename(lock, aside);
+  } catch {
+    return;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => null);
+  if (moved !== seen) await link(aside, lock).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
 }
 
 const show = (v: string | null) => (v === null ? 'none' : v.trim());
