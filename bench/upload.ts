@@ -6,9 +6,8 @@
  * BENCH_MIB: total size (default 1024), split over four files; BENCH_ROUNDS: rounds per side (default 2);
  * BENCH_BLOCK_MIB / BENCH_CONCURRENCY: override our block size and per-file concurrency (tuning).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { makeOutgoingFile } from '../test/support/outgoing-file';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
@@ -23,25 +22,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 // A mix around the SDK's 256 MiB single-shot limit, as real extracts vary in size.
 const SHARES = [0.5, 0.25, 0.1875, 0.0625];
 
-async function makeFile(dir: string, name: string, size: number): Promise<OutgoingFile> {
-  const path = join(dir, name);
-  const base = randomBytes(MiB);
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  const fh = await open(path, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      const chunk = Buffer.from(base.subarray(0, Math.min(MiB, size - off)));
-      chunk.writeUInt32BE(i, 0);
-      sha.update(chunk);
-      md5.update(chunk);
-      await fh.write(chunk);
-    }
-  } finally {
-    await fh.close();
-  }
-  return { path, bytes: size, sha256: sha.digest('hex'), md5: md5.digest('base64'), contentType: 'text/csv', metadata: { runid: 'bench' } };
-}
+const makeFile = (dir: string, name: string, size: number): Promise<OutgoingFile> =>
+  makeOutgoingFile(join(dir, name), size, 0, { runid: 'bench' });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-upload-'));

@@ -3,7 +3,8 @@
  * retries and conflicts in both verification modes, auth failures, unsafe names, faults on the wire.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { makeOutgoingFile } from './support/outgoing-file';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,32 +30,8 @@ function ctx(signal = new AbortController().signal): PluginContext {
 }
 
 /** Writes `size` bytes of varied content (every MiB differs) and returns it as an OutgoingFile. */
-async function makeFile(name: string, size: number, seed = 0): Promise<OutgoingFile> {
-  const path = join(dir, name);
-  const base = randomBytes(MiB);
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  const fh = await open(path, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      const chunk = Buffer.from(base.subarray(0, Math.min(MiB, size - off)));
-      if (chunk.length >= 8) chunk.writeUInt32BE(i, 0), chunk.writeUInt32BE(seed, 4);
-      sha.update(chunk);
-      md5.update(chunk);
-      await fh.write(chunk);
-    }
-  } finally {
-    await fh.close();
-  }
-  return {
-    path,
-    bytes: size,
-    sha256: sha.digest('hex'),
-    md5: md5.digest('base64'),
-    contentType: 'text/csv; charset=utf-8',
-    metadata: { runid: 'run-1', windowstart: '2024-01-01T00:00:00.000Z', windowend: '2024-01-02T00:00:00.000Z' },
-  };
-}
+const makeFile = (name: string, size: number, seed = 0): Promise<OutgoingFile> =>
+  makeOutgoingFile(join(dir, name), size, seed, { runid: 'run-1', windowstart: '2024-01-01T00:00:00.000Z', windowend: '2024-01-02T00:00:00.000Z' });
 
 /** A landing built the way the worker builds it: schema-parsed with references, then resolved. */
 async function landing(fields: Record<string, unknown>, env: Record<string, string> = {}, signal?: AbortSignal): Promise<LandingZone> {

@@ -4,9 +4,9 @@
  * enforcing IAM), AssumeRole, unsafe names, and faults on the wire.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { makeOutgoingFile } from './support/outgoing-file';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,25 +29,7 @@ function ctx(signal = new AbortController().signal): PluginContext {
   return { log: pino({ level: 'silent' }), signal };
 }
 
-async function makeFile(name: string, size: number, seed = 0): Promise<OutgoingFile> {
-  const path = join(dir, name);
-  const base = randomBytes(MiB);
-  const sha = createHash('sha256');
-  const md5 = createHash('md5');
-  const fh = await open(path, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      const chunk = Buffer.from(base.subarray(0, Math.min(MiB, size - off)));
-      if (chunk.length >= 8) chunk.writeUInt32BE(i, 0), chunk.writeUInt32BE(seed, 4);
-      sha.update(chunk);
-      md5.update(chunk);
-      await fh.write(chunk);
-    }
-  } finally {
-    await fh.close();
-  }
-  return { path, bytes: size, sha256: sha.digest('hex'), md5: md5.digest('base64'), contentType: 'text/csv; charset=utf-8', metadata: { runid: 'run-1' } };
-}
+const makeFile = (name: string, size: number, seed = 0): Promise<OutgoingFile> => makeOutgoingFile(join(dir, name), size, seed);
 
 async function landing(fields: Record<string, unknown>, env: Record<string, string> = {}): Promise<LandingZone> {
   const parsed = s3Landing.configSchema.parse({ type: 's3', bucket: BUCKET, region: moto.region, forcePathStyle: true, ...fields });
