@@ -4,8 +4,9 @@
  * GetQueryResults 1,000 rows at a time, buffered in memory, then written).
  *
  *   node --import tsx bench/athena.ts [--tables 20000] [--columns 50] [--executions 100000]
- *     [--latency-ms 100] [--small-columns 10000] [--mid-columns 100000 (0: skip)] [--concurrency 4]
- *     [--quick] [--skip-baseline]
+ *     [--latency-ms 100] [--small-columns 10000] [--mid-columns 100000 (0: skip)]
+ *     [--concurrency N (default: the source's maxConcurrency default)]
+ *     [--quick] [--skip-baseline] [--v8-defaults]
  *   (or env ATHENA_BENCH_TABLES, _COLUMNS, _EXECUTIONS, _LATENCY_MS, _SMALL_COLUMNS, _MID_COLUMNS,
  *    _CONCURRENCY, _QUICK=1)
  *
@@ -15,7 +16,12 @@
  * The local Athena endpoint runs in a child process so its memory is not counted. Each measured run is
  * also its own child process: V8 does not hand memory back promptly, so a run after the baseline's
  * buffering would inherit its peak, and a run before it would lend it ours. Separate processes give each
- * a clean peak RSS and the same warm-up costs (SDK load, first connections).
+ * a clean peak RSS and the same warm-up costs (SDK load, first connections). Peak RSS is the kernel's
+ * high-water mark for the child (getrusage), so short spikes between samples count too.
+ *
+ * Our runs use the V8 profile the `collector` command and the container image use (src/v8-profile.ts);
+ * `--v8-defaults` measures them on Node's defaults instead. The baseline always runs on the defaults, as
+ * a hand-written collector would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,6 +43,7 @@ import { COLUMNS, type ExtractKind, type Row } from '../src/extracts/format';
 import { CSV_CAST } from '../src/extracts/part-writer';
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/plugins/types';
 import { athenaSource } from '../src/sources/athena';
+import { STARTUP_NODE_OPTIONS, V8_PROFILE_ENV, applyCollectorV8Profile } from '../src/v8-profile';
 
 interface Options {
   tables: number;
@@ -47,6 +54,7 @@ interface Options {
   midColumns: number;
   concurrency: number;
   skipBaseline: boolean;
+  v8Defaults: boolean;
 }
 
 interface RunResult {
@@ -71,8 +79,9 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
     latencyMs: Number(env('LATENCY_MS') ?? 100),
     smallColumns: Number(env('SMALL_COLUMNS') ?? 10000),
     midColumns: Number(env('MID_COLUMNS') ?? 100000),
-    concurrency: Number(env('CONCURRENCY') ?? 4),
+    concurrency: Number(env('CONCURRENCY') ?? athenaSource.configSchema.parse({ type: 'athena', region: REGION }).maxConcurrency),
     skipBaseline: argv.includes('--skip-baseline'),
+    v8Defaults: argv.includes('--v8-defaults'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -86,7 +95,7 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
     else if (a === '--concurrency') o.concurrency = Number(v());
     else if (a === '--role') o.role = v();
     else if (a === '--endpoint') o.endpoint = v();
-    else if (a !== '--quick' && a !== '--skip-baseline') throw new Error(`unknown option ${a}`);
+    else if (a !== '--quick' && a !== '--skip-baseline' && a !== '--v8-defaults') throw new Error(`unknown option ${a}`);
   }
   for (const k of ['tables', 'columns', 'executions', 'latencyMs', 'smallColumns', 'midColumns', 'concurrency'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw new Error(`${k} must be a non-negative integer`);
@@ -96,7 +105,10 @@ function parseOptions(argv: string[]): Options & { role?: string; endpoint?: str
 
 // ---------------------------------------------------------------- measuring (inside a run's process)
 
-/** Peak RSS, and peak V8 heap in use (live objects plus not-yet-collected garbage), in MB. */
+/**
+ * Peak RSS (the kernel's high-water mark for this process, which catches spikes shorter than a sample)
+ * and peak V8 heap in use (live objects plus not-yet-collected garbage, sampled), in MB.
+ */
 function rssSampler(): { stop(): { peakRssMb: number; peakHeapMb: number } } {
   let rss = 0;
   let heap = 0;
@@ -111,7 +123,9 @@ function rssSampler(): { stop(): { peakRssMb: number; peakHeapMb: number } } {
     stop() {
       clearInterval(timer);
       sample();
-      return { peakRssMb: rss / (1024 * 1024), peakHeapMb: heap / (1024 * 1024) };
+      // maxRSS is in KiB.
+      const peak = Math.max(rss, process.resourceUsage().maxRSS * 1024);
+      return { peakRssMb: peak / (1024 * 1024), peakHeapMb: heap / (1024 * 1024) };
     },
   };
 }
@@ -244,8 +258,8 @@ process.on('exit', () => {
 });
 
 /** Starts a child and resolves with its first stdout line that parses as JSON. */
-function spawnJson<T>(args: string[], label: string): Promise<{ child: ChildProcess; value: T }> {
-  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+function spawnJson<T>(args: string[], label: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; value: T }> {
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   child.on('exit', () => children.delete(child));
   let err = '';
@@ -273,9 +287,21 @@ async function startServer(tables: number, columns: number, executions: number, 
   return { child, endpoint: value.endpoint };
 }
 
-async function measure(role: 'ours' | 'baseline', endpoint: string, concurrency: number): Promise<RunResult> {
+/** The environment of a measured child: ours as the container image runs it, unless --v8-defaults. */
+function runEnv(role: 'ours' | 'baseline', v8Defaults: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS;
+  if (role === 'ours' && !v8Defaults) {
+    env.NODE_OPTIONS = STARTUP_NODE_OPTIONS;
+    env[V8_PROFILE_ENV] = 'lean';
+  } else env[V8_PROFILE_ENV] = 'default';
+  return env;
+}
+
+async function measure(role: 'ours' | 'baseline', endpoint: string, o: Options): Promise<RunResult> {
   await serverCounters(endpoint, true);
-  const { value } = await spawnJson<Omit<RunResult, 'calls'>>([__filename, '--role', role, '--endpoint', endpoint, '--concurrency', String(concurrency)], role);
+  const args = [__filename, '--role', role, '--endpoint', endpoint, '--concurrency', String(o.concurrency)];
+  const { value } = await spawnJson<Omit<RunResult, 'calls'>>(args, role, runEnv(role, o.v8Defaults));
   return { ...value, calls: await serverCounters(endpoint) };
 }
 
@@ -290,16 +316,17 @@ function report(r: RunResult): void {
 async function orchestrate(o: Options): Promise<void> {
   const totalColumns = o.tables * o.columns;
   process.stdout.write(
-    `athena bench: ${o.tables} tables x ${o.columns} columns (${totalColumns} columns), ${o.executions} executions, ${o.latencyMs} ms per API call, concurrency ${o.concurrency}\n`,
+    `athena bench: ${o.tables} tables x ${o.columns} columns (${totalColumns} columns), ${o.executions} executions, ${o.latencyMs} ms per API call, concurrency ${o.concurrency}\n` +
+      `V8 profile of our runs: ${o.v8Defaults ? "Node's defaults (--v8-defaults)" : `collector (NODE_OPTIONS=${STARTUP_NODE_OPTIONS}, runtime flags from src/v8-profile.ts)`}; baseline: Node's defaults\n`,
   );
   const big = await startServer(o.tables, o.columns, o.executions, o.latencyMs);
   let ours: RunResult;
   let baseline: RunResult | undefined;
   try {
-    ours = await measure('ours', big.endpoint, o.concurrency);
+    ours = await measure('ours', big.endpoint, o);
     report(ours);
     if (!o.skipBaseline) {
-      baseline = await measure('baseline', big.endpoint, o.concurrency);
+      baseline = await measure('baseline', big.endpoint, o);
       report(baseline);
     }
   } finally {
@@ -310,7 +337,7 @@ async function orchestrate(o: Options): Promise<void> {
     const tables = Math.max(1, Math.round(columns / o.columns));
     const server = await startServer(tables, o.columns, Math.round((o.executions * tables) / Math.max(1, o.tables)), o.latencyMs);
     try {
-      const r = { ...(await measure('ours', server.endpoint, o.concurrency)), role: `ours@${tables * o.columns}` };
+      const r = { ...(await measure('ours', server.endpoint, o)), role: `ours@${tables * o.columns}` };
       report(r);
       return r;
     } finally {
@@ -330,6 +357,8 @@ async function orchestrate(o: Options): Promise<void> {
 }
 
 async function child(o: ReturnType<typeof parseOptions>): Promise<void> {
+  // As the collector command does first thing; a no-op when the parent chose Node's defaults.
+  applyCollectorV8Profile();
   const dir = mkdtempSync(join(tmpdir(), `athena-bench-${o.role}-`));
   try {
     const r = o.role === 'baseline' ? await runBaseline(o.endpoint!, dir) : await runOurs(o.endpoint!, o.concurrency, dir);

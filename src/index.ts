@@ -24,3 +24,4 @@ export { COLUMNS, EXTRACT_KINDS } from './extracts/format';
 export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, TransientError, ValidationError } from './errors';
 export type { CollectInput, RunSummary, Progress } from './run-types';
 export { encryptedDataConverter, dataConverterFromConfig } from './codec/data-converter';
+export { applyCollectorV8Profile, STARTUP_NODE_OPTIONS } from './v8-profile';

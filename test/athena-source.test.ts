@@ -567,11 +567,11 @@ describe('athena config', () => {
 
   test('defaults', () => {
     const c = athenaSource.configSchema.parse(base);
-    assert.equal(c.maxConcurrency, 4);
+    assert.equal(c.maxConcurrency, 8);
     assert.equal(c.mask, true);
     assert.equal(c.queryHistory, true);
     assert.equal(c.historyMargin, '1h');
-    assert.equal(athenaSource.concurrency!(c), 4);
+    assert.equal(athenaSource.concurrency!(c), 8);
   });
 
   test('rejects a malformed role ARN with a clear message, accepts other partitions', () => {

@@ -26,6 +26,7 @@ import { observabilitySettings } from '../observability/settings';
 import { sdkMetricsAddress } from '../observability/prometheus';
 import { setupTracing } from '../observability/tracing';
 import { loadPlugins, pluginSpecs } from '../plugins/loader';
+import { applyCollectorV8Profile } from '../v8-profile';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 const interactive = Boolean(process.stdout.isTTY);
@@ -324,6 +325,7 @@ export function buildProgram(): Command {
 export class RunFailed extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
+  applyCollectorV8Profile();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

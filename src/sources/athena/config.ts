@@ -55,7 +55,11 @@ export const athenaConfigSchema = z
     outputLocation: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, { message: 'must be an s3:// location' }).optional(),
     /** Athena endpoint override (VPC endpoint, local endpoint for tests). */
     endpoint: z.url().optional(),
-    maxConcurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * Units extracted at once. Each reads its pages one after another, so at 100-500 ms per call it
+     * takes 4-10 of them to use ListTableMetadata's 20/s; the rate limiters, not this, bound the calls.
+     */
+    maxConcurrency: z.number().int().min(1).max(64).default(8),
     /** Replace literals in query text with `?` in databaselog and events. */
     mask: z.boolean().default(true),
     queryHistory: z.boolean().default(true),
