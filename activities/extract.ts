@@ -32,20 +32,20 @@ export function extractActivities(runtime: CollectorRuntime) {
         const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
         try {
           ctx.heartbeat(last);
-          const { files, checkpoint } = await runUnits({
+          const { files, checkpoint } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
             source,
             config,
             collector: plan.collector,
             stamp: plan.stamp,
             compress: plan.options.compress,
             dir,
-            ctx: { log, signal: ctx.cancellationSignal, window: plan.window },
+            ctx: { log, signal, window: plan.window },
             checkpoint: previous?.checkpoint,
             onUnitDone(cp) {
               last = { checkpoint: cp, rows: cp.units.reduce((n, u) => n + Object.values(u.rows).reduce((a, b) => a + (b ?? 0), 0), 0) };
               ctx.heartbeat(last);
             },
-          });
+          }));
           await source.close?.(config);
           log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
           for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);

@@ -1,5 +1,6 @@
 /** Step 7: remove a run's staging directory on its host; always runs, also after failure or cancel. */
 import { rm } from 'node:fs/promises';
+import { Context } from '@temporalio/activity';
 import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan } from '../src/run-types';
 import { adapt } from './failures';
@@ -10,7 +11,8 @@ export function stagingActivities(runtime: CollectorRuntime) {
     async cleanup(plan: Pick<RunPlan, 'collector' | 'runId'>): Promise<void> {
       return observeStep('cleanup', () => plan.collector, () => adapt(async () => {
         const dir = runtime.stagingDir(plan.collector, plan.runId);
-        await rm(dir, { recursive: true, force: true });
+        // A writer still busy in the directory (an attempt the server gave up on) stops first.
+        await runtime.staging.run(dir, Context.current().cancellationSignal, () => rm(dir, { recursive: true, force: true }));
         runtime.log.debug({ dir }, 'staging removed');
       }));
     },

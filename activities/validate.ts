@@ -13,27 +13,31 @@ export function validateActivities(runtime: CollectorRuntime) {
   return {
     async validate(plan: RunPlan, extracted: ExtractResult): Promise<ValidateResult> {
       return observeStep('validate', () => plan.collector, () => adapt(async () => {
+        const ctx = Context.current();
         const dir = runtime.stagingDir(plan.collector, plan.runId);
-        Context.current().heartbeat();
-        const files = await validateFiles(
-          extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
-          (name) => Context.current().heartbeat(name),
-        );
-        const manifest = await writeManifest(
-          dir,
-          plan.stamp,
-          {
-            collector: plan.collector,
-            sourceType: plan.sourceType,
-            workflowId: plan.workflowId,
-            runId: plan.runId,
-            window: plan.window,
-            warnings: extracted.warnings,
-            counters: extracted.counters,
-          },
-          files,
-          plan.window.end,
-        );
+        ctx.heartbeat();
+        const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async () => {
+          const files = await validateFiles(
+            extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
+            (name) => ctx.heartbeat(name),
+          );
+          const manifest = await writeManifest(
+            dir,
+            plan.stamp,
+            {
+              collector: plan.collector,
+              sourceType: plan.sourceType,
+              workflowId: plan.workflowId,
+              runId: plan.runId,
+              window: plan.window,
+              warnings: extracted.warnings,
+              counters: extracted.counters,
+            },
+            files,
+            plan.window.end,
+          );
+          return { files, manifest };
+        }, () => ctx.heartbeat());
         annotateSpan({
           collector: plan.collector,
           runId: plan.runId,

@@ -14,6 +14,7 @@ import type { CollectorRef } from './run-types';
 import { SecretResolver } from './secrets/resolve';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromConfig } from './codec/data-converter';
+import { StagingLock } from './extracts/staging-lock';
 
 export interface RuntimeOptions {
   registry: PluginRegistry;
@@ -33,6 +34,8 @@ export class CollectorRuntime {
   readonly configPath: string;
   readonly stateDir: string;
   readonly hostId: string;
+  /** Extract, validate and cleanup of one run hold its staging directory one at a time. */
+  readonly staging = new StagingLock();
   private cached?: { mtimeMs: number; size: number; config: CollectorsConfig };
 
   constructor(private readonly options: RuntimeOptions) {
