@@ -17,13 +17,17 @@ function tinySource(failOn?: string, runs: string[] = []): SourcePlugin<{ type: 
     type: 'tiny',
     configSchema: z.object({ type: z.literal('tiny') }),
     concurrency: () => 2,
-    async *units(): AsyncIterable<ExtractUnit> {
+    async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+      ctx.count('tiny_listings');
       for (const db of ['sales', 'finance', 'hr']) {
         yield {
           key: `metadata:cat/${db}`,
           async run(out) {
             runs.push(db);
+            await new Promise((r) => setTimeout(r, db === 'finance' ? 20 : 1));
+            ctx.count('tiny_tables'); // counted before the failure below: it must not survive it
             if (db === failOn) throw new Error(`boom in ${db}`);
+            for (let i = 1; i < 3; i++) ctx.count('tiny_tables');
             for (let i = 0; i < 3; i++) {
               await out.write('metadata', {
                 catalog: 'cat',
@@ -82,10 +86,13 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     );
     assert.ok(checkpoint && checkpoint.units.length >= 1);
     const doneBefore = checkpoint.units.map((u) => u.key.split('/')[1]);
+    assert.equal(checkpoint.counters.tiny_tables, 3 * checkpoint.units.length, 'only finished units count in a checkpoint');
+    assert.equal(checkpoint.counters.tiny_listings, undefined, 'listing counts are per attempt, not checkpointed');
     const secondRuns: string[] = [];
-    const { files } = await runUnits({ source: tinySource(undefined, secondRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
+    const { files, checkpoint: final } = await runUnits({ source: tinySource(undefined, secondRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
     for (const db of doneBefore) assert.ok(!secondRuns.includes(db!), `${db} was already done and must not run again`);
     assert.ok(secondRuns.includes('hr'));
+    assert.deepEqual(final.counters, { tiny_tables: 9, tiny_listings: 1 }, 'counters as a clean run has them');
     assert.equal(files[0]!.rows, 9);
     const csv = gunzipSync(readFileSync(files[0]!.path)).toString();
     assert.equal(csv.split('\r\n').filter((l) => l.startsWith('cat,')).length, 9);

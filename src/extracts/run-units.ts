@@ -2,6 +2,7 @@
  * Runs a source's units with bounded concurrency into per-unit part files, skipping units a previous
  * attempt finished (its checkpoint), then assembles one extract file per kind.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -23,6 +24,7 @@ export interface UnitDone {
 export interface ExtractCheckpoint {
   units: UnitDone[];
   warnings: string[];
+  /** Counted by finished units only: a unit that is run again must not count twice. */
   counters: Record<string, number>;
 }
 
@@ -48,6 +50,9 @@ export interface RunUnitsOptions<C> {
 
 const MAX_WARNINGS = 50;
 
+/** The counters of the unit whose code is running (AsyncLocalStorage follows it through awaits). */
+const unitCounters = new AsyncLocalStorage<Record<string, number>>();
+
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
 export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint }> {
@@ -72,8 +77,12 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     if (checkpoint.warnings.length < MAX_WARNINGS) checkpoint.warnings.push(m);
     else checkpoint.counters.warnings_not_listed = (checkpoint.counters.warnings_not_listed ?? 0) + 1;
   };
+  // Counts made while a unit runs are that unit's until it finishes (a failed or interrupted unit's are
+  // dropped with it); counts made while listing units are this attempt's, as the listing reruns too.
+  const attemptCounters: Record<string, number> = {};
   const count = (name: string, n = 1) => {
-    checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
+    const target = unitCounters.getStore() ?? attemptCounters;
+    target[name] = (target[name] ?? 0) + n;
   };
   const ctx: ExtractContext = { ...opts.ctx, warn, count };
   const limit = Math.max(1, opts.source.concurrency?.(opts.config) ?? 4);
@@ -93,8 +102,9 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
         return w.write(row);
       },
     };
+    const counted: Record<string, number> = {};
     try {
-      await unit.run(out);
+      await unitCounters.run(counted, () => unit.run(out));
       for (const w of writers.values()) await w.close();
     } catch (e) {
       for (const w of writers.values()) w.destroy();
@@ -103,6 +113,7 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     const rows: Partial<Record<ExtractKind, number>> = {};
     for (const [kind, w] of writers) rows[kind] = w.rows;
     const entry = { key: unit.key, rows };
+    for (const [name, n] of Object.entries(counted)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
     done.set(unit.key, entry);
     checkpoint.units.push(entry);
     opts.onUnitDone(checkpoint);
@@ -139,6 +150,7 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     files.push({ kind, name, path, rows });
   }
   await rm(partsDir, { recursive: true, force: true });
+  for (const [name, n] of Object.entries(attemptCounters)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
   return { files, checkpoint };
 }
 
