@@ -597,3 +597,72 @@ describe('athena config', () => {
     assert.equal(decodePrestoView('SELECT 1'), undefined);
   });
 });
+
+describe('query history paging when the listing is out of order', () => {
+  // Newest-first by listing position: page 1 in the window; page 2 just before the window start, inside
+  // the margin; page 3 older than start - margin except one straggler submitted inside the window but
+  // listed late; page 4 entirely older than start - margin; page 5 never needed.
+  const START = NOW - 10 * HOUR;
+  const END = NOW - HOUR;
+  const MARGIN = 2 * HOUR;
+  const pageOf = (page: number, n: number) => uuid(0x70000 + page * 100 + n);
+  const listed = (page: number, n: number) => at(HOUR + page * 3 * HOUR + n * MIN);
+  const executions: SeedExecution[] = [];
+  const add = (id: string, submittedAt: Date, listedAt: Date) => executions.push({ ...exec({ id, ago: NOW - submittedAt.getTime(), workgroup: 'ooo', query: 'SELECT 1' }), listedAt });
+  for (let n = 0; n < 50; n++) add(pageOf(1, n), new Date(START + HOUR + n * MIN), listed(1, n));
+  for (let n = 0; n < 50; n++) add(pageOf(2, n), new Date(START - MARGIN / 2 - n * 10_000), listed(2, n));
+  const STRAGGLER = pageOf(3, 0);
+  add(STRAGGLER, new Date(START + 30 * MIN), listed(3, 0));
+  for (let n = 1; n < 50; n++) add(pageOf(3, n), new Date(START - MARGIN - HOUR - n * MIN), listed(3, n));
+  for (const page of [4, 5]) for (let n = 0; n < 50; n++) add(pageOf(page, n), new Date(START - MARGIN - page * 3 * HOUR - n * MIN), listed(page, n));
+  const inWindow = new Set(executions.filter((e) => e.submittedAt.getTime() >= START && e.submittedAt.getTime() < END).map((e) => e.id));
+  // Workgroup "aged": one execution listed recently whose history has aged out (46 days) by the time
+  // BatchGetQueryExecution asks for it, as happens between the two calls at the retention edge.
+  const AGED = uuid(0x7ffff);
+  const agedGroup: SeedExecution[] = [
+    { ...exec({ id: AGED, ago: 46 * DAY, workgroup: 'aged', query: 'SELECT 2' }), listedAt: at(2 * HOUR) },
+    exec({ id: uuid(0x7fffe), ago: 3 * HOUR, workgroup: 'aged', query: 'SELECT 3' }),
+    exec({ id: uuid(0x7fffd), ago: 4 * HOUR, workgroup: 'aged', query: 'SELECT 4' }),
+  ];
+
+  let local: AthenaLocal;
+  before(async () => {
+    const data: SeedData = {
+      historyRetentionDays: 45,
+      catalogs: [{ name: 'AwsDataCatalog', type: 'GLUE', databases: [] }],
+      workgroups: [
+        { name: 'ooo', state: 'ENABLED', outputLocation: 's3://results/ooo/', creationTime: at(400 * DAY) },
+        { name: 'aged', state: 'ENABLED', outputLocation: 's3://results/aged/', creationTime: at(400 * DAY) },
+      ],
+      executions: [...executions, ...agedGroup],
+    };
+    local = await startAthenaLocal({ seed: seedFromData(data, 'out-of-order'), randomSeed: 3 });
+  });
+  after(async () => local.close());
+  beforeEach(() => local.resetCounters());
+
+  test('an in-window execution listed after a page older than the window start is still found', async () => {
+    const got = await extract(configFor({ endpoint: local.endpoint, workgroups: ['ooo'], queryHistory: true, historyMargin: '2h' }), win(START, END));
+    assert.equal(inWindow.size, 51);
+    assert.deepEqual(ids(got.rows.databaselog), inWindow);
+    assert.ok(ids(got.rows.databaselog).has(STRAGGLER));
+    // Pages 1-4 are read: page 2 lies before the start but inside the margin, page 3 holds the straggler,
+    // page 4 is the first page wholly before start - margin; page 5 is never asked for.
+    assert.equal(local.counters().ListQueryExecutions, 4);
+  });
+
+  test('without a margin the same listing stops at the first page older than the start', async () => {
+    const got = await extract(configFor({ endpoint: local.endpoint, workgroups: ['ooo'], historyMargin: '0s' }), win(START, END));
+    assert.equal(local.counters().ListQueryExecutions, 2);
+    assert.ok(!ids(got.rows.databaselog).has(STRAGGLER), 'the margin is what reaches executions listed late');
+  });
+
+  test('an execution Athena calls INVALID_INPUT is skipped, counted and warned about, not retried', async () => {
+    const got = await extract(configFor({ endpoint: local.endpoint, workgroups: ['aged'] }), win(START, END));
+    assert.deepEqual(ids(got.rows.databaselog), new Set([uuid(0x7fffe), uuid(0x7fffd)]));
+    assert.equal(got.ctx.counters.athena_executions_unavailable, 1);
+    assert.equal(got.ctx.warnings.length, 1);
+    assert.match(got.ctx.warnings[0]!, /workgroup aged .*skipped \(INVALID_INPUT\)/);
+    assert.equal(local.counters().BatchGetQueryExecution, 1, 'no retry for an id that cannot come back');
+  });
+});

@@ -89,6 +89,11 @@ export interface SeedExecution {
   substatementType?: string;
   state: ExecutionState;
   submittedAt: Date;
+  /**
+   * Where ListQueryExecutions places it, as an instant (default: submittedAt). Athena's listing is only
+   * roughly newest-first; a later instant lists this execution among newer ones, on an earlier page.
+   */
+  listedAt?: Date;
   completedAt?: Date;
   workgroup: string;
   catalog?: string;
@@ -142,11 +147,12 @@ export interface AthenaSeed {
   /** Index of the table, or -1. */
   findTable(catalog: string, database: string, name: string): number;
   workgroups(): readonly SeedWorkGroup[];
-  /** Executions ordered by submission time, oldest first. */
+  /** Executions in listing order, oldest first: by `listedAt`, else submission time. */
   executionCount(): number;
   executionAt(index: number): SeedExecution;
   /** Cheap partial reads for listing without building whole executions. */
   executionWorkgroup(index: number): string;
+  /** The instant that orders the listing (listedAt, else submittedAt). */
   executionTime(index: number): number;
   /** Index of the execution, or -1. */
   findExecution(id: string): number;
@@ -175,7 +181,7 @@ export class StaticSeed implements AthenaSeed {
         d.tables.forEach((t, i) => this.tableIdx.set(`${lc(c.name)}\u0000${lc(d.name)}\u0000${lc(t.name)}`, i));
       }
     }
-    this.execs = data.executions.slice().sort((a, b) => a.submittedAt.getTime() - b.submittedAt.getTime());
+    this.execs = data.executions.slice().sort((a, b) => listed(a) - listed(b));
     this.execs.forEach((e, i) => this.execIdx.set(e.id, i));
   }
 
@@ -214,12 +220,14 @@ export class StaticSeed implements AthenaSeed {
     return this.executionAt(index).workgroup;
   }
   executionTime(index: number): number {
-    return this.executionAt(index).submittedAt.getTime();
+    return listed(this.executionAt(index));
   }
   findExecution(id: string): number {
     return this.execIdx.get(id) ?? -1;
   }
 }
+
+const listed = (e: SeedExecution): number => (e.listedAt ?? e.submittedAt).getTime();
 
 export function seedFromData(data: SeedData, label?: string): AthenaSeed {
   return new StaticSeed(data, label);

@@ -138,6 +138,7 @@ function fileSchema(now: Date) {
       substatementType: z.string().optional(),
       state: z.enum(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED']).default('SUCCEEDED'),
       submittedAt: time,
+      listedAt: time.optional(),
       completedAt: time.optional(),
       durationMs: z.number().int().nonnegative().optional(),
       workgroup: z.string().default('primary'),
@@ -177,6 +178,7 @@ function fileSchema(now: Date) {
         catalog: e.catalog,
       };
       if (completedAt) out.completedAt = completedAt;
+      if (e.listedAt) out.listedAt = e.listedAt;
       if (e.database !== undefined) out.database = e.database;
       if (e.outputLocation !== undefined) out.outputLocation = e.outputLocation;
       if (e.error) out.error = e.error;
@@ -266,6 +268,7 @@ export function seedDataToYaml(data: SeedData, now: Date, header = ''): string {
     executions: data.executions.map((e) => {
       const o: Record<string, unknown> = { id: e.id, workgroup: e.workgroup, state: e.state, submittedAt: t(e.submittedAt) };
       if (e.completedAt) o.durationMs = e.completedAt.getTime() - e.submittedAt.getTime();
+      if (e.listedAt) o.listedAt = t(e.listedAt);
       if (e.catalog !== undefined) o.catalog = e.catalog;
       if (e.database !== undefined) o.database = e.database;
       o.query = e.query;

@@ -11,6 +11,7 @@ import {
   ListQueryExecutionsCommand,
   type ListQueryExecutionsCommandOutput,
   type QueryExecution,
+  type UnprocessedQueryExecutionId,
 } from '@aws-sdk/client-athena';
 import { TransientError } from '../../errors';
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../../plugins/types';
@@ -21,6 +22,9 @@ import { sleep } from './sleep';
 import { classifyStatement, extractLineage, maskLiterals } from './sql';
 
 export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
+
+/** Athena's answer for an id it cannot return at all (as opposed to INTERNAL_ERROR, worth a retry). */
+const isPermanentlyUnavailable = (u: UnprocessedQueryExecutionId): boolean => /^INVALID|NOT_?FOUND/i.test(u.ErrorCode ?? '');
 
 /** Athena's default catalog, which history omits when a query ran in it. */
 export const DEFAULT_CATALOG = 'AwsDataCatalog';
@@ -105,7 +109,11 @@ class WorkgroupHistory {
     }
   }
 
-  /** BatchGetQueryExecution for up to 50 ids, retrying unprocessed ids with backoff, bounded. */
+  /**
+   * BatchGetQueryExecution for up to 50 ids, retrying unprocessed ids with backoff, bounded. An id Athena
+   * calls invalid (it aged out of the 45-day history, or was never valid) is skipped, counted and warned
+   * about: no retry brings it back, and failing on it would stop every later run at the same window.
+   */
   private async batchGet(ids: string[]): Promise<QueryExecution[]> {
     const { session, ctx } = this;
     const found: QueryExecution[] = [];
@@ -118,7 +126,14 @@ class WorkgroupHistory {
         ctx.signal,
       );
       found.push(...(res.QueryExecutions ?? []));
-      const unprocessed = res.UnprocessedQueryExecutionIds ?? [];
+      const unprocessed: UnprocessedQueryExecutionId[] = [];
+      for (const u of res.UnprocessedQueryExecutionIds ?? []) {
+        if (!isPermanentlyUnavailable(u)) unprocessed.push(u);
+        else {
+          ctx.count('athena_executions_unavailable');
+          ctx.warn(`query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${u.ErrorCode}); see the athena_executions_unavailable counter`);
+        }
+      }
       pending = unprocessed.map((u) => u.QueryExecutionId).filter((id): id is string => Boolean(id));
       if (!pending.length) break;
       if (attempt >= session.retry.maxAttempts) {
