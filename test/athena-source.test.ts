@@ -560,6 +560,30 @@ describe('athena source against the local endpoint', () => {
     assert.equal(batch.ok, false);
     assert.equal(batch.required, false, 'history checks are optional without queryHistory');
   });
+
+  test('testConnection tells a result location it may not write from a query it may not start', async () => {
+    server.setFaults('StartQueryExecution', { resultWriteDenied: true });
+    const checks = await athenaSource.testConnection(configFor(), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const by = (grant: string) => checks.find((c) => c.grant === grant)!;
+    assert.equal(by('athena:StartQueryExecution').ok, true, 'the query started: that permission is there');
+    assert.match(by('athena:StartQueryExecution').detail ?? '', /started, then could not write its result/);
+    const write = by('s3:PutObject');
+    assert.equal(write.ok, false);
+    assert.equal(write.required, true);
+    assert.match(write.name, /write query results to s3:\/\/results\/primary\//);
+    assert.match(write.detail ?? '', /Access denied when writing output to url: s3:\/\/results\/primary\/[0-9a-f-]+\.csv.*grant s3:PutObject and s3:GetBucketLocation on s3:\/\/results\/primary\//);
+    assert.equal(by('athena:GetQueryResults').ok, false);
+    assert.match(by('athena:GetQueryResults').detail ?? '', /not checked/);
+    assert.deepEqual(checks.filter((c) => !c.ok).map((c) => c.grant), ['athena:GetQueryResults', 's3:PutObject']);
+
+    server.clearFaults();
+    server.setFaults('StartQueryExecution', { accessDenied: true });
+    const denied = await athenaSource.testConnection(configFor(), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const start = denied.find((c) => c.name.startsWith('run SELECT 1'))!;
+    assert.equal(start.ok, false);
+    assert.equal(start.grant, 'athena:StartQueryExecution');
+    assert.match(denied.find((c) => c.grant === 's3:PutObject')!.detail ?? '', /not checked: SELECT 1 did not run/);
+  });
 });
 
 describe('athena config', () => {

@@ -13,6 +13,11 @@ export interface FaultSpec {
   serverErrorNext?: number;
   accessDenied?: boolean;
   unprocessedRate?: number;
+  /**
+   * StartQueryExecution only: the query is accepted, then fails because the caller may not write the
+   * result location (s3:PutObject), the way Athena reports it.
+   */
+  resultWriteDenied?: boolean;
   /** 500 InternalServerException (default) or 503 ServiceUnavailableException. */
   serverErrorStatus?: 500 | 503;
   /** ThrottlingException (default, the API rate limit) or TooManyRequestsException (Athena's own). */
@@ -29,6 +34,7 @@ export const faultSpecSchema = z.strictObject({
   serverErrorNext: count.optional(),
   accessDenied: z.boolean().optional(),
   unprocessedRate: rate.optional(),
+  resultWriteDenied: z.boolean().optional(),
   serverErrorStatus: z.union([z.literal(500), z.literal(503)]).optional(),
   throttleCode: z.enum(['ThrottlingException', 'TooManyRequestsException']).optional(),
 });
@@ -115,6 +121,11 @@ export class Faults {
     const sr = this.field(operation, 'serverErrorRate');
     if (sr && this.rng.next() < sr) return { kind: 'server', status };
     return { kind: 'ok' };
+  }
+
+  /** Whether a query started now fails to write its result. */
+  resultWriteDenied(operation: string): boolean {
+    return this.field(operation, 'resultWriteDenied') ?? false;
   }
 
   /** Whether BatchGetQueryExecution leaves one more id unprocessed. */

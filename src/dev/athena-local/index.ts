@@ -124,7 +124,14 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
         decision.status === 503 ? new AwsError('ServiceUnavailableException', 503, 'Service is unavailable. Retry the request.', false) : new AwsError('InternalServerException', 500, 'An internal error occurred. Retry the request.', true),
       );
     try {
-      send(res, 200, await service.call(operation, input, () => faults.unprocessed(operation)));
+      send(
+        res,
+        200,
+        await service.call(operation, input, {
+          leaveUnprocessed: () => faults.unprocessed(operation),
+          resultWriteDenied: () => faults.resultWriteDenied(operation),
+        }),
+      );
     } catch (e) {
       if (e instanceof AwsError) return sendError(res, e);
       sendError(res, new AwsError('InternalServerException', 500, e instanceof Error ? e.message : String(e), true));

@@ -103,8 +103,18 @@ export function tableNamePattern(expression: string): RegExp {
 
 // ---------------------------------------------------------------- runtime executions
 
+/** Faults decided per call by the server's fault specs. */
+export interface ServiceFaults {
+  /** Per found id: whether BatchGetQueryExecution leaves it unprocessed. */
+  leaveUnprocessed?: () => boolean;
+  /** Whether the query being started may not write its result location. */
+  resultWriteDenied?: () => boolean;
+}
+
 interface Runtime {
   exec: SeedExecution;
+  /** The caller may not write the result location: the query fails once it has run. */
+  resultWriteDenied?: boolean;
   result?: QueryResult;
   startedAt?: number;
   stopRequested?: boolean;
@@ -137,8 +147,7 @@ export class AthenaService {
     for (const w of o.seed.workgroups()) this.wgs.set(w.name, w);
   }
 
-  /** `unprocessed` decides, per found id, whether BatchGetQueryExecution leaves it unprocessed (a fault). */
-  async call(op: Operation, input: JsonObject, unprocessed: () => boolean = () => false): Promise<JsonObject> {
+  async call(op: Operation, input: JsonObject, hooks: ServiceFaults = {}): Promise<JsonObject> {
     switch (op) {
       case 'ListDataCatalogs':
         return this.listDataCatalogs(input);
@@ -159,11 +168,11 @@ export class AthenaService {
       case 'ListQueryExecutions':
         return this.listQueryExecutions(input);
       case 'BatchGetQueryExecution':
-        return this.batchGetQueryExecution(input, unprocessed);
+        return this.batchGetQueryExecution(input, hooks.leaveUnprocessed ?? (() => false));
       case 'GetQueryExecution':
         return this.getQueryExecution(input);
       case 'StartQueryExecution':
-        return this.startQueryExecution(input);
+        return this.startQueryExecution(input, hooks.resultWriteDenied?.() ?? false);
       case 'GetQueryResults':
         return this.getQueryResults(input);
       case 'StopQueryExecution':
@@ -413,7 +422,7 @@ export class AthenaService {
     this.runtime.push(r);
   }
 
-  private startQueryExecution(input: JsonObject): JsonObject {
+  private startQueryExecution(input: JsonObject, resultWriteDenied: boolean): JsonObject {
     const query = str(input, 'QueryString', true);
     if (query.length > 262144) throw invalid(`1 validation error detected: Value at 'queryString' failed to satisfy constraint: Member must have length less than or equal to 262144`);
     const token = str(input, 'ClientRequestToken');
@@ -443,7 +452,7 @@ export class AthenaService {
       stats: {},
     };
     if (token !== undefined) this.tokens.set(token, id);
-    const r: Runtime = { exec };
+    const r: Runtime = { exec, ...(resultWriteDenied ? { resultWriteDenied } : {}) };
     this.append(r);
     const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.execute(r));
     this.pending.add(p);
@@ -459,6 +468,11 @@ export class AthenaService {
     const planned = Date.now();
     try {
       r.result = await this.engine.run(e.id, e.query, { catalog: e.catalog ?? 'AwsDataCatalog', database: e.database ?? 'default' });
+      if (r.resultWriteDenied && !r.stopRequested) {
+        r.result = undefined;
+        // The shape Athena gives it: a user error (category 2) naming the result object it could not write.
+        throw new SqlError('PERMISSION_DENIED', `Access denied when writing output to url: ${e.outputLocation} . Make sure the S3 bucket allows the caller to write it (and its KMS key, if results are encrypted)`, 2, 1);
+      }
       e.state = r.stopRequested ? 'CANCELLED' : 'SUCCEEDED';
     } catch (err) {
       const sqlErr = err instanceof SqlError ? err : new SqlError('GENERIC_INTERNAL_ERROR', String(err), 1, 1);

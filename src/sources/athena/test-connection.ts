@@ -108,19 +108,30 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: PluginCont
       async () => (await outputLocation(session, signal)) ?? 'managed query results',
       (l) => l,
     );
-    const queryId = await check(
+    // A query that started but could not write its result proves StartQueryExecution; the write is its own check.
+    let writeDenied: AuthError | undefined;
+    const ran = await check(
       `run SELECT 1 in workgroup ${queryWorkgroupOf(config)}`,
       'athena:StartQueryExecution',
       true,
-      () => runQuery(session, 'SELECT 1', { signal }),
-      (id) => `query ${id} succeeded`,
+      async () => {
+        try {
+          return { id: await runQuery(session, 'SELECT 1', { signal }) };
+        } catch (err) {
+          if (!(err instanceof AuthError && err.details?.action === 's3:PutObject')) throw err;
+          writeDenied = err;
+          return { started: String(err.details.queryExecutionId) };
+        }
+      },
+      (r) => ('id' in r ? `query ${r.id} succeeded` : `query ${r.started} started, then could not write its result (below)`),
     );
+    const queryId = ran && 'id' in ran ? ran.id : undefined;
     await check(
       'read query results',
       'athena:GetQueryResults',
       true,
       async () => {
-        if (!queryId) throw new Error('skipped: SELECT 1 did not run');
+        if (!queryId) throw new Error('not checked: SELECT 1 produced no result to read');
         const rows: (string | null)[][] = [];
         for await (const r of queryRows(session, queryId, signal)) rows.push(r);
         return rows;
@@ -130,7 +141,9 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: PluginCont
     checks.push({
       name: `write query results to ${location ?? 'the output location'}`,
       ok: Boolean(queryId),
-      detail: queryId ? 'Athena wrote the SELECT 1 result there' : 'unknown: SELECT 1 did not succeed (see above)',
+      detail: queryId
+        ? 'Athena wrote the SELECT 1 result there'
+        : (writeDenied?.message ?? 'not checked: SELECT 1 did not run (see above)'),
       grant: 's3:PutObject',
       required: true,
     });
