@@ -3,7 +3,7 @@
  * rows against the seed, history windows that tile, faults, quotas, denials, resumable units.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import pino from 'pino';
 import { startAthenaLocal, type AthenaLocal } from '../src/dev/athena-local';
 import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from '../src/dev/athena-local/seed';
@@ -15,6 +15,9 @@ import type { Window } from '../src/time/window';
 import { athenaApiCounters, athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/sources/athena';
 import { TokenBucket } from '../src/sources/athena/quotas';
 import { decodePrestoView } from '../src/sources/athena/views';
+import { AthenaSession } from '../src/sources/athena/client';
+import { ListWorkGroupsCommand } from '@aws-sdk/client-athena';
+import { startMoto, type Moto } from './support/moto';
 
 // ---------------------------------------------------------------- the seed
 
@@ -688,5 +691,72 @@ describe('query history paging when the listing is out of order', () => {
     assert.equal(got.ctx.warnings.length, 1);
     assert.match(got.ctx.warnings[0]!, /workgroup aged .*skipped \(INVALID_INPUT\)/);
     assert.equal(local.counters().BatchGetQueryExecution, 1, 'no retry for an id that cannot come back');
+  });
+});
+
+describe('athena credentials: an assumed role, renewed before it expires', () => {
+  let moto: Moto;
+  let local: AthenaLocal;
+  const stsBefore = process.env.AWS_ENDPOINT_URL_STS;
+  before(async () => {
+    [moto, local] = await Promise.all([
+      startMoto(),
+      startAthenaLocal({ seed: seedFromData({ catalogs: [], workgroups: [{ name: 'primary', state: 'ENABLED', creationTime: at(DAY) }], executions: [] }, 'sts'), randomSeed: 5 }),
+    ]);
+    // Where the SDK's STS client goes (a VPC endpoint in production, moto here): the standard variable.
+    process.env.AWS_ENDPOINT_URL_STS = moto.endpoint;
+  });
+  after(async () => {
+    mock.timers.reset();
+    if (stsBefore === undefined) delete process.env.AWS_ENDPOINT_URL_STS;
+    else process.env.AWS_ENDPOINT_URL_STS = stsBefore;
+    await Promise.all([moto?.stop(), local?.close()]);
+  });
+
+  test('calls are signed with the role session, and a new session is taken near its expiry', async () => {
+    const config = athenaSource.configSchema.parse({
+      type: 'athena',
+      region: 'us-east-1',
+      endpoint: local.endpoint,
+      accessKeyId: '${BASE_KEY}',
+      secretAccessKey: '${BASE_SECRET}',
+      roleArn: 'arn:aws:iam::123456789012:role/collector-athena',
+      externalId: 'acme-collector',
+      sessionDuration: '15m',
+    });
+    const resolved: AthenaConfig = { ...config, accessKeyId: moto.credentials.accessKeyId, secretAccessKey: moto.credentials.secretAccessKey };
+    const session = new AthenaSession(resolved);
+    const list = () => session.call('ListWorkGroups', (o) => session.client.send(new ListWorkGroupsCommand({}), o));
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      await list();
+      await list();
+      const first = Object.entries(local.callers());
+      assert.equal(first.length, 1, 'one role session for calls within its lifetime');
+      const [key, use] = first[0]!;
+      assert.notEqual(key, moto.credentials.accessKeyId, 'not the base credentials');
+      assert.match(key, /^ASIA/, 'temporary credentials from sts:AssumeRole');
+      assert.deepEqual(use, { calls: 2, sessionToken: true });
+      // moto records each AssumeRole: the role, the session name and the external id the trust policy checks.
+      const state = (await (await fetch(`${moto.endpoint}/moto-api/data.json`)).json()) as {
+        sts: { AssumedRole: { access_key_id: string; role_arn: string; external_id: string | null; session_name: string }[] };
+      };
+      const assumed = state.sts.AssumedRole.find((r) => r.access_key_id === key);
+      assert.deepEqual(assumed && { role: assumed.role_arn, externalId: assumed.external_id, session: assumed.session_name }, {
+        role: 'arn:aws:iam::123456789012:role/collector-athena',
+        externalId: 'acme-collector',
+        session: 'temporal-collectors-athena',
+      });
+
+      // 11 of the session's 15 minutes later the SDK renews it before use (it refreshes inside 5 minutes).
+      mock.timers.tick(11 * MIN);
+      await list();
+      const keys = Object.keys(local.callers());
+      assert.equal(keys.length, 2, 'a second role session');
+      assert.ok(keys.every((k) => k.startsWith('ASIA')));
+    } finally {
+      mock.timers.reset();
+      session.close();
+    }
   });
 });

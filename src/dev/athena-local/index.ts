@@ -30,6 +30,12 @@ export interface AthenaLocal {
   endpoint: string;
   port: number;
   counters(): Record<string, number>;
+  /**
+   * Who signed the requests since the last reset: per access key id, the calls and whether they carried a
+   * session token (temporary credentials). Signatures are not verified; this shows which credentials a
+   * client used (e.g. an assumed role's).
+   */
+  callers(): Record<string, { calls: number; sessionToken: boolean }>;
   resetCounters(): void;
   /** e.g. 'ListQueryExecutions' or '*'; replaces that operation's previous spec. */
   setFaults(operation: string, spec: FaultSpec): void;
@@ -57,6 +63,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** The region the client signed for (SigV4 credential scope), so ARNs in messages look right. */
+function signingKey(req: IncomingMessage): string {
+  return /Credential=([^/,\s]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '(unsigned)';
+}
+
 function signedRegion(req: IncomingMessage): string {
   const auth = req.headers.authorization ?? '';
   const m = /Credential=[^/]+\/\d{8}\/([^/]+)\/athena\//.exec(auth);
@@ -75,6 +85,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
   const randomSeed = options.randomSeed ?? 1;
   const service = new AthenaService({ seed: options.seed, randomSeed });
   const faults = new Faults(randomSeed);
+  let callers: Record<string, { calls: number; sessionToken: boolean }> = {};
   const known = new Set<string>(OPERATIONS);
   // A misspelt operation would never fire: refuse it.
   const checkOperation = (operation: string) => {
@@ -99,6 +110,9 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     if (!known.has(op)) return sendError(res, new AwsError('UnknownOperationException', 400, `Unknown operation ${target || '(no X-Amz-Target)'}`, false));
     const operation = op as Operation;
     faults.count(operation);
+    const caller = (callers[signingKey(req)] ??= { calls: 0, sessionToken: false });
+    caller.calls++;
+    if (req.headers['x-amz-security-token']) caller.sessionToken = true;
     let input: JsonObject;
     try {
       input = parseObject(await readBody(req));
@@ -204,7 +218,11 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     counters: () => faults.counters(),
-    resetCounters: () => faults.resetCounters(),
+    callers: () => structuredClone(callers),
+    resetCounters: () => {
+      faults.resetCounters();
+      callers = {};
+    },
     setFaults: (operation, spec) => {
       checkOperation(operation);
       faults.set(operation, spec);
