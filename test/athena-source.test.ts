@@ -760,3 +760,43 @@ describe('athena credentials: an assumed role, renewed before it expires', () =>
     }
   });
 });
+
+describe('view text the catalog exposes as an encoded Presto view', () => {
+  const SQL = 'SELECT o.order_id FROM sales.orders o WHERE o.amount > 0';
+  const encoded = `/* Presto View: ${Buffer.from(JSON.stringify({ originalSql: SQL, catalog: 'awsdatacatalog', schema: 'marts', columns: [{ name: 'order_id', type: 'bigint' }] })).toString('base64')} */`;
+  let local: AthenaLocal;
+  before(async () => {
+    const data: SeedData = {
+      catalogs: [
+        {
+          name: 'AwsDataCatalog',
+          type: 'GLUE',
+          databases: [
+            { name: 'sales', tables: [table('orders')] },
+            { name: 'marts', tables: [table('v_positive', { tableType: 'VIRTUAL_VIEW', format: undefined, viewSql: SQL, parameters: { view_original_text: encoded } })] },
+          ],
+        },
+      ],
+      workgroups: [{ name: 'primary', state: 'ENABLED', outputLocation: 's3://results/primary/', creationTime: at(DAY) }],
+      executions: [],
+    };
+    local = await startAthenaLocal({ seed: seedFromData(data, 'presto-views'), randomSeed: 9 });
+  });
+  after(async () => local.close());
+
+  test('is decoded from the table parameters, with no information_schema query', async () => {
+    const got = await extract(configFor({ endpoint: local.endpoint, databases: { include: ['marts'] }, queryHistory: false }), win(A, C));
+    const rows = got.rows.metadata.filter((r) => r.table_name === 'v_positive');
+    assert.ok(rows.length > 0);
+    for (const r of rows) {
+      assert.equal(r.view_definition, SQL);
+      assert.equal(r.table_type, 'VIRTUAL_VIEW');
+      assert.equal(r.table_parameters, '{"presto_view":"true"}', 'the encoded text is not repeated among the parameters');
+    }
+    assert.deepEqual(
+      got.rows.linkages.map((l) => `${l.source_database}.${l.source_table}->${l.target_database}.${l.target_table}:${l.origin}`),
+      ['sales.orders->marts.v_positive:VIEW_DEFINITION'],
+    );
+    assert.equal(local.counters().StartQueryExecution ?? 0, 0, 'no query was needed for the view text');
+  });
+});
