@@ -446,8 +446,30 @@ describe('athena source against the local endpoint', () => {
     assert.equal(server.counters().ListQueryExecutions, 1, 'a denial is not retried');
   });
 
+  test("the query result location: configured, else the query workgroup's, else a ConfigError naming the field", async () => {
+    const views = { catalogs: ['AwsDataCatalog'], databases: { include: ['sales'] }, queryHistory: false };
+    const fromWorkgroup = await extract(configFor(views), FULL);
+    assert.equal(fromWorkgroup.rows.metadata.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
+    assert.equal(server.counters().GetWorkGroup, 1, 'the workgroup was asked for its location');
+    server.resetCounters();
+    const configured = await extract(configFor({ ...views, outputLocation: 's3://collector-results/athena/' }), FULL);
+    assert.equal(configured.rows.metadata.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
+    assert.equal(server.counters().GetWorkGroup ?? 0, 0, 'a configured location needs no lookup');
+    // wg_00 has no result location of its own.
+    await assert.rejects(
+      extract(configFor({ ...views, queryWorkgroup: 'wg_00' }), FULL),
+      (e: unknown) => e instanceof ConfigError && /workgroup "wg_00" has no query result location: set outputLocation/.test(e.message),
+    );
+  });
+
   test('an unknown workgroup is a ConfigError', async () => {
-    await assert.rejects(extract(configFor({ databases: { exclude: ['.*'] }, workgroups: ['nope'] }), FULL), (e: unknown) => e instanceof ConfigError && /nope/.test(e.message));
+    let error: unknown;
+    await assert.rejects(extract(configFor({ databases: { exclude: ['.*'] }, workgroups: ['nope'] }), FULL), (e: unknown) => ((error = e), e instanceof ConfigError));
+    const e = error as ConfigError;
+    assert.equal(e.nonRetryable, true);
+    assert.match(e.message, /ListQueryExecutions/, `names the operation: ${e.message}`);
+    assert.match(e.message, /nope/, 'names the workgroup');
+    assert.equal(server.counters().ListQueryExecutions, 1, 'a validation error is not retried');
   });
 
   test('a window older than 45 days warns that the history is gone', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { freePort, ROOT } from './support/processes';
 import { demoSeed, startAthenaLocal } from '../src/dev/athena-local';
+import { AthenaClient, ListQueryExecutionsCommand, ListTableMetadataCommand } from '@aws-sdk/client-athena';
 
 interface Result {
   code: number | null;
@@ -115,8 +116,30 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     }
   });
 
-  it('dev athena-local serves the endpoint and stops on SIGTERM', async () => {
-    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('dev athena-local serves a seed file through the AWS SDK and stops on SIGTERM', async () => {
+    const seed = join(tmp(), 'seed.yaml');
+    writeFileSync(
+      seed,
+      [
+        'catalogs:',
+        '  - name: AwsDataCatalog',
+        '    databases:',
+        '      - name: from_file',
+        '        tables:',
+        '          - name: customers',
+        '            format: parquet',
+        '            columns: ["id bigint -- Customer key", "email string"]',
+        'workgroups:',
+        '  - name: primary',
+        '    outputLocation: s3://results/primary/',
+        'executions:',
+        '  - id: 11111111-2222-4333-8444-555555555555',
+        '    query: SELECT * FROM from_file.customers',
+        '    submittedAt: -2h',
+        '',
+      ].join('\n'),
+    );
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'] });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       p.stdout.on('data', (d: Buffer) => {
@@ -126,8 +149,20 @@ describe('collector CLI', { timeout: 300_000 }, () => {
       p.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
     });
     const { endpoint } = JSON.parse(line) as { endpoint: string };
+    const athena = new AthenaClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'cli', secretAccessKey: 'cli' } });
+    try {
+      const tables = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'from_file' }));
+      assert.deepEqual(tables.TableMetadataList?.map((t) => [t.Name, t.Columns?.map((c) => `${c.Name} ${c.Type} ${c.Comment ?? ''}`.trim())]), [
+        ['customers', ['id bigint Customer key', 'email string']],
+      ]);
+      const history = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary' }));
+      assert.deepEqual(history.QueryExecutionIds, ['11111111-2222-4333-8444-555555555555']);
+    } finally {
+      athena.destroy();
+    }
     const res = await fetch(`${endpoint}/_local/counters`);
     assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ListTableMetadata: 1, ListQueryExecutions: 1 });
     const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
     p.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -124,10 +124,11 @@ class DatabaseExtract {
     // Table-level cells are computed once and repeated on every column row; JSON and timestamps are
     // pre-formatted here (identical text to the writer's own casts) instead of once per column.
     const f: TableFields = {
-      // Lowercase like Athena's SQL and information_schema, so metadata joins lineage and events.
+      // Lowercase like Athena's SQL and information_schema, so metadata joins lineage and events (Glue
+      // names are lowercase already; Hive and federated catalogs may not be).
       catalog: this.catalog.toLowerCase(),
-      database: this.database,
-      table_name: t.Name ?? '',
+      database: this.database.toLowerCase(),
+      table_name: (t.Name ?? '').toLowerCase(),
       table_type: t.TableType ?? (isView ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
       location: null,
       input_format: null,
@@ -192,7 +193,7 @@ class DatabaseExtract {
         `SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ${sqlString(this.database)}`,
         { catalog: this.catalog, signal: ctx.signal },
       );
-      for await (const [name, sql] of queryRows(session, id, ctx.signal)) if (name && sql) map.set(name, sql);
+      for await (const [name, sql] of queryRows(session, id, ctx.signal)) if (name && sql) map.set(name.toLowerCase(), sql);
     } catch (err) {
       // A catalog that cannot answer (federated, no views table) leaves view_definition empty, visibly.
       if (!(err instanceof QueryFailedError)) throw err;
