@@ -672,6 +672,8 @@ describe('query history paging when the listing is out of order', () => {
     { ...exec({ id: AGED, ago: 46 * DAY, workgroup: 'aged', query: 'SELECT 2' }), listedAt: at(2 * HOUR) },
     exec({ id: uuid(0x7fffe), ago: 3 * HOUR, workgroup: 'aged', query: 'SELECT 3' }),
     exec({ id: uuid(0x7fffd), ago: 4 * HOUR, workgroup: 'aged', query: 'SELECT 4' }),
+    // DDL that names nothing (it failed on its syntax): no event, but counted.
+    exec({ id: uuid(0x7fffc), ago: 5 * HOUR, workgroup: 'aged', query: 'DROP TABLE', state: 'FAILED' }),
   ];
 
   let local: AthenaLocal;
@@ -708,8 +710,10 @@ describe('query history paging when the listing is out of order', () => {
 
   test('an execution Athena calls INVALID_INPUT is skipped, counted and warned about, not retried', async () => {
     const got = await extract(configFor({ endpoint: local.endpoint, workgroups: ['aged'] }), win(START, END));
-    assert.deepEqual(ids(got.rows.databaselog), new Set([uuid(0x7fffe), uuid(0x7fffd)]));
+    assert.deepEqual(ids(got.rows.databaselog), new Set([uuid(0x7fffe), uuid(0x7fffd), uuid(0x7fffc)]));
     assert.equal(got.ctx.counters.athena_executions_unavailable, 1);
+    assert.equal(got.rows.events.length, 0);
+    assert.equal(got.ctx.counters.ddl_without_event, 1);
     assert.equal(got.ctx.warnings.length, 1);
     assert.match(got.ctx.warnings[0]!, /workgroup aged .*skipped \(INVALID_INPUT\)/);
     assert.equal(local.counters().BatchGetQueryExecution, 1, 'no retry for an id that cannot come back');

@@ -188,13 +188,15 @@ class WorkgroupHistory {
       await writeLineage(out, ctx, this.safely(() => extractLineage(text, context)), { origin: 'QUERY', queryId: id, observedAt: when });
     }
     if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
-      let event: ReturnType<typeof classifyStatement> = null;
+      let event: ReturnType<typeof classifyStatement> | undefined;
       try {
         event = classifyStatement(text, context);
       } catch {
         ctx.count('unparseable_statements');
       }
-      if (event) {
+      // DDL with no table or view event (CREATE DATABASE, an unreadable name...): counted, not dropped silently.
+      if (event === null) ctx.count('ddl_without_event');
+      else if (event) {
         await out.write('events', {
           event_time: when,
           event_type: event.eventType,
