@@ -1,6 +1,6 @@
 /** Step 3: run the source into staging, heartbeating a checkpoint a retry on this host resumes from. */
 import { Context } from '@temporalio/activity';
-import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
+import { runUnits, unitsDone, type ExtractCheckpoint } from '../src/extracts/run-units';
 import type { CollectorRuntime } from '../src/runtime';
 import type { ExtractResult, RunPlan } from '../src/run-types';
 import { adapt } from './failures';
@@ -25,7 +25,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         track(secrets.resolvedValues());
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
-        const resumed = previous?.checkpoint.units.length ?? 0;
+        const resumed = unitsDone(previous?.checkpoint);
         if (resumed) log.info({ unitsDone: resumed }, 'resuming extract from checkpoint');
         // Heartbeat on a timer too: a single long unit must not look like a dead worker.
         let last: ExtractHeartbeat = previous ?? { checkpoint: { units: [], warnings: [], counters: {} }, rows: 0 };
@@ -41,8 +41,8 @@ export function extractActivities(runtime: CollectorRuntime) {
             dir,
             ctx: { log, signal, window: plan.window },
             checkpoint: previous?.checkpoint,
-            onUnitDone(cp) {
-              last = { checkpoint: cp, rows: cp.units.reduce((n, u) => n + Object.values(u.rows).reduce((a, b) => a + (b ?? 0), 0), 0) };
+            onUnitDone(cp, rows) {
+              last = { checkpoint: cp, rows };
               ctx.heartbeat(last);
             },
           }));
@@ -54,7 +54,7 @@ export function extractActivities(runtime: CollectorRuntime) {
             files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
             warnings: checkpoint.warnings,
             counters: resumed ? { ...checkpoint.counters, units_resumed: resumed } : checkpoint.counters,
-            unitsDone: checkpoint.units.length,
+            unitsDone: unitsDone(checkpoint),
             unitsResumed: resumed,
           };
         } finally {

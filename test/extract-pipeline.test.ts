@@ -99,6 +99,63 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     await validateFiles(files);
   });
 
+  it('beyond inlineUnits the checkpoint points into the staging journal; a resume from it matches a clean run', async () => {
+    // Twelve units; unit 9 fails on the first attempt, after most others finished.
+    const manyUnits = (failOn: number | undefined, runs: number[]): SourcePlugin<{ type: 'tiny' }> => ({
+      ...tinySource(),
+      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+        for (let i = 0; i < 12; i++) {
+          yield {
+            key: `metadata:cat/db${String(i).padStart(2, '0')}`,
+            async run(out) {
+              runs.push(i);
+              await new Promise((r) => setTimeout(r, i === failOn ? 30 : 1));
+              if (i === failOn) throw new Error(`boom in ${i}`);
+              ctx.count('tables', 2);
+              for (let t = 0; t < 2; t++) await out.write('metadata', { catalog: 'cat', database: `db${i}`, table_name: `t${t}`, table_type: 'EXTERNAL_TABLE' });
+            },
+          };
+        }
+      },
+    });
+    const run = (dir: string, source: SourcePlugin<{ type: 'tiny' }>, checkpoint?: ExtractCheckpoint, seen?: (cp: ExtractCheckpoint, rows: number) => void) =>
+      runUnits({ source, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), checkpoint, inlineUnits: 4, onUnitDone: seen ?? (() => undefined) });
+
+    const clean = await run(mkdtempSync(join(tmpdir(), 'j-')), manyUnits(undefined, []));
+    const dir = mkdtempSync(join(tmpdir(), 'j-'));
+    let checkpoint: ExtractCheckpoint | undefined;
+    let rowsSeen = 0;
+    await assert.rejects(run(dir, manyUnits(9, []), undefined, (cp, rows) => ((checkpoint = structuredClone(cp)), (rowsSeen = rows))), /boom in 9/);
+    assert.ok(checkpoint);
+    const n = checkpoint.journaled!;
+    assert.ok(n > 4, `journaled ${n}`);
+    assert.deepEqual(checkpoint.units, [], 'past inlineUnits the heartbeat carries a count, not the list');
+    assert.equal(rowsSeen, 2 * n);
+    assert.equal(checkpoint.counters.tables, 2 * n);
+    const journal = readFileSync(join(dir, 'parts', 'units.jsonl'), 'utf8').trim().split('\n');
+    assert.ok(journal.length >= n);
+
+    // A unit that finished after the last heartbeat (a line past n) is not trusted: it runs again.
+    writeFileSync(join(dir, 'parts', 'units.jsonl'), `${journal.slice(0, n).join('\n')}\n{"key":"metadata:cat/db11","rows":{"metadata":2}}\n{"torn`);
+    const runs: number[] = [];
+    const resumed = await run(dir, manyUnits(undefined, runs), checkpoint);
+    assert.equal(runs.length, 12 - n, `only the units past the checkpoint run again: ${runs.join(',')}`);
+    assert.ok(runs.includes(9));
+    assert.deepEqual(resumed.files.map((f) => [f.name, f.rows]), clean.files.map((f) => [f.name, f.rows]));
+    assert.equal(readFileSync(resumed.files[0]!.path, 'utf8'), readFileSync(clean.files[0]!.path, 'utf8'));
+    assert.deepEqual(resumed.checkpoint.counters, clean.checkpoint.counters);
+    assert.deepEqual(resumed.checkpoint.counters, { tables: 24 });
+
+    // A journal shorter than its checkpoint says cannot be trusted at all: start over.
+    const dir2 = mkdtempSync(join(tmpdir(), 'j-'));
+    await assert.rejects(run(dir2, manyUnits(9, []), undefined, (cp) => (checkpoint = structuredClone(cp))), /boom in 9/);
+    writeFileSync(join(dir2, 'parts', 'units.jsonl'), '');
+    const again: number[] = [];
+    const restarted = await run(dir2, manyUnits(undefined, again), checkpoint);
+    assert.equal(again.length, 12);
+    assert.deepEqual(restarted.checkpoint.counters, { tables: 24 });
+  });
+
   it('validation catches a wrong header, bad types, missing required values, wrong counts and corrupt gzip', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'v-'));
     const bad = join(dir, 'c_metadata_s.csv');

@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
@@ -19,14 +19,27 @@ import { PartWriter } from './part-writer';
 export interface UnitDone {
   key: string;
   rows: Partial<Record<ExtractKind, number>>;
+  /** What the unit counted (ctx.count) while it ran. */
+  counters?: Record<string, number>;
 }
 
+/**
+ * Where a retried extract resumes from (it travels in heartbeat details). Finished units are listed
+ * inline while there are at most `inlineUnits` of them; beyond that the list would outgrow what a
+ * heartbeat should carry, so `units` is empty and `journaled` counts the leading lines of the staging
+ * journal (`parts/units.jsonl`, one finished unit a line) that belong to it. The journal is written
+ * either way: it is on the same disk as the part files, which resuming needs anyway.
+ */
 export interface ExtractCheckpoint {
   units: UnitDone[];
+  journaled?: number;
   warnings: string[];
   /** Counted by finished units only: a unit that is run again must not count twice. */
   counters: Record<string, number>;
 }
+
+/** Finished units a checkpoint stands for. */
+export const unitsDone = (cp: ExtractCheckpoint | undefined): number => cp?.journaled ?? cp?.units.length ?? 0;
 
 export interface ExtractedFile {
   kind: ExtractKind;
@@ -44,11 +57,14 @@ export interface RunUnitsOptions<C> {
   dir: string;
   ctx: Omit<ExtractContext, 'warn' | 'count'>;
   checkpoint?: ExtractCheckpoint;
-  /** Called after each unit completes, with the checkpoint to heartbeat. */
-  onUnitDone(checkpoint: ExtractCheckpoint): void;
+  /** Called after each unit completes, with the checkpoint to heartbeat and the rows finished so far. */
+  onUnitDone(checkpoint: ExtractCheckpoint, rowsDone: number): void;
+  /** Finished units listed in the checkpoint itself before it switches to the journal; default 1,000. */
+  inlineUnits?: number;
 }
 
 const MAX_WARNINGS = 50;
+const INLINE_UNITS = 1000;
 
 /** The counters of the unit whose code is running (AsyncLocalStorage follows it through awaits). */
 const unitCounters = new AsyncLocalStorage<Record<string, number>>();
@@ -58,24 +74,41 @@ const partName = (key: string) => createHash('sha256').update(key).digest('hex')
 export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint }> {
   const partsDir = join(opts.dir, 'parts');
   await mkdir(partsDir, { recursive: true });
-  const checkpoint: ExtractCheckpoint = {
-    units: [...(opts.checkpoint?.units ?? [])],
-    warnings: [...(opts.checkpoint?.warnings ?? [])],
-    counters: { ...(opts.checkpoint?.counters ?? {}) },
-  };
-  const done = new Map(checkpoint.units.map((u) => [u.key, u]));
+  const journalPath = join(partsDir, 'units.jsonl');
+  const inlineUnits = opts.inlineUnits ?? INLINE_UNITS;
+  const previous = opts.checkpoint?.journaled ? await readJournal(journalPath, opts.checkpoint.journaled) : (opts.checkpoint?.units ?? []);
+  const done = new Map<string, UnitDone>();
   // A unit counts as done only if every part it reported is still on disk (same host, same staging).
-  for (const u of [...done.values()]) {
-    for (const kind of Object.keys(u.rows) as ExtractKind[]) {
-      if (!(await exists(join(partsDir, `${partName(u.key)}.${kind}.csv`)))) done.delete(u.key);
-    }
+  for (const u of previous) {
+    let present = true;
+    for (const kind of Object.keys(u.rows) as ExtractKind[]) present &&= await exists(join(partsDir, `${partName(u.key)}.${kind}.csv`));
+    if (present) done.set(u.key, u);
   }
-  checkpoint.units = [...done.values()];
+  // Checkpoints from before units carried their own counters keep their totals as they were.
+  const legacyCounters = previous.length > 0 && previous.every((u) => !u.counters) ? { ...opts.checkpoint?.counters } : undefined;
+  const checkpoint: ExtractCheckpoint = {
+    units: [],
+    warnings: [...(opts.checkpoint?.warnings ?? [])],
+    counters: legacyCounters ?? sumCounters(done.values()),
+  };
+  const record = (): void => {
+    if (done.size <= inlineUnits) checkpoint.units = [...done.values()];
+    else {
+      checkpoint.units = [];
+      checkpoint.journaled = done.size;
+    }
+  };
+  record();
+  // The journal restarts as exactly the units this attempt takes as done; appends are chained so the
+  // order of its lines is the order units are recorded in (a checkpoint's "first n lines" holds).
+  await writeFile(journalPath, [...done.values()].map((u) => `${JSON.stringify(u)}\n`).join(''));
+  let journal: Promise<void> = Promise.resolve();
+  let rowsDone = [...done.values()].reduce((n, u) => n + totalRows(u), 0);
   // Warnings travel in heartbeats, the run summary and the manifest: bounded, the overflow counted.
   const warn = (m: string) => {
     if (checkpoint.warnings.includes(m)) return;
     if (checkpoint.warnings.length < MAX_WARNINGS) checkpoint.warnings.push(m);
-    else checkpoint.counters.warnings_not_listed = (checkpoint.counters.warnings_not_listed ?? 0) + 1;
+    else count('warnings_not_listed');
   };
   // Counts made while a unit runs are that unit's until it finishes (a failed or interrupted unit's are
   // dropped with it); counts made while listing units are this attempt's, as the listing reruns too.
@@ -112,11 +145,17 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     }
     const rows: Partial<Record<ExtractKind, number>> = {};
     for (const [kind, w] of writers) rows[kind] = w.rows;
-    const entry = { key: unit.key, rows };
-    for (const [name, n] of Object.entries(counted)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
-    done.set(unit.key, entry);
-    checkpoint.units.push(entry);
-    opts.onUnitDone(checkpoint);
+    const entry: UnitDone = { key: unit.key, rows, ...(Object.keys(counted).length ? { counters: counted } : {}) };
+    const recorded = journal.then(async () => {
+      await appendFile(journalPath, `${JSON.stringify(entry)}\n`);
+      for (const [name, n] of Object.entries(counted)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
+      done.set(unit.key, entry);
+      rowsDone += totalRows(entry);
+      record();
+      opts.onUnitDone(checkpoint, rowsDone);
+    });
+    journal = recorded.catch(() => undefined);
+    await recorded;
   };
 
   for await (const unit of opts.source.units(opts.config, ctx)) {
@@ -140,6 +179,7 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
 
   // Units from an older checkpoint that the source no longer lists are dropped, so output matches the listing.
   const finished = [...done.values()].filter((u) => keys.has(u.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (!legacyCounters) checkpoint.counters = sumCounters(finished);
   const files: ExtractedFile[] = [];
   for (const kind of EXTRACT_KINDS) {
     const name = extractFileName(opts.collector, kind, opts.stamp, opts.compress);
@@ -168,6 +208,30 @@ async function assemble(kind: ExtractKind, parts: string[], path: string, compre
   body.end();
   await done;
 }
+
+/** The first `n` units of the journal, or none when it holds fewer (then the extract starts over). */
+async function readJournal(path: string, n: number): Promise<UnitDone[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const units: UnitDone[] = [];
+  for (const line of text.split('\n')) {
+    if (units.length === n) break;
+    try {
+      const u = JSON.parse(line) as UnitDone;
+      if (typeof u.key === 'string' && u.rows && typeof u.rows === 'object') units.push(u);
+    } catch {
+      break; // a torn last line: what follows cannot be trusted either
+    }
+  }
+  return units.length === n ? units : [];
+}
+
+function sumCounters(units: Iterable<UnitDone>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const u of units) for (const [name, n] of Object.entries(u.counters ?? {})) out[name] = (out[name] ?? 0) + n;
+  return out;
+}
+
+const totalRows = (u: UnitDone): number => Object.values(u.rows).reduce((a, b) => a + (b ?? 0), 0);
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
