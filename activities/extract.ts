@@ -25,14 +25,14 @@ export function extractActivities(runtime: CollectorRuntime) {
         track(secrets.resolvedValues());
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
-        const resumed = unitsDone(previous?.checkpoint);
-        if (resumed) log.info({ unitsDone: resumed }, 'resuming extract from checkpoint');
+        const checkpointed = unitsDone(previous?.checkpoint);
+        if (checkpointed) log.info({ unitsDone: checkpointed }, 'resuming extract from checkpoint');
         // Heartbeat on a timer too: a single long unit must not look like a dead worker.
         let last: ExtractHeartbeat = previous ?? { checkpoint: { units: [], warnings: [], counters: {} }, rows: 0 };
         const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
         try {
           ctx.heartbeat(last);
-          const { files, checkpoint } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
+          const { files, checkpoint, reused: resumed } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
             source,
             config,
             collector: plan.collector,

@@ -16,10 +16,11 @@ export function validateActivities(runtime: CollectorRuntime) {
         const ctx = Context.current();
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         ctx.heartbeat();
-        const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async () => {
+        const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async (signal) => {
           const files = await validateFiles(
             extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
             (name) => ctx.heartbeat(name),
+            signal,
           );
           const manifest = await writeManifest(
             dir,

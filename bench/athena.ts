@@ -17,7 +17,7 @@
  * also its own child process: V8 does not hand memory back promptly, so a run after the baseline's
  * buffering would inherit its peak, and a run before it would lend it ours. Separate processes give each
  * a clean peak RSS and the same warm-up costs (SDK load, first connections). Peak RSS is the kernel's
- * high-water mark for the child (getrusage), so short spikes between samples count too.
+ * high-water mark for the child (VmHWM), so short spikes between samples count too.
  *
  * Our runs use the V8 profile the `collector` command and the container image use (src/v8-profile.ts);
  * `--v8-defaults` measures them on Node's defaults instead. The baseline always runs on the defaults, as
@@ -25,7 +25,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -123,11 +123,24 @@ function rssSampler(): { stop(): { peakRssMb: number; peakHeapMb: number } } {
     stop() {
       clearInterval(timer);
       sample();
-      // maxRSS is in KiB.
-      const peak = Math.max(rss, process.resourceUsage().maxRSS * 1024);
+      const peak = Math.max(rss, kernelPeakRss());
       return { peakRssMb: peak / (1024 * 1024), peakHeapMb: heap / (1024 * 1024) };
     },
   };
+}
+
+/**
+ * This process's peak RSS as the kernel tracks it (VmHWM, bytes), or 0 where /proc is missing. Not
+ * getrusage's ru_maxrss: on Linux a child inherits its parent's value across fork/exec, so a child of
+ * a large orchestrator would report at least the orchestrator's size.
+ */
+function kernelPeakRss(): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
+import { once } from 'node:events';
 import { z } from 'zod';
 import pino from 'pino';
 import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
@@ -135,12 +136,15 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const journal = readFileSync(join(dir, 'parts', 'units.jsonl'), 'utf8').trim().split('\n');
     assert.ok(journal.length >= n);
 
-    // A unit that finished after the last heartbeat (a line past n) is not trusted: it runs again.
-    writeFileSync(join(dir, 'parts', 'units.jsonl'), `${journal.slice(0, n).join('\n')}\n{"key":"metadata:cat/db11","rows":{"metadata":2}}\n{"torn`);
+    // Units that finished after the last recorded heartbeat (lines past its count) are not trusted: they
+    // run again. Here the heartbeat lags two units behind the journal, which ends in a torn line.
+    writeFileSync(join(dir, 'parts', 'units.jsonl'), `${journal.slice(0, n).join('\n')}\n{"torn`);
+    const lagging: ExtractCheckpoint = { ...checkpoint, journaled: n - 2, counters: { tables: 2 * (n - 2) } };
+    const untrusted = journal.slice(n - 2, n).map((l) => Number((JSON.parse(l) as { key: string }).key.slice(-2)));
     const runs: number[] = [];
-    const resumed = await run(dir, manyUnits(undefined, runs), checkpoint);
-    assert.equal(runs.length, 12 - n, `only the units past the checkpoint run again: ${runs.join(',')}`);
-    assert.ok(runs.includes(9));
+    const resumed = await run(dir, manyUnits(undefined, runs), lagging);
+    assert.equal(runs.length, 12 - (n - 2), `only the units past the checkpoint run again: ${runs.join(',')}`);
+    for (const i of [9, ...untrusted]) assert.ok(runs.includes(i), `unit ${i} runs again`);
     assert.deepEqual(resumed.files.map((f) => [f.name, f.rows]), clean.files.map((f) => [f.name, f.rows]));
     assert.equal(readFileSync(resumed.files[0]!.path, 'utf8'), readFileSync(clean.files[0]!.path, 'utf8'));
     assert.deepEqual(resumed.checkpoint.counters, clean.checkpoint.counters);
@@ -154,6 +158,40 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const restarted = await run(dir2, manyUnits(undefined, again), checkpoint);
     assert.equal(again.length, 12);
     assert.deepEqual(restarted.checkpoint.counters, { tables: 24 });
+  });
+
+  it('an aborted extract returns only once every running unit has stopped writing', async () => {
+    const stop = new AbortController();
+    let running = 0;
+    let peak = 0;
+    const slowToStop: SourcePlugin<{ type: 'tiny' }> = {
+      ...tinySource(),
+      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+        for (let i = 0; i < 10; i++) {
+          ctx.signal.throwIfAborted(); // a lazily paging listing fails once aborted
+          yield {
+            key: `metadata:cat/slow${i}`,
+            async run() {
+              running++;
+              peak = Math.max(peak, running);
+              try {
+                if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
+                await new Promise((r) => setTimeout(r, i === 0 ? 5 : 300)); // one unit takes a while to unwind
+              } finally {
+                running--;
+              }
+            },
+          };
+        }
+      },
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'a-'));
+    const extract = runUnits({ source: slowToStop, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: { ...ctx(), signal: stop.signal }, onUnitDone() {} });
+    await new Promise((r) => setTimeout(r, 20));
+    stop.abort(new Error('superseded'));
+    await assert.rejects(extract);
+    assert.equal(peak, 2, 'two units were running');
+    assert.equal(running, 0, 'none still running when runUnits returned');
   });
 
   it('validation catches a wrong header, bad types, missing required values, wrong counts and corrupt gzip', async () => {

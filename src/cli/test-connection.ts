@@ -24,9 +24,11 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
       checks = [{ name: 'connect', ok: false, detail: (e as Error).message, required: true }];
     }
     for (const c of checks) {
-      const status = c.ok ? 'ok    ' : c.required ? 'DENIED' : 'denied';
+      // A check that could not run (an earlier one failed) is neither ok nor a permission to grant.
+      const skipped = !c.ok && !c.required && c.detail?.startsWith('not checked');
+      const status = c.ok ? 'ok    ' : skipped ? 'skip  ' : c.required ? 'DENIED' : 'denied';
       // The permission behind every check, so a security team can read the list as a policy.
-      const grant = c.grant ? (c.ok ? `  [${c.grant}]` : ` -> grant ${c.grant}`) : '';
+      const grant = c.grant ? (c.ok || skipped ? `  [${c.grant}]` : ` -> grant ${c.grant}`) : '';
       say(`  ${status} ${c.name}${grant}${c.detail && !c.ok ? ` (${scrubSecrets(c.detail, secrets.resolvedValues())})` : ''}`);
       if (!c.ok && c.required) ok = false;
     }

@@ -33,6 +33,8 @@ export interface UnitDone {
 export interface ExtractCheckpoint {
   units: UnitDone[];
   journaled?: number;
+  /** Set by this version: units carry their own counters (older checkpoints only had the totals). */
+  perUnitCounters?: true;
   warnings: string[];
   /** Counted by finished units only: a unit that is run again must not count twice. */
   counters: Record<string, number>;
@@ -71,7 +73,8 @@ const unitCounters = new AsyncLocalStorage<Record<string, number>>();
 
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
-export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint }> {
+/** The assembled files, the final checkpoint (with this attempt's counters) and how many units were reused. */
+export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number }> {
   const partsDir = join(opts.dir, 'parts');
   await mkdir(partsDir, { recursive: true });
   const journalPath = join(partsDir, 'units.jsonl');
@@ -84,10 +87,12 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     for (const kind of Object.keys(u.rows) as ExtractKind[]) present &&= await exists(join(partsDir, `${partName(u.key)}.${kind}.csv`));
     if (present) done.set(u.key, u);
   }
+  const reused = done.size;
   // Checkpoints from before units carried their own counters keep their totals as they were.
-  const legacyCounters = previous.length > 0 && previous.every((u) => !u.counters) ? { ...opts.checkpoint?.counters } : undefined;
+  const legacyCounters = opts.checkpoint && !opts.checkpoint.perUnitCounters && previous.length > 0 ? { ...opts.checkpoint.counters } : undefined;
   const checkpoint: ExtractCheckpoint = {
     units: [],
+    perUnitCounters: true,
     warnings: [...(opts.checkpoint?.warnings ?? [])],
     counters: legacyCounters ?? sumCounters(done.values()),
   };
@@ -158,28 +163,35 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     await recorded;
   };
 
-  for await (const unit of opts.source.units(opts.config, ctx)) {
-    if (failure) break;
-    if (keys.has(unit.key)) throw new Error(`source "${opts.source.type}" yielded the unit key "${unit.key}" twice`);
-    keys.add(unit.key);
-    if (done.has(unit.key)) continue;
-    opts.ctx.signal.throwIfAborted();
-    const p: Promise<void> = runOne(unit).then(
-      () => void running.delete(p),
-      (e) => {
-        running.delete(p);
-        failure ??= e;
-      },
-    );
-    running.add(p);
-    if (running.size >= limit) await Promise.race(running);
+  try {
+    for await (const unit of opts.source.units(opts.config, ctx)) {
+      if (failure) break;
+      if (keys.has(unit.key)) throw new Error(`source "${opts.source.type}" yielded the unit key "${unit.key}" twice`);
+      keys.add(unit.key);
+      if (done.has(unit.key)) continue;
+      opts.ctx.signal.throwIfAborted();
+      const p: Promise<void> = runOne(unit).then(
+        () => void running.delete(p),
+        (e) => {
+          running.delete(p);
+          failure ??= e;
+        },
+      );
+      running.add(p);
+      if (running.size >= limit) await Promise.race(running);
+    }
+  } finally {
+    // However the listing ends (done, failed, aborted), no unit may still be writing when this returns:
+    // the staging lock hands the directory to the next attempt as soon as it does.
+    await Promise.allSettled(running);
+    await journal;
   }
-  await Promise.all(running);
   if (failure) throw failure;
 
   // Units from an older checkpoint that the source no longer lists are dropped, so output matches the listing.
   const finished = [...done.values()].filter((u) => keys.has(u.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  if (!legacyCounters) checkpoint.counters = sumCounters(finished);
+  // The heartbeated checkpoint is left alone (its timer may still send it); the result gets its own.
+  const counters = legacyCounters ? { ...checkpoint.counters } : sumCounters(finished);
   const files: ExtractedFile[] = [];
   for (const kind of EXTRACT_KINDS) {
     const name = extractFileName(opts.collector, kind, opts.stamp, opts.compress);
@@ -190,8 +202,8 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     files.push({ kind, name, path, rows });
   }
   await rm(partsDir, { recursive: true, force: true });
-  for (const [name, n] of Object.entries(attemptCounters)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
-  return { files, checkpoint };
+  for (const [name, n] of Object.entries(attemptCounters)) counters[name] = (counters[name] ?? 0) + n;
+  return { files, checkpoint: { ...checkpoint, units: [...checkpoint.units], warnings: [...checkpoint.warnings], counters }, reused };
 }
 
 /** Header + parts in key order, optionally through gzip: streamed, never buffered whole. */

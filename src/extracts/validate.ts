@@ -102,9 +102,11 @@ export async function validateFile(file: FileToValidate, beat: () => void = () =
 }
 
 /** Validates all files; throws one ValidationError listing every problem found. */
-export async function validateFiles(files: FileToValidate[], onFile: (name: string) => void = () => undefined): Promise<ValidatedFile[]> {
+/** Validates each file in turn; `signal` (cancelled, or superseded by a newer attempt) stops it between files. */
+export async function validateFiles(files: FileToValidate[], onFile: (name: string) => void = () => undefined, signal?: AbortSignal): Promise<ValidatedFile[]> {
   const results = [];
   for (const f of files) {
+    signal?.throwIfAborted();
     onFile(f.name);
     results.push(await validateFile(f, () => onFile(f.name)));
   }

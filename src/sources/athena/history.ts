@@ -127,12 +127,11 @@ class WorkgroupHistory {
       );
       found.push(...(res.QueryExecutions ?? []));
       const unprocessed: UnprocessedQueryExecutionId[] = [];
-      for (const u of res.UnprocessedQueryExecutionIds ?? []) {
-        if (!isPermanentlyUnavailable(u)) unprocessed.push(u);
-        else {
-          ctx.count('athena_executions_unavailable');
-          ctx.warn(`query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${u.ErrorCode}); see the athena_executions_unavailable counter`);
-        }
+      const gone: UnprocessedQueryExecutionId[] = [];
+      for (const u of res.UnprocessedQueryExecutionIds ?? []) (isPermanentlyUnavailable(u) ? gone : unprocessed).push(u);
+      if (gone.length) {
+        ctx.count('athena_executions_unavailable', gone.length);
+        ctx.warn(`query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${gone[0]!.ErrorCode}); see the athena_executions_unavailable counter`);
       }
       pending = unprocessed.map((u) => u.QueryExecutionId).filter((id): id is string => Boolean(id));
       if (!pending.length) break;
@@ -194,7 +193,7 @@ class WorkgroupHistory {
       } catch {
         ctx.count('unparseable_statements');
       }
-      // DDL with no table or view event (CREATE DATABASE, an unreadable name...): counted, not dropped silently.
+      // DDL with no change event (CREATE FUNCTION, a DROP TABLE without a name...): counted, not dropped silently.
       if (event === null) ctx.count('ddl_without_event');
       else if (event) {
         await out.write('events', {

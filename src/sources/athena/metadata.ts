@@ -190,7 +190,8 @@ class DatabaseExtract {
     try {
       const id = await runQuery(
         session,
-        `SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ${sqlString(this.database)}`,
+        // information_schema holds names lowercased, as the engine resolves them.
+        `SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ${sqlString(this.database.toLowerCase())}`,
         { catalog: this.catalog, signal: ctx.signal },
       );
       for await (const [name, sql] of queryRows(session, id, ctx.signal)) if (name && sql) map.set(name.toLowerCase(), sql);

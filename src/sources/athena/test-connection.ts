@@ -126,10 +126,11 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: PluginCont
       (r) => ('id' in r ? `query ${r.id} succeeded` : `query ${r.started} started, then could not write its result (below)`),
     );
     const queryId = ran && 'id' in ran ? ran.id : undefined;
+    // Without a result there is nothing to read: reported, but not as a permission to grant.
     await check(
       'read query results',
       'athena:GetQueryResults',
-      true,
+      Boolean(queryId),
       async () => {
         if (!queryId) throw new Error('not checked: SELECT 1 produced no result to read');
         const rows: (string | null)[][] = [];
