@@ -41,12 +41,12 @@ export function extractActivities(runtime: CollectorRuntime) {
             dir,
             ctx: { log, signal, window: plan.window },
             checkpoint: previous?.checkpoint,
+            knownSecrets: secrets.resolvedValues(),
             onUnitDone(cp, rows) {
               last = { checkpoint: cp, rows };
               ctx.heartbeat(last);
             },
           }));
-          await source.close?.(config);
           log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
           for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
           annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
@@ -59,6 +59,8 @@ export function extractActivities(runtime: CollectorRuntime) {
           };
         } finally {
           clearInterval(timer);
+          // Failed, cancelled and superseded attempts too: the source's clients and sockets go now.
+          await Promise.resolve(source.close?.(config)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'source did not close cleanly'));
         }
       }));
     },

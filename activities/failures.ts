@@ -16,7 +16,7 @@ export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): un
       nonRetryable: err.nonRetryable,
     });
   }
-  if (err instanceof ZodError) {
+  if (isZodError(err)) {
     // A schema refusing a value is a configuration problem: retrying cannot fix it.
     return ApplicationFailure.create({ type: 'ConfigError', message: scrubSecrets(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), knownSecrets), nonRetryable: true });
   }
@@ -29,6 +29,11 @@ export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): un
     });
   }
   return ApplicationFailure.create({ type: 'Error', message: scrubSecrets(String(err), knownSecrets), nonRetryable: false });
+}
+
+/** Ours, or one from a plugin's own copy of zod (same shape, another class). */
+function isZodError(err: unknown): err is Pick<ZodError, 'issues'> {
+  return err instanceof ZodError || (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues));
 }
 
 /** Runs an activity body and converts whatever it throws. */

@@ -28,11 +28,7 @@ export function hwmActivities(runtime: CollectorRuntime) {
 
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
       return observeStep('commitHwm', () => plan.collector, () => adapt(async (track) => {
-        const collector = runtime.collector(plan.ref);
-        const secrets = runtime.secrets();
-        const store = await runtime.hwmStore(collector, secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
-        track(secrets.resolvedValues());
-        const result = await commitHwm(store, plan);
+        const result = await commitHwm(await storeFor(plan, track), plan);
         runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
         // The HWM moving is what "completed" means: every file is in the landing zone.
         if (result.value) recordHwmAdvanced(plan.collector, result.value);

@@ -87,7 +87,7 @@ const exec = (e: Exec): SeedExecution => {
     workgroup: e.workgroup ?? 'primary',
     catalog: 'AwsDataCatalog',
     database: e.database ?? 'sales',
-    ...(e.state === 'FAILED' ? { error: { message: 'HIVE_BAD_DATA: boom', category: 2 } } : {}),
+    ...(e.state === 'FAILED' ? { error: { message: "HIVE_BAD_DATA: Error parsing field value 'alice@example.com' for field 2", category: 2 } } : {}),
     stats: { dataScannedBytes: 1000 + (e.ago % 997), engineMs: 900, queueMs: 20, planningMs: 30, totalMs: 950 },
   };
 };
@@ -356,6 +356,7 @@ describe('athena source against the local endpoint', () => {
     const failed = log.find((r) => r.query_id === uuid(6))!;
     assert.equal(failed.state, 'FAILED');
     assert.match(String(failed.error_message), /HIVE_BAD_DATA/);
+    assert.ok(!String(failed.error_message).includes('alice@example.com'), 'values quoted by engine errors are masked too');
 
     const q = full.rows.linkages.filter((r) => r.origin === 'QUERY');
     const byQuery = (n: number) => q.filter((r) => r.query_id === uuid(n)).map((r) => `${r.source_database}.${r.source_table}->${r.target_database}.${r.target_table}:${r.target_type}`).sort();

@@ -160,6 +160,24 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     assert.deepEqual(restarted.checkpoint.counters, { tables: 24 });
   });
 
+  it('warnings carry no resolved secret value (they reach heartbeats, the run summary and the manifest)', async () => {
+    const leaky: SourcePlugin<{ type: 'tiny' }> = {
+      ...tinySource(),
+      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+        yield {
+          key: 'metadata:cat/leaky',
+          async run() {
+            ctx.warn('endpoint https://user:Tr0ub4dor-and-3@example.test refused the listing');
+          },
+        };
+      },
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'w-'));
+    const { checkpoint } = await runUnits({ source: leaky, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), knownSecrets: ['Tr0ub4dor-and-3'], onUnitDone() {} });
+    assert.equal(checkpoint.warnings.length, 1);
+    assert.ok(!checkpoint.warnings[0]!.includes('Tr0ub4dor-and-3'), checkpoint.warnings[0]);
+  });
+
   it('an aborted extract returns only once every running unit has stopped writing', async () => {
     const stop = new AbortController();
     let running = 0;

@@ -138,15 +138,14 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
       }
 
       // 5. Upload, manifest last: one run of a collector at a time holds the publish lease, so two runs
-      //    that planned from the same HWM never both upload. The lease outlives the whole bounded upload
-      //    (every retry) plus the commit; it is released by its own expiry value, so a release also works
-      //    when the acquire's answer was lost to a cancellation. (Runs started before the lease existed
-      //    replay without it.)
-      const executor = executorSteps(plan.executor);
+      //    that planned from the same HWM never both upload. The lease outlives the bounded acquire and the
+      //    whole bounded upload (every retry) by a margin meant for the commit; it is released by its own
+      //    expiry value, so a release also works when the acquire's answer was lost to a cancellation.
+      //    (Runs started before the lease existed replay without it.)
       const leaseUntil = new Date(Date.now() + plan.options.uploadTimeoutMs + LEASE_MARGIN_MS).toISOString();
       const leased = patched('publish-lease');
       try {
-        if (leased) await executor.acquirePublishLease(plan, leaseUntil);
+        if (leased) await acquirer(plan.executor).acquirePublishLease(plan, leaseUntil);
         progress.phase = 'uploading';
         uploadStarted = true;
         t = Date.now();
@@ -261,6 +260,11 @@ function executorSteps(taskQueue: string) {
 function committer(taskQueue: string) {
   const { maximumAttempts: _bounded, ...unlimited } = retry(1)!;
   return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', retry: unlimited });
+}
+
+/** Bounded well inside LEASE_MARGIN_MS, so a lease that took long to get is not spent before the upload. */
+function acquirer(taskQueue: string) {
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', scheduleToCloseTimeout: '3m', retry: retry(10) });
 }
 
 function releaser(taskQueue: string) {

@@ -14,6 +14,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { ExtractContext, ExtractUnit, SourcePlugin, UnitOutput } from '../plugins/types';
 import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from './format';
 import { PartWriter } from './part-writer';
+import { scrubSecrets } from '../secrets/scrub';
 
 /** What a finished unit left on disk; small, so it travels in heartbeat details. */
 export interface UnitDone {
@@ -63,6 +64,8 @@ export interface RunUnitsOptions<C> {
   onUnitDone(checkpoint: ExtractCheckpoint, rowsDone: number): void;
   /** Finished units listed in the checkpoint itself before it switches to the journal; default 1,000. */
   inlineUnits?: number;
+  /** Resolved secret values: scrubbed from warnings, which reach heartbeats, the run summary and the manifest. */
+  knownSecrets?: Iterable<string>;
 }
 
 const MAX_WARNINGS = 50;
@@ -110,7 +113,9 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
   let journal: Promise<void> = Promise.resolve();
   let rowsDone = [...done.values()].reduce((n, u) => n + totalRows(u), 0);
   // Warnings travel in heartbeats, the run summary and the manifest: bounded, the overflow counted.
-  const warn = (m: string) => {
+  const knownSecrets = [...(opts.knownSecrets ?? [])];
+  const warn = (text: string) => {
+    const m = scrubSecrets(text, knownSecrets);
     if (checkpoint.warnings.includes(m)) return;
     if (checkpoint.warnings.length < MAX_WARNINGS) checkpoint.warnings.push(m);
     else count('warnings_not_listed');

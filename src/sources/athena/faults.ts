@@ -66,6 +66,9 @@ export function classify(err: unknown): FaultKind {
     return 'notFound';
   }
   if (name === 'InvalidRequestException' || name === 'ValidationException' || name === 'MetadataException') return 'invalid';
+  // Any other error the service blames on the request (SerializationException, an STS region that is
+  // disabled...) will fail the same way on every retry.
+  if (e.$fault === 'client') return 'invalid';
   return 'other';
 }
 

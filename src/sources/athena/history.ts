@@ -166,7 +166,7 @@ class WorkgroupHistory {
       query_text: shown,
       statement_type: q.StatementType ?? null,
       state,
-      error_message: status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null)),
+      error_message: this.shownError(status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null))),
       catalog: q.QueryExecutionContext?.Catalog?.toLowerCase() ?? null,
       database,
       submission_time: submitted,
@@ -222,6 +222,16 @@ class WorkgroupHistory {
       this.ctx.count('unmaskable_statements');
       this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
       return null;
+    }
+  }
+
+  /** Engine errors quote the values they choke on ("Cannot cast 'alice@…'"): masked like the query. */
+  private shownError(message: string | null): string | null {
+    if (message === null || !this.session.config.mask) return message;
+    try {
+      return maskLiterals(message);
+    } catch {
+      return null; // not even tokenizable: left out rather than shown unmasked
     }
   }
 

@@ -65,6 +65,7 @@ export async function runQuery(session: AthenaSession, sql: string, options: Que
   if (!id) throw new TransientError('Athena StartQueryExecution returned no QueryExecutionId');
   const deadline = Date.now() + QUERY_TIMEOUT_MS;
   let delay = POLL_FIRST_MS;
+  let givenUp = false;
   try {
     for (;;) {
       const res = await session.call(
@@ -88,13 +89,17 @@ export async function runQuery(session: AthenaSession, sql: string, options: Que
         if (status?.AthenaError?.ErrorCategory === 1) throw new TransientError(`Athena query ${id} failed: ${reason}`, { queryExecutionId: id });
         throw new QueryFailedError(`Athena query ${id} failed: ${reason}`, [], { queryExecutionId: id });
       }
-      if (Date.now() > deadline) throw new TransientError(`Athena query ${id} still ${state ?? 'pending'} after ${QUERY_TIMEOUT_MS / 60_000} minutes`);
+      if (Date.now() > deadline) {
+        givenUp = true;
+        throw new TransientError(`Athena query ${id} still ${state ?? 'pending'} after ${QUERY_TIMEOUT_MS / 60_000} minutes`);
+      }
       await sleep(delay, signal);
       delay = Math.min(POLL_MAX_MS, delay * 2);
     }
   } catch (err) {
-    if (signal?.aborted) {
-      // Best effort, unlimited by the cancelled signal: do not leave our query running in the customer's account.
+    if (signal?.aborted || givenUp) {
+      // Best effort, unlimited by the cancelled signal: do not leave our query running in the customer's
+      // account (a retry starts its own).
       await session
         .call('StopQueryExecution', (o) => session.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }), o))
         .catch(() => undefined);
