@@ -109,12 +109,6 @@ export class CollectorRuntime {
     return plugin.create(config, ctx);
   }
 
-  /** Static description of where the HWM lives, without resolving secrets. */
-  hwmDescription(collector: Collector): string {
-    const block = collector.hwm ?? { type: 'file' };
-    return block.type === 'file' ? `file://${(block as { dir?: string }).dir ?? this.hwmDir()}` : block.type;
-  }
-
   hwmDir(): string {
     return join(this.stateDir, 'hwm');
   }

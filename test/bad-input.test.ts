@@ -41,6 +41,7 @@ const CONFIG_CASES: [string, string, RegExp][] = [
   ['unknown HWM store type', ok('    hwm: {type: redis}\n'), /collectors\.c1\.hwm\.type: unknown hwm type "redis"/],
   ['plaintext AWS secret inline', ok('', ', accessKeyId: AKIAEXAMPLE, secretAccessKey: wJalrXUtnFEMI'), /collectors\.c1\.source\.secretAccessKey: holds a plain value/],
   ['plaintext SAS token inline', 'collectors:\n  c1:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: azure-blob, account: acct, container: c, path: p, sasToken: "sv=2024&sig=abc"}\n', /collectors\.c1\.landing\.sasToken: holds a plain value/],
+  ['a SAS token pasted into serviceUrl', 'collectors:\n  c1:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: azure-blob, serviceUrl: "https://acct.blob.core.windows.net/?sv=2024&sig=abc", container: c, path: p, sasToken: "${SAS}"}\n', /collectors\.c1\.landing\.serviceUrl: must not carry credentials or a query string/],
   ['plaintext connection string inline', 'collectors:\n  c1:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: azure-blob, container: c, path: p, connectionString: "AccountName=a;AccountKey=k"}\n', /collectors\.c1\.landing\.connectionString: holds a plain value/],
   ['invalid include regex', ok('', ', databases: {include: ["sales_(["]}'), /collectors\.c1\.source\.databases\.include\.0: invalid regular expression/],
   ['malformed role ARN', ok('', ', roleArn: "arn:aws:iam::12:user/x"'), /collectors\.c1\.source\.roleArn: must be an IAM role ARN/],

@@ -36,6 +36,7 @@ import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, Pu
 import { parseDuration } from '../time/duration';
 import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
 import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
+import { endpointUrl } from './endpoint-url';
 import { assertUnchanged, blockCount, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
 
 const MiB = 1024 * 1024;
@@ -56,7 +57,7 @@ export const azureConnectionFields = {
     .regex(/^[a-z0-9]{3,24}$/, { message: 'must be a storage account name: 3-24 lower-case letters and digits' })
     .optional(),
   /** Full blob service URL instead of `account` (Azurite, sovereign clouds, private endpoints). */
-  serviceUrl: z.url({ protocol: /^https?$/ }).optional(),
+  serviceUrl: endpointUrl().optional(),
   container: z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, {
     message: 'must be a container name: 3-63 lower-case letters, digits and single dashes',
   }),

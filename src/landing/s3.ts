@@ -36,6 +36,7 @@ import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, Pu
 import { parseDuration } from '../time/duration';
 import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
 import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
+import { endpointUrl } from './endpoint-url';
 import { assertUnchanged, base64ToHex, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
 
 const MiB = 1024 * 1024;
@@ -49,7 +50,7 @@ export const s3ConnectionFields = {
   prefix: landingPrefix(),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$|^[a-z0-9-]+$/, { message: 'must be an AWS region such as eu-west-1' }),
   /** An S3-compatible endpoint or VPC endpoint URL. */
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  endpoint: endpointUrl().optional(),
   /** Path-style URLs (bucket in the path), for most S3-compatible stores. */
   forcePathStyle: z.boolean().optional(),
   /** Static keys; without them the default chain applies (IRSA, ECS task role, instance profile...). */
@@ -63,7 +64,7 @@ export const s3ConnectionFields = {
   /** Session length of the assumed role, 15m to 12h (default 1h). */
   roleSessionDuration: duration().optional(),
   /** STS endpoint for AssumeRole (VPC endpoints, tests). */
-  stsEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+  stsEndpoint: endpointUrl().optional(),
   /** SSE-KMS key id or ARN; without it the bucket's default encryption applies. */
   kmsKeyId: z.string().min(1).optional(),
   /** Each request is abandoned and retried after this long (default 2m). */
@@ -127,6 +128,8 @@ export type S3LandingConfig = z.infer<typeof s3LandingSchema>;
 export class S3Target {
   readonly client: S3Client;
   readonly bucket: string;
+  private readonly regionName: string;
+  private readonly endpointName: string;
   readonly prefix: string;
   readonly retry: RetryPolicy;
   readonly kmsKeyId: string | undefined;
@@ -139,6 +142,9 @@ export class S3Target {
     log?: Logger,
   ) {
     this.bucket = config.bucket;
+    // The client's resolved region is an async provider; error messages need the configured text.
+    this.regionName = config.region;
+    this.endpointName = config.endpoint ?? 'AWS S3';
     this.prefix = checkPrefix(config.prefix, 'prefix');
     this.kmsKeyId = config.kmsKeyId;
     this.roleArn = config.roleArn;
@@ -220,7 +226,11 @@ export class S3Target {
     if (name === 'NoSuchBucket') return { retry: false, error: new ConfigError(`${this.type}: bucket ${this.bucket} does not exist (or is in another account/region)`) };
     if (name === 'RequestTimeTooSkewed') return { retry: false, error: new ConfigError(`${this.type}: the worker's clock is too far off for S3 (RequestTimeTooSkewed); fix NTP`) };
     if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException') {
-      return { retry: false, error: new ConfigError(`${this.type}: bucket ${this.bucket} is not in region ${this.region()} (${label}); fix region`) };
+      return { retry: false, error: new ConfigError(`${this.type}: bucket ${this.bucket} is not in region ${this.regionName} (${label}); fix region`) };
+    }
+    if (status === 501 || name === 'NotImplemented') {
+      // An S3-compatible store without conditional writes: the same request fails the same way every time.
+      return { retry: false, error: new ConfigError(`${this.type}: the store at ${this.endpointName} does not implement ${what} (${label}): ${msg}. Use a store that supports conditional writes (If-None-Match)`) };
     }
     if (
       (status !== undefined && (status === 408 || status === 429 || status >= 500)) ||
@@ -233,11 +243,6 @@ export class S3Target {
       return { retry: false, error: new AuthError(`${this.type}: no usable AWS credentials: ${msg}. Configure keys, a role, or the worker's IAM identity`) };
     }
     return { retry: false, error: new TransientError(`${this.type}: ${what} on ${target} failed${label ? ` (${label})` : ''}: ${msg}`, details) };
-  }
-
-  private region(): string {
-    const r = this.client.config.region;
-    return typeof r === 'string' ? r : '?';
   }
 
   private authHint(code: string, grant: string): string {

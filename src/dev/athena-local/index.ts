@@ -86,6 +86,11 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
   const service = new AthenaService({ seed: options.seed, randomSeed });
   const faults = new Faults(randomSeed);
   let callers: Record<string, { calls: number; sessionToken: boolean }> = {};
+  // The HTTP control routes and the in-process handle reset the same things.
+  const resetCounters = (): void => {
+    faults.resetCounters();
+    callers = {};
+  };
   const known = new Set<string>(OPERATIONS);
   // A misspelt operation would never fire: refuse it.
   const checkOperation = (operation: string) => {
@@ -164,7 +169,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       if (path === '/_local/health' && method === 'GET') return json(200, { ok: true, seed: options.seed.label });
       if (path === '/_local/counters' && method === 'GET') return json(200, faults.counters());
       if (path === '/_local/counters' && method === 'DELETE') {
-        faults.resetCounters();
+        resetCounters();
         return json(200, {});
       }
       if (path === '/_local/faults' && method === 'GET') return json(200, faults.snapshot());
@@ -184,7 +189,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       }
       if (path === '/_local/reset' && method === 'POST') {
         faults.clear();
-        faults.resetCounters();
+        resetCounters();
         return json(200, {});
       }
       if (path === '/_local/executions' && method === 'POST') return json(200, { QueryExecutionId: service.appendLiveExecution() ?? null });
@@ -219,10 +224,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     port,
     counters: () => faults.counters(),
     callers: () => structuredClone(callers),
-    resetCounters: () => {
-      faults.resetCounters();
-      callers = {};
-    },
+    resetCounters,
     setFaults: (operation, spec) => {
       checkOperation(operation);
       faults.set(operation, spec);

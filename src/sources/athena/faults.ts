@@ -77,7 +77,7 @@ export function isRetryable(kind: FaultKind): boolean {
 }
 
 /** The IAM action a denial names (`glue:GetTables` from Athena's message), else the Athena action we called. */
-export function deniedAction(operation: string, err: unknown): string {
+function deniedAction(operation: string, err: unknown): string {
   const m = /not authorized to perform:?\s+([a-z0-9-]+:[A-Za-z0-9*]+)/i.exec(shape(err).message ?? '');
   return m?.[1] ?? `athena:${operation}`;
 }

@@ -39,10 +39,10 @@ export function historyUnit(session: AthenaSession, ctx: ExtractContext, workgro
 /** Statements that may write a table or view (the only ones worth parsing for lineage). */
 const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD)$/i;
 /** Statements that may change the catalog (worth classifying as events). */
-const DDL_START = /^(CREATE|DROP|ALTER|MSCK|REPLACE)$/i;
+const DDL_START = /^(CREATE|DROP|ALTER|MSCK)$/i;
 
 /** The first keyword of `sql`, past leading comments, whitespace and parentheses. */
-export function firstKeyword(sql: string): string {
+function firstKeyword(sql: string): string {
   let s = sql;
   for (;;) {
     const t = s.replace(/^[\s(]+/, '');

@@ -48,7 +48,7 @@ export async function writeLineage(out: UnitOutput, ctx: ExtractContext, result:
  * table = the whole `s3://` location (target_type LOCATION), so the required columns stay filled and
  * the location stays unambiguous.
  */
-export function locationTarget(location: string | undefined): TableRef | null {
+function locationTarget(location: string | undefined): TableRef | null {
   const m = location ? /^s3a?n?:\/\/([^/]+)/i.exec(location) : null;
   return m ? { catalog: 's3', database: m[1]!, table: location! } : null;
 }

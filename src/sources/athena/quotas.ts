@@ -111,8 +111,3 @@ export function limitersFor(account: string, overrides: Partial<Record<AthenaOpe
   }
   return found;
 }
-
-/** Forgets shared buckets (tests). */
-export function resetLimiters(): void {
-  shared.clear();
-}

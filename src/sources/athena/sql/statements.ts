@@ -46,7 +46,7 @@ export interface DdlEvent {
  * Identifier text as Athena resolves it: quotes removed (doubled quotes unescaped) and lowercased.
  * Athena lowercases every name it resolves, quoted or not, because the Glue catalog stores lowercase.
  */
-export function identifierName(t: Token): string | null {
+function identifierName(t: Token): string | null {
   if (t.type === 'word') return t.text.toLowerCase();
   // Hive lexes "x" as a string, but where a name must stand it can only be one.
   if (t.type === 'quoted_identifier' || (t.type === 'string' && t.text.startsWith('"'))) {
