@@ -36,7 +36,12 @@ function pythonTools() {
   if (!existsSync(join(venv, 'bin', 'pip'))) {
     say(`creating ${venv}`);
     mkdirSync(join(root, '.tools'), { recursive: true });
-    run(python, ['-m', 'venv', venv]);
+    try {
+      run(python, ['-m', 'venv', venv]);
+    } catch (e) {
+      // Debian and Ubuntu ship venv separately from python3.
+      throw new Error(`${python} -m venv failed: install the python3-venv package (apt-get install python3-venv), then run again (${e.message})`);
+    }
   }
   say(`installing pinned tools from ${reqFile}`);
   run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--quiet', '-r', reqFile]);

@@ -144,37 +144,27 @@ describe('100 KB statements', () => {
   const joins = Array.from({ length: 39 }, (_, i) => `LEFT JOIN db${i % 5}.tbl_${i + 1} t${i + 1} ON t${i + 1}.id = t0.id`).join('\n');
   const select = `SELECT ${columns}\nFROM base.t0 t0\n${joins}\nWHERE t0.x IN (${Array.from({ length: 600 }, (_, i) => i).join(', ')})`;
   const insert = `INSERT INTO mart.wide\n${select}`;
-  // Generous bounds (typical: mask 20 ms, lineage 0.2-0.4 s, both grammars failing 0.5-0.6 s):
-  // they catch a quadratic slip, not jitter on a shared 2-core machine.
-  const within = <T>(ms: number, f: () => T): T => {
-    const t0 = performance.now();
-    const r = f();
-    const took = performance.now() - t0;
-    assert.ok(took < ms, `took ${took.toFixed(0)} ms`);
-    return r;
-  };
-
+  // How long these take is measured by `npm run bench:sql`; here only what they return (a pathological
+  // slowdown would still show as a test timeout).
   it('is 100 KB', () => {
     assert.ok(insert.length >= 100_000, `${insert.length}`);
-    // Load both grammars first: the timings below are of the work, not of module loading.
-    extractLineage('INSERT INTO t SELECT * FROM s WHERE EXISTS (SELECT 1 FROM u)', ctx);
   });
 
-  it('masks in linear time', () => {
-    const masked = within(500, () => maskLiterals(insert));
+  it('masks every literal of it', () => {
+    const masked = maskLiterals(insert);
     assert.doesNotMatch(masked, /default \d/);
   });
 
-  it('classifies quickly', () => {
-    assert.equal(within(500, () => classifyStatement(insert, ctx)), null);
+  it('classifies it as no DDL event', () => {
+    assert.equal(classifyStatement(insert, ctx), null);
   });
 
   it('skips plain SELECTs without parsing', () => {
-    assert.deepEqual(within(50, () => extractLineage(select, ctx)), { kind: 'none' });
+    assert.deepEqual(extractLineage(select, ctx), { kind: 'none' });
   });
 
   it('extracts lineage of a wide INSERT', () => {
-    const got = within(3000, () => extractLineage(insert, ctx));
+    const got = extractLineage(insert, ctx);
     assert.equal(got.kind, 'lineage');
     if (got.kind === 'lineage') {
       assert.deepEqual(got.target, { catalog: 'awsdatacatalog', database: 'mart', table: 'wide' });
@@ -182,8 +172,8 @@ describe('100 KB statements', () => {
     }
   });
 
-  it('gives up on a broken one within the bound', () => {
-    const got = within(4000, () => extractLineage(`${insert} GARBAGE ((`, ctx));
+  it('calls a broken one unparseable', () => {
+    const got = extractLineage(`${insert} GARBAGE ((`, ctx);
     assert.equal(got.kind, 'unparseable');
   });
 });

@@ -140,32 +140,36 @@ describe('collector CLI', { timeout: 300_000 }, () => {
       ].join('\n'),
     );
     const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      p.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
-    });
-    const { endpoint } = JSON.parse(line) as { endpoint: string };
-    const athena = new AthenaClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'cli', secretAccessKey: 'cli' } });
     try {
-      const tables = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'from_file' }));
-      assert.deepEqual(tables.TableMetadataList?.map((t) => [t.Name, t.Columns?.map((c) => `${c.Name} ${c.Type} ${c.Comment ?? ''}`.trim())]), [
-        ['customers', ['id bigint Customer key', 'email string']],
-      ]);
-      const history = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary' }));
-      assert.deepEqual(history.QueryExecutionIds, ['11111111-2222-4333-8444-555555555555']);
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        p.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      const { endpoint } = JSON.parse(line) as { endpoint: string };
+      const athena = new AthenaClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'cli', secretAccessKey: 'cli' } });
+      try {
+        const tables = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'from_file' }));
+        assert.deepEqual(tables.TableMetadataList?.map((t) => [t.Name, t.Columns?.map((c) => `${c.Name} ${c.Type} ${c.Comment ?? ''}`.trim())]), [
+          ['customers', ['id bigint Customer key', 'email string']],
+        ]);
+        const history = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary' }));
+        assert.deepEqual(history.QueryExecutionIds, ['11111111-2222-4333-8444-555555555555']);
+      } finally {
+        athena.destroy();
+      }
+      const res = await fetch(`${endpoint}/_local/counters`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { ListTableMetadata: 1, ListQueryExecutions: 1 });
+      const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+      p.kill('SIGTERM');
+      assert.equal(await exited, 0);
     } finally {
-      athena.destroy();
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); // a failed assertion above must not leave it running
     }
-    const res = await fetch(`${endpoint}/_local/counters`);
-    assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { ListTableMetadata: 1, ListQueryExecutions: 1 });
-    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-    p.kill('SIGTERM');
-    assert.equal(await exited, 0);
   });
 
   it('demo: two runs on embedded defaults, the second starting where the first ended', async () => {

@@ -2,6 +2,7 @@
  * The collect workflow end to end on a real Temporal server, real workers, the local Athena endpoint
  * through the real AWS SDK, and a landing directory.
  */
+import { unitsDone, type ExtractCheckpoint } from '../src/extracts/run-units';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -306,6 +307,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       await saveHistory(env.temporal.client, 'rerouted-1', 'host-lost-rerouted');
     } finally {
       env.athena.clearFaults();
+      await first.stop('SIGKILL'); // already killed unless the wait above failed
       await second?.stop();
     }
   });
@@ -356,6 +358,5 @@ async function checkpointedUnits(workflowId: string): Promise<number> {
   const d = await env.temporal.client.workflow.getHandle(workflowId).describe();
   const payload = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'extract')?.heartbeatDetails?.payloads?.[0];
   if (!payload) return 0;
-  const details = defaultPayloadConverter.fromPayload<{ checkpoint: { units: unknown[] } }>(payload as Payload);
-  return details.checkpoint.units.length;
+  return unitsDone(defaultPayloadConverter.fromPayload<{ checkpoint: ExtractCheckpoint }>(payload as Payload).checkpoint);
 }

@@ -82,7 +82,10 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
       if (spec.success && checked.collector) collectors.set(name, checked.collector);
     }
   }
-  if (issues.length) throw new ConfigError(`${path} has ${dedupe(issues).length} problem(s)`, dedupe(issues));
+  if (issues.length) {
+    const unique = dedupe(issues);
+    throw new ConfigError(`${path} has ${unique.length} problem(s)`, unique);
+  }
   return { path, collectors, encryption: file.success ? file.data.encryption : undefined };
 }
 

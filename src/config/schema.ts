@@ -1,6 +1,6 @@
 /**
  * The shape of collectors.yaml. Source, landing and HWM blocks are checked here only for their `type`;
- * each plugin's own schema checks the rest (see config/resolve-plugins.ts), so a new plugin needs no
+ * each plugin's own schema checks the rest (see checkPlugins in config/load.ts), so a new plugin needs no
  * change here.
  */
 import { z } from 'zod';

@@ -101,8 +101,10 @@ export async function validateFile(file: FileToValidate, beat: () => void = () =
   return { file: { ...file, bytes, sha256: sha256.digest('hex'), md5: md5.digest('base64') }, problems };
 }
 
-/** Validates all files; throws one ValidationError listing every problem found. */
-/** Validates each file in turn; `signal` (cancelled, or superseded by a newer attempt) stops it between files. */
+/**
+ * Validates all files, one after another, and throws one ValidationError listing every problem found.
+ * `signal` (cancelled, or superseded by a newer attempt) stops it between files.
+ */
 export async function validateFiles(files: FileToValidate[], onFile: (name: string) => void = () => undefined, signal?: AbortSignal): Promise<ValidatedFile[]> {
   const results = [];
   for (const f of files) {

@@ -301,7 +301,7 @@ export class AzureTarget {
     const code = errorCode(err);
     const target = blobName ? `${this.where}/${blobName}` : this.describe();
     const label = `${status ?? ''}${code ? ` ${code}` : ''}`.trim();
-    const msg = this.scrub(safeMessage(err, this.secrets));
+    const msg = safeMessage(err, this.secrets);
     const details = { status, code, target };
     if (status === 401 || status === 403) {
       return { retry: false, error: new AuthError(`${this.type}: ${what} on ${target} was refused (${label}): ${msg}. ${authHint(code, this.authKind)}`, details) };

@@ -5,6 +5,7 @@
  * there"; it is then compared by sha256). rename() would silently overwrite, so it is not used.
  * The filesystem keeps no object metadata: the run's manifest carries it.
  */
+import { hashFile } from '../extracts/hash';
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, open, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -181,24 +182,6 @@ class FilesystemLanding implements LandingZone {
     }
     this.ctx.log.debug({ probe }, 'filesystem landing probe done');
     return checks;
-  }
-}
-
-async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
-  const fh = await open(path, 'r');
-  try {
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let bytes = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, bytes);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      bytes += bytesRead;
-    }
-    return { bytes, sha256: hash.digest('hex') };
-  } finally {
-    await fh.close();
   }
 }
 

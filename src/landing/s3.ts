@@ -215,7 +215,7 @@ export class S3Target {
     const name = s3Code(err);
     const target = key ? `s3://${this.bucket}/${key}` : this.describe();
     const label = `${status ?? ''}${name ? ` ${name}` : ''}`.trim();
-    const msg = this.scrub(safeMessage(err, this.secrets));
+    const msg = safeMessage(err, this.secrets);
     const details = { status, code: name, target };
     if (name && AUTH_CODES.has(name)) {
       return { retry: false, error: new AuthError(`${this.type}: ${what} on ${target} was refused (${label}): ${msg}. ${this.authHint(name, grant)}`, { ...details, grant }) };

@@ -13,6 +13,8 @@ const started = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
 });
+// A runner or CI cancelling the tests signals them: exit, so the hook above still runs.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(130));
 
 export interface Started {
   proc: ChildProcess;
