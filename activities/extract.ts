@@ -20,7 +20,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
         const collector = runtime.collector(plan.ref);
         const source = runtime.source(collector);
-        const secrets = runtime.secrets();
+        const secrets = runtime.secrets(collector);
         const config = await runtime.resolvedSourceConfig(collector, secrets);
         track(secrets.resolvedValues());
         const dir = runtime.stagingDir(plan.collector, plan.runId);

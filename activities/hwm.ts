@@ -5,29 +5,31 @@ import { acquirePublishLease, releasePublishLease } from '../src/hwm/lease';
 import type { CollectorRuntime } from '../src/runtime';
 import type { RunPlan } from '../src/run-types';
 import { adapt } from './failures';
+import { keepAlive } from './heartbeat';
 import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 import { recordHwmAdvanced } from '../src/observability/freshness';
 
 export function hwmActivities(runtime: CollectorRuntime) {
   const storeFor = async (plan: RunPlan, track: (v: Iterable<string>) => void) => {
-    const secrets = runtime.secrets();
-    const store = await runtime.hwmStore(runtime.collector(plan.ref), secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
+    const collector = runtime.collector(plan.ref);
+    const secrets = runtime.secrets(collector);
+    const store = await runtime.hwmStore(collector, secrets, { log: runtime.log, signal: Context.current().cancellationSignal });
     track(secrets.resolvedValues());
     return store;
   };
   return {
     /** Before uploading: one run of a collector publishes at a time (see src/hwm/lease.ts). */
     async acquirePublishLease(plan: RunPlan, until: string): Promise<string> {
-      return adapt(async (track) => acquirePublishLease(await storeFor(plan, track), plan.collector, until));
+      return adapt(async (track) => keepAlive(async () => acquirePublishLease(await storeFor(plan, track), plan.collector, until)));
     },
 
     /** `until` identifies the lease: released only if it is still this run's. */
     async releasePublishLease(plan: RunPlan, until: string): Promise<void> {
-      return adapt(async (track) => releasePublishLease(await storeFor(plan, track), plan.collector, until));
+      return adapt(async (track) => keepAlive(async () => releasePublishLease(await storeFor(plan, track), plan.collector, until)));
     },
 
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
-      return observeStep('commitHwm', () => plan.collector, () => adapt(async (track) => {
+      return observeStep('commitHwm', () => plan.collector, () => adapt(async (track) => keepAlive(async () => {
         const result = await commitHwm(await storeFor(plan, track), plan);
         runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
         // The HWM moving is what "completed" means: every file is in the landing zone.
@@ -35,7 +37,7 @@ export function hwmActivities(runtime: CollectorRuntime) {
         recordRunEnd(plan.collector, 'completed');
         annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window });
         return { hwm: result.value, advanced: result.advanced };
-      }));
+      })));
     },
   };
 }

@@ -6,6 +6,8 @@ import type { HostClaim, PlanRequest, RunPlan } from '../src/run-types';
 import { windowStamp } from '../src/time/window';
 import { parseDuration } from '../src/time/duration';
 import { adapt } from './failures';
+import { keepAlive } from './heartbeat';
+import { whoStarted } from './started-by';
 import { scrubSecrets } from '../src/secrets/scrub';
 import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 
@@ -14,13 +16,16 @@ export function planActivities(runtime: CollectorRuntime) {
     async planRun(req: PlanRequest): Promise<RunPlan> {
       // Metrics label: known once the collector resolves (a bad name or recipe stays "(unknown)").
       let label = '(unknown)';
-      return observeStep('planRun', () => label, () => adapt(async (track) => {
+      return observeStep('planRun', () => label, () => adapt(async (track) => keepAlive(async () => {
         const collector = runtime.collector(req.ref);
         label = collector.name;
-        const secrets = runtime.secrets();
+        const secrets = runtime.secrets(collector);
         const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
+        // A recipe's source is held to the worker's policy here too, so a refusal comes before any step.
+        if (collector.origin === 'recipe') await runtime.resolvedSourceConfig(collector, secrets);
         const store = await runtime.hwmStore(collector, secrets, ctx);
         const landing = await runtime.landing(collector, secrets, ctx);
+        const startedBy = await whoStarted(runtime.log);
         // After every resolution of this step, so a later failure is scrubbed of all of them.
         track(secrets.resolvedValues());
         const hwm = await store.get(collector.name);
@@ -33,7 +38,7 @@ export function planActivities(runtime: CollectorRuntime) {
           initialLookbackMs: ms(o.initialLookback),
           safetyLagMs: ms(o.safetyLag),
         });
-        runtime.log.info({ collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId }, 'window planned');
+        runtime.log.info({ collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId, startedBy }, 'window planned');
         annotateSpan({ collector: collector.name, runId: req.runId, window: plan.window });
         const planned: RunPlan = {
           ref: req.ref,
@@ -64,10 +69,11 @@ export function planActivities(runtime: CollectorRuntime) {
             uploadConcurrency: o.uploadConcurrency,
           },
           warnings: plan.warnings,
+          startedBy,
         };
         if (plan.empty) recordRunEnd(collector.name, 'empty');
         return planned;
-      }));
+      })));
     },
 
     /** Step 2: the host that picks this up keeps the staging files; later steps go to its own queue. */

@@ -26,7 +26,7 @@ export function uploadActivities(runtime: CollectorRuntime) {
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'upload', attempt: ctx.info.attempt });
         const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
         const collector = runtime.collector(plan.ref);
-        const secrets = runtime.secrets();
+        const secrets = runtime.secrets(collector);
         const pctx = { log, signal: ctx.cancellationSignal };
         const store = await runtime.hwmStore(collector, secrets, pctx);
         const landing = await runtime.landing(collector, secrets, pctx);

@@ -4,7 +4,10 @@
  */
 import type { Window, WindowOrigin } from './time/window';
 
-/** The workflow input, e.g. `{"collector": "athena-prod"}` from the temporal CLI or Web UI. */
+/**
+ * The workflow input, e.g. `{"collector": "athena-prod"}` from the temporal CLI or Web UI. Read strictly
+ * by parseCollectInput (src/collect-input.ts): unknown keys and wrong types are refused.
+ */
 export interface CollectInput {
   /** A collector defined in the worker-side collectors.yaml. */
   collector?: string;
@@ -61,6 +64,17 @@ export interface RunPlan {
     uploadConcurrency: number;
   };
   warnings: string[];
+  /** Who started the run, as Temporal recorded it; absent in runs planned before it was recorded. */
+  startedBy?: StartedBy;
+}
+
+/** The audit line of a run: where it came from and the identity its starter declared to Temporal. */
+export interface StartedBy {
+  origin: 'schedule' | 'collector-cli' | 'temporal-cli' | 'child-workflow' | 'other' | 'unknown';
+  /** The client identity on the start event (self-declared by the starting client). */
+  identity?: string;
+  scheduleId?: string;
+  parentWorkflowId?: string;
 }
 
 export interface HostClaim {
@@ -116,6 +130,7 @@ export interface RunSummary {
   durationsMs: { extract: number; validate: number; upload: number; total: number };
   hostAttempts: number;
   approval?: { decision: 'approved' | 'rejected'; by?: string; reason?: string };
+  startedBy?: StartedBy;
 }
 
 export type Phase =

@@ -6,10 +6,12 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { findCollector, loadCollectorsFile, parseRecipe, type Collector, type CollectorsConfig } from './config/load';
+import { globMatcher, RECIPES_OFF, recipeTargetIssues, type RecipePolicy } from './config/recipe-policy';
+import { secretRefFields } from './config/fields';
 import { ConfigError } from './errors';
 import type { Logger } from './log';
 import type { PluginRegistry } from './plugins/registry';
-import type { HwmStore, LandingZone, PluginContext, SourcePlugin } from './plugins/types';
+import type { HwmStore, LandingZone, PluginContext, SourcePlugin, Target } from './plugins/types';
 import type { CollectorRef } from './run-types';
 import { SecretResolver } from './secrets/resolve';
 import type { DataConverter } from '@temporalio/common';
@@ -61,8 +63,18 @@ export class CollectorRuntime {
   }
 
   collector(ref: CollectorRef): Collector {
-    if ('recipe' in ref) return parseRecipe(ref.recipe, this.registry);
+    if ('recipe' in ref) return parseRecipe(ref.recipe, this.registry, this.recipePolicy());
     return findCollector(this.config(), ref.collector);
+  }
+
+  /** The `recipes:` block of collectors.yaml; without a collectors file, recipes are off. */
+  recipePolicy(): RecipePolicy {
+    try {
+      return this.config().recipes;
+    } catch (e) {
+      if (e instanceof ConfigError && /not found/.test(e.message)) return RECIPES_OFF;
+      throw e;
+    }
   }
 
   /** The encrypting data converter when the collectors file asks for one; none when there is no file. */
@@ -77,9 +89,22 @@ export class CollectorRuntime {
     return dataConverterFromConfig(encryption, this.secrets());
   }
 
-  /** A fresh resolver per activity attempt: rotated secrets apply on the next attempt. */
-  secrets(): SecretResolver {
-    return new SecretResolver(this.options.secretOptions);
+  /**
+   * A fresh resolver per activity attempt (rotated secrets apply on the next attempt), scoped to what
+   * `collector` may resolve: a configured collector the references its own blocks name, a recipe those
+   * the `recipes.secrets` rule grants. Without a collector (process-level encryption keys): unscoped.
+   */
+  secrets(collector?: Collector): SecretResolver {
+    if (!collector) return new SecretResolver(this.options.secretOptions);
+    let scope;
+    if (collector.origin === 'recipe') {
+      const policy = this.recipePolicy();
+      scope = { allows: globMatcher(policy.secrets), rule: `not granted by the rule recipes.secrets of ${this.configPath}` };
+    } else {
+      const own = new Set(secretRefFields([collector.source, collector.landing, collector.hwm], '').map((r) => r.ref));
+      scope = { allows: (ref: string) => own.has(ref), rule: `collector "${collector.name}" does not name it in its own source, landing or hwm block` };
+    }
+    return new SecretResolver({ ...this.options.secretOptions, scope });
   }
 
   source(collector: Collector): SourcePlugin<unknown> {
@@ -90,14 +115,30 @@ export class CollectorRuntime {
 
   /** The source block as its schema parsed it at load time, with `${REF}`s replaced by their values. */
   async resolvedSourceConfig(collector: Collector, secrets: SecretResolver): Promise<unknown> {
-    return secrets.resolveDeep(collector.source, `collectors.${collector.name}.source`);
+    const config = await secrets.resolveDeep(collector.source, fieldBase(collector, 'source'));
+    this.assertGranted(collector, 'source', this.source(collector), config);
+    return config;
   }
 
   async landing(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<LandingZone> {
     const plugin = this.registry.landings.get(collector.landing.type);
     if (!plugin) throw new ConfigError(`landing.type: unknown landing "${collector.landing.type}"`);
-    const config = await secrets.resolveDeep(collector.landing, `collectors.${collector.name}.landing`);
+    const config = await secrets.resolveDeep(collector.landing, fieldBase(collector, 'landing'));
+    this.assertGranted(collector, 'landing', plugin, config);
     return plugin.create(config, ctx);
+  }
+
+  /**
+   * A recipe's resolved block may reach only what the worker's `recipes:` policy grants: checked after
+   * resolution (a reference may hold a URL) and before the plugin is created, so nothing is dialled first.
+   */
+  private assertGranted(collector: Collector, block: 'source' | 'landing' | 'hwm', plugin: { type: string; targets?(config: never): Target[] }, config: unknown): void {
+    if (collector.origin !== 'recipe') return;
+    if (!plugin.targets) {
+      throw new ConfigError(`recipe.${block}.type: the "${plugin.type}" plugin does not declare what it reaches, so recipes may not use it`);
+    }
+    const issues = recipeTargetIssues(this.recipePolicy(), (plugin.targets as (c: unknown) => Target[])(config), `recipe.${block}`);
+    if (issues.length) throw new ConfigError(`the inline recipe reaches beyond what this worker grants recipes (${this.configPath})`, issues);
   }
 
   async hwmStore(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<HwmStore> {
@@ -105,7 +146,8 @@ export class CollectorRuntime {
     if (!plugin) throw new ConfigError(`hwm.type: unknown HWM store "${collector.hwm?.type}"`);
     // Blocks were checked (and defaulted) by the plugin's schema at load time, before secrets were resolved.
     const block = collector.hwm ?? plugin.configSchema.parse({ type: 'file' });
-    const config = await secrets.resolveDeep(block, `collectors.${collector.name}.hwm`);
+    const config = await secrets.resolveDeep(block, fieldBase(collector, 'hwm'));
+    this.assertGranted(collector, 'hwm', plugin, config);
     return plugin.create(config, ctx);
   }
 
@@ -126,4 +168,9 @@ export class CollectorRuntime {
   hostQueue(executor: string): string {
     return `${executor}@${this.hostId}`;
   }
+}
+
+/** Where a block's fields are named in errors: `collectors.<name>.landing` or, for a recipe, `recipe.landing`. */
+function fieldBase(collector: Collector, block: string): string {
+  return collector.origin === 'recipe' ? `recipe.${block}` : `collectors.${collector.name}.${block}`;
 }

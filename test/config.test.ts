@@ -6,6 +6,7 @@ import { ConfigError } from '../src/errors';
 import { PluginRegistry } from '../src/plugins/registry';
 import type { SourcePlugin, LandingPlugin } from '../src/plugins/types';
 import { secretRef } from '../src/config/fields';
+import { recipePolicySchema } from '../src/config/recipe-policy';
 
 // Narrow unit tests of the loader: tiny plugins whose schemas stand in for the real ones.
 const source: SourcePlugin<{ type: 'fake'; region: string; secretAccessKey?: string }> = {
@@ -94,12 +95,39 @@ describe('collectors.yaml loading', () => {
     assert.ok(issues.some((i) => /collectors\.a\.source\.region: is 70000 characters long/.test(i)), issues.join('\n'));
   });
 
-  it('validates inline recipes the same way', () => {
+  it('validates inline recipes the same way, under their own recipe. name', () => {
+    const on = recipePolicySchema.parse({ enabled: true });
     assert.throws(
-      () => parseRecipe({ name: 'r1', source: { type: 'fake' }, landing: { type: 'dir', path: '/x' } }, registry),
+      () => parseRecipe({ name: 'r1', source: { type: 'fake' }, landing: { type: 'dir', path: '/x' } }, registry, on),
       (e: unknown) => e instanceof ConfigError && e.issues.includes('recipe.source.region: required'),
     );
-    const ok = parseRecipe({ name: 'r1', source: { type: 'fake', region: 'x' }, landing: { type: 'dir', path: '/x' } }, registry);
-    assert.equal(ok.name, 'r1');
+    const ok = parseRecipe({ name: 'r1', source: { type: 'fake', region: 'x' }, landing: { type: 'dir', path: '/x' } }, registry, on);
+    assert.equal(ok.name, 'recipe.r1');
+    assert.equal(ok.origin, 'recipe');
+  });
+
+  it('refuses every recipe where the file does not enable them, and reserves the recipe. prefix', () => {
+    const recipe = { name: 'r1', source: { type: 'fake', region: 'x' }, landing: { type: 'dir', path: '/x' } };
+    assert.throws(() => parseRecipe(recipe, registry), /inline recipes are off on this worker \(rule recipes\.enabled/);
+    const off = parseCollectorsText('collectors: {}\n', 'c.yaml', registry);
+    assert.throws(() => parseRecipe(recipe, registry, off.recipes), /rule recipes\.enabled/);
+    const issues = problems('collectors:\n  recipe.x:\n    source: {type: fake, region: r}\n    landing: {type: dir, path: /x}\n');
+    assert.ok(issues.some((i) => /collectors\.recipe\.x: invalid name: names starting with "recipe\." are reserved/.test(i)), issues.join('\n'));
+  });
+
+  it('a recipe may name only the secret references recipes.secrets grants, each refusal naming field and rule', () => {
+    const policy = parseCollectorsText('recipes: {enabled: true, secrets: ["RECIPE_*"]}\ncollectors: {}\n', 'c.yaml', registry).recipes;
+    const recipe = (ref: string) => ({ name: 'r1', source: { type: 'fake', region: 'x', secretAccessKey: ref }, landing: { type: 'dir', path: '/data/${HOME_DIR}' } });
+    assert.equal(parseRecipe(recipe('${RECIPE_KEY}'), registry, { ...policy, secrets: ['RECIPE_*', 'HOME_DIR'] }).name, 'recipe.r1');
+    assert.throws(
+      () => parseRecipe(recipe('${WORKER_ONLY_SAS}'), registry, policy),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.some((i) => /^recipe\.source\.secretAccessKey: \$\{WORKER_ONLY_SAS\} is not granted to recipes \(rule recipes\.secrets: \["RECIPE_\*"\]\)/.test(i)) &&
+        e.issues.some((i) => /^recipe\.landing\.path: \$\{HOME_DIR\} is not granted/.test(i)),
+    );
+    for (const ref of ['${env:RECIPE_KEY}', '${file:RECIPE_KEY}', '${aws-sm:RECIPE_KEY}']) {
+      assert.throws(() => parseRecipe(recipe(ref), registry, policy), /is not granted to recipes/, `${ref}: a provider prefix is part of what is granted`);
+    }
   });
 });

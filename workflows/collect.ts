@@ -25,6 +25,7 @@ import {
 import { TimeoutType } from '@temporalio/common';
 import type { CollectorActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
+import { parseCollectInput } from '../src/collect-input';
 import type {
   ApprovalDecision,
   CollectInput,
@@ -43,8 +44,17 @@ export const rejectSignal = defineSignal<[ApprovalDecision?]>('reject');
 const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */
 const LEASE_MARGIN_MS = 10 * 60_000;
+/** A step on an executor queue nobody polls fails after this long, naming the queue (a misrouted run). */
+const EXECUTOR_PICKUP = '3m';
+/** Executor-queue steps heartbeat every few seconds: a killed worker is noticed in this long. */
+const EXECUTOR_HEARTBEAT = '20s';
 
-export async function collect(input: CollectInput): Promise<RunSummary> {
+export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
+  // Whoever can start a workflow writes this input: read it strictly, and fail the run (never the
+  // workflow task, which would retry forever) when it is wrong.
+  const parsed = parseCollectInput(rawInput);
+  if (!parsed.ok) throw ApplicationFailure.create({ type: 'ConfigError', message: parsed.message, nonRetryable: true });
+  const input = parsed.input;
   const info = workflowInfo();
   const startedAt = Date.now();
   const progress: Progress = { phase: 'planning', step: 0, steps: STEPS, hostAttempt: 0 };
@@ -54,14 +64,17 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
   setHandler(rejectSignal, (d) => void (decision ??= { decision: 'rejected', ...d }));
 
   // 1. Resolve the window (on the executor's side, where collectors.yaml lives).
+  const planQueue = input.executor ?? info.taskQueue;
   const plan = withOverrides(
-    await executorSteps(input.executor ?? info.taskQueue).planRun({
-      ref: collectorRef(input),
-      workflowId: info.workflowId,
-      runId: info.runId,
-      nominalEnd: nominalEnd(),
-      lastResultEnd: previousWindowEnd(),
-    }),
+    await pickedUp(planQueue, () =>
+      executorSteps(planQueue).planRun({
+        ref: collectorRef(input),
+        workflowId: info.workflowId,
+        runId: info.runId,
+        nominalEnd: nominalEnd(),
+        lastResultEnd: previousWindowEnd(),
+      }),
+    ),
     input,
   );
   Object.assign(progress, { collector: plan.collector, window: plan.window, step: 1 });
@@ -81,6 +94,7 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
     durationsMs: { ...durations, total: Date.now() - startedAt },
     hostAttempts: progress.hostAttempt,
     ...(decision ? { approval: decision } : {}),
+    ...(plan.startedBy ? { startedBy: plan.startedBy } : {}),
     ...rest,
   });
   if (plan.empty) {
@@ -92,7 +106,7 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
     progress.hostAttempt = attempt;
     // 2. Claim a host: its local staging directory holds this attempt's files.
     progress.phase = 'claiming-host';
-    const host = await executorSteps(plan.executor).claimHost();
+    const host = await pickedUp(plan.executor, () => executorSteps(plan.executor).claimHost());
     const steps = hostSteps(host, plan);
     Object.assign(progress, { host: host.host, step: 2 });
     let keepStaging = false;
@@ -198,27 +212,30 @@ export async function collect(input: CollectInput): Promise<RunSummary> {
   }
 }
 
+/** parseCollectInput guarantees exactly one of the two. */
 function collectorRef(input: CollectInput): CollectorRef {
-  if (!input || typeof input !== 'object') {
-    throw ApplicationFailure.create({ type: 'ConfigError', nonRetryable: true, message: 'input must be an object such as {"collector": "athena-prod"}' });
-  }
-  if (input.collector && input.recipe) {
-    throw ApplicationFailure.create({ type: 'ConfigError', nonRetryable: true, message: 'input: give "collector" or "recipe", not both' });
-  }
-  if (typeof input.collector === 'string' && input.collector) return { collector: input.collector };
-  if (input.recipe && typeof input.recipe === 'object') return { recipe: input.recipe };
-  throw ApplicationFailure.create({
-    type: 'ConfigError',
-    nonRetryable: true,
-    message: 'input: "collector" (a name from collectors.yaml) or "recipe" is required, e.g. {"collector": "athena-prod"}',
-  });
+  return input.recipe ? { recipe: input.recipe } : { collector: input.collector! };
 }
 
 function withOverrides(plan: RunPlan, input: CollectInput): RunPlan {
   const options = { ...plan.options };
-  if (typeof input.dryRun === 'boolean') options.dryRun = input.dryRun;
-  if (typeof input.requireApproval === 'boolean') options.requireApproval = input.requireApproval;
+  if (input.dryRun !== undefined) options.dryRun = input.dryRun;
+  if (input.requireApproval !== undefined) options.requireApproval = input.requireApproval;
   return { ...plan, options };
+}
+
+/** A step no worker picked up in EXECUTOR_PICKUP: nobody polls that executor's queue. */
+async function pickedUp<T>(queue: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (!isPickupTimeout(err)) throw err;
+    throw ApplicationFailure.create({
+      type: 'ExecutorUnavailable',
+      nonRetryable: true,
+      message: `no worker polls the executor task queue "${queue}" (nothing picked up the run's step within ${EXECUTOR_PICKUP}); start one inside that executor's network with \`collector worker --executor ${queue}\`, or fix the collector's executor; nothing was uploaded and the HWM is unchanged`,
+    });
+  }
 }
 
 /** A scheduled run's window ends at its scheduled time (backfills too), other runs at their start. */
@@ -236,6 +253,10 @@ function previousWindowEnd(): string | undefined {
 
 /** The host queue stopped being polled: its worker died, so the next attempt starts on another. */
 function isHostLost(err: unknown): boolean {
+  return isPickupTimeout(err);
+}
+
+function isPickupTimeout(err: unknown): boolean {
   return (
     err instanceof ActivityFailure &&
     err.cause instanceof TimeoutFailure &&
@@ -253,22 +274,29 @@ const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
 
 /** Steps on the executor's queue; bounded, so a misrouted executor fails the run instead of hanging it. */
 function executorSteps(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', scheduleToCloseTimeout: '1h', retry: retry(10) });
+  return proxyActivities<CollectorActivities>({
+    taskQueue,
+    scheduleToStartTimeout: EXECUTOR_PICKUP,
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: EXECUTOR_HEARTBEAT,
+    scheduleToCloseTimeout: '1h',
+    retry: retry(10),
+  });
 }
 
 /** The HWM commit after a complete upload: retried until it lands or a conflict says it must not. */
 function committer(taskQueue: string) {
   const { maximumAttempts: _bounded, ...unlimited } = retry(1)!;
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', retry: unlimited });
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', heartbeatTimeout: EXECUTOR_HEARTBEAT, retry: unlimited });
 }
 
 /** Bounded well inside LEASE_MARGIN_MS, so a lease that took long to get is not spent before the upload. */
 function acquirer(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', scheduleToCloseTimeout: '3m', retry: retry(10) });
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '3m', retry: retry(10) });
 }
 
 function releaser(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', scheduleToCloseTimeout: '10m', retry: retry(10) });
+  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '10m', retry: retry(10) });
 }
 
 function hostSteps(host: HostClaim, plan: RunPlan) {

@@ -13,7 +13,7 @@ export function hwmCommand(hwm: Command, pluginFor: (o: Common) => Promise<Colle
     const runtime = (await pluginFor(o)).runtime;
     const collector = runtime.collector({ collector: name });
     const ctrl = new AbortController();
-    return runtime.hwmStore(collector, runtime.secrets(), { log: runtime.log, signal: ctrl.signal });
+    return runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal: ctrl.signal });
   };
   const opts = (c: Command) => c.option('-c, --config <file>', 'collectors file').option('--state-dir <dir>', 'state directory');
 

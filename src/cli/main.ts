@@ -19,6 +19,7 @@ import { testConnection } from './test-connection';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseRecipe } from '../config/load';
+import { RECIPE_PREFIX, RECIPE_SHAPE_ONLY } from '../config/recipe-policy';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
 import { connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
 import { startDevServer } from '../dev/temporal-server';
@@ -168,8 +169,11 @@ export function buildProgram(): Command {
       if (o.recipe) {
         const recipe = { name, ...(parseYaml(readFileSync(o.recipe, 'utf8')) as Record<string, unknown>) };
         // Checked here first: a recipe with a plain secret must be refused before it is sent, since
-        // whatever a workflow receives is stored in its history.
-        const checked = parseRecipe(recipe, (await pluginFor(o)).runtime.registry);
+        // whatever a workflow receives is stored in its history. With an embedded worker its policy is
+        // this collectors file's; a remote worker applies its own, so here only the recipe's shape counts.
+        const { runtime } = await pluginFor(o);
+        const policy = temporalConfigured() ? RECIPE_SHAPE_ONLY : runtime.recipePolicy();
+        const checked = parseRecipe(recipe, runtime.registry, policy);
         input = { recipe };
         taskQueue = o.executor ?? checked.executor;
       } else {
@@ -179,7 +183,7 @@ export function buildProgram(): Command {
       if (o.requireApproval) input.requireApproval = true;
       const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'embedded', ...(o.config ? { configPath: o.config } : {}), say: (m) => process.stderr.write(`${m}\n`) });
       try {
-        const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(name));
+        const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(o.recipe ? `${RECIPE_PREFIX}${name}` : name));
         say(`started ${handle.workflowId} on task queue ${taskQueue}`);
         if (!o.wait) return;
         const summary = await followRun(handle, say, interactive);

@@ -3,6 +3,8 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
 import type { CollectInput, Progress, RunSummary } from '../run-types';
+import { parseCollectInput } from '../collect-input';
+import { ConfigError } from '../errors';
 
 export const WORKFLOW_TYPE = 'collect';
 
@@ -11,6 +13,9 @@ export function runWorkflowId(collector: string): string {
 }
 
 export async function startRun(client: Client, input: CollectInput, taskQueue: string, workflowId: string): Promise<WorkflowHandle> {
+  // The workflow's own schema, so a run the workflow would refuse is never started.
+  const parsed = parseCollectInput(input);
+  if (!parsed.ok) throw new ConfigError(parsed.message);
   try {
     return await client.workflow.start(WORKFLOW_TYPE, {
       taskQueue,

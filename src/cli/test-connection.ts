@@ -6,7 +6,7 @@ import { scrubSecrets } from '../secrets/scrub';
 export async function testConnection(plugin: CollectorPlugin, name: string, say: (m: string) => void): Promise<boolean> {
   const runtime = plugin.runtime;
   const collector = runtime.collector({ collector: name });
-  const secrets = runtime.secrets();
+  const secrets = runtime.secrets(collector);
   const ctx = { log: runtime.log, signal: new AbortController().signal };
   const source = runtime.source(collector);
   const sourceConfig = await runtime.resolvedSourceConfig(collector, secrets);

@@ -7,6 +7,21 @@ import { parseDuration } from '../time/duration';
 /** A whole-value secret reference: `${NAME}`, `${file:name}`, `${aws-sm:prod/athena#password}`. */
 export const SECRET_REF = /^\$\{[^${}\s]+\}$/;
 
+/** `${REF}` anywhere in a string; the body has no `$`, braces or whitespace. */
+export const REF_IN_TEXT = /\$\{([^${}\s]+)\}/g;
+
+/** Every `${REF}` body in the strings of `value`, with the dotted path of the field it sits in. */
+export function secretRefFields(value: unknown, base: string): { field: string; ref: string }[] {
+  const found: { field: string; ref: string }[] = [];
+  const walk = (v: unknown, at: string): void => {
+    if (typeof v === 'string') for (const m of v.matchAll(REF_IN_TEXT)) found.push({ field: at, ref: m[1]! });
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}.${i}`));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k.slice(0, 64)}`);
+  };
+  walk(value, base);
+  return found;
+}
+
 /** Field names whose values are secrets: plain values there are refused (they would reach history). */
 export const SECRET_FIELD = /(password|secret|token|accountkey|connectionstring|apikey|privatekey|credential)/i;
 

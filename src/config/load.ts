@@ -7,7 +7,8 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors';
 import type { PluginRegistry } from '../plugins/registry';
 import type { EncryptionConfig } from '../codec/encryption-codec';
-import { SECRET_FIELD, SECRET_REF } from './fields';
+import { SECRET_FIELD, SECRET_REF, secretRefFields } from './fields';
+import { RECIPE_PREFIX, RECIPES_OFF, assertRecipesEnabled, recipeSecretIssues, type RecipePolicy } from './recipe-policy';
 import { formatIssues } from './issues';
 import { collectorSchema, collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
 
@@ -21,12 +22,16 @@ export interface Collector extends CollectorSpec {
   source: { type: string } & Record<string, unknown>;
   landing: { type: string } & Record<string, unknown>;
   hwm: ({ type: string } & Record<string, unknown>) | undefined;
+  /** `config`: written by the worker's operator; `recipe`: carried by a workflow input, held to `recipes:`. */
+  origin: 'config' | 'recipe';
 }
 
 export interface CollectorsConfig {
   path: string;
   collectors: Map<string, Collector>;
   encryption: EncryptionConfig | undefined;
+  /** What inline recipes may touch; recipes are off unless the file enables them. */
+  recipes: RecipePolicy;
 }
 
 export function loadCollectorsFile(path: string, registry: PluginRegistry): CollectorsConfig {
@@ -86,22 +91,29 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
     const unique = dedupe(issues);
     throw new ConfigError(`${path} has ${unique.length} problem(s)`, unique);
   }
-  return { path, collectors, encryption: file.success ? file.data.encryption : undefined };
+  return { path, collectors, encryption: file.success ? file.data.encryption : undefined, recipes: (file.success && file.data.recipes) || RECIPES_OFF };
 }
 
-/** Validates an inline recipe exactly as a collectors.yaml entry is validated. */
-export function parseRecipe(raw: unknown, registry: PluginRegistry): Collector {
+/**
+ * Validates an inline recipe exactly as a collectors.yaml entry is validated, then holds it to the
+ * worker's recipe policy: recipes enabled, and every secret reference granted. (What its resolved config
+ * reaches is checked where it is resolved: CollectorRuntime.) Its name is prefixed with `recipe.`, so its
+ * HWM, lease, staging and object names never meet a configured collector's.
+ */
+export function parseRecipe(raw: unknown, registry: PluginRegistry, policy: RecipePolicy = RECIPES_OFF): Collector {
+  assertRecipesEnabled(policy);
   const issues = [...scanValues(raw, ['recipe'])];
   const parsed = recipeSchema.safeParse(raw);
   if (!parsed.success) issues.push(...formatIssues(parsed.error, ['recipe']));
+  issues.push(...recipeSecretIssues(policy, secretRefFields(raw, 'recipe')));
   let collector: Collector | undefined;
   if (parsed.success) {
     const { name, ...spec } = parsed.data as Recipe;
-    const checked = checkPlugins(name, spec, registry, ['recipe']);
+    const checked = checkPlugins(`${RECIPE_PREFIX}${name}`, spec, registry, ['recipe'], 'recipe');
     issues.push(...checked.issues);
     collector = checked.collector;
   }
-  if (issues.length || !collector) throw new ConfigError('the inline recipe is invalid', dedupe(issues));
+  if (issues.length || !collector) throw new ConfigError('the inline recipe is invalid', dedupe(issues).slice(0, 50));
   return collector;
 }
 
@@ -117,6 +129,7 @@ function checkPlugins(
   spec: CollectorSpec,
   registry: PluginRegistry,
   base: string[],
+  origin: Collector['origin'] = 'config',
 ): { collector?: Collector; issues: string[] } {
   const issues: string[] = [];
   const block = <P extends { configSchema: import('zod').ZodType<unknown> }>(
@@ -142,7 +155,7 @@ function checkPlugins(
   const hwm = block('hwm', spec.hwm, registry.hwmStores);
   if (spec.schedule?.cron && spec.schedule?.every) issues.push(`${[...base, 'schedule'].join('.')}: give cron or every, not both`);
   if (issues.length || !source || !landing || (spec.hwm && !hwm)) return { issues };
-  return { collector: { ...spec, name, source, landing, hwm }, issues };
+  return { collector: { ...spec, name, source, landing, hwm, origin }, issues };
 }
 
 /** Checks every string once, whatever the schema: NUL bytes, huge values, plain values in secret fields. */
@@ -174,7 +187,7 @@ export function findCollector(config: CollectorsConfig, name: string): Collector
   if (!found) {
     const known = [...config.collectors.keys()];
     throw new ConfigError(
-      `unknown collector "${name}" in ${config.path}; known collectors: ${known.length ? known.join(', ') : '(none)'}`,
+      `unknown collector ${JSON.stringify(name.slice(0, 80))}${name.length > 80 ? '…' : ''} in ${config.path}; known collectors: ${known.length ? known.join(', ') : '(none)'}`,
     );
   }
   return found;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { collectorName, duration, taskQueueName } from './fields';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
+import { RECIPE_PREFIX, recipePolicySchema } from './recipe-policy';
 
 export const DEFAULT_EXECUTOR = 'collectors';
 
@@ -67,8 +68,13 @@ export const collectorsFileSchema = z
     version: z.literal(1).default(1),
     /** Opt-in payload encryption for everything this deployment puts in Temporal (see docs/security.md). */
     encryption: encryptionConfigSchema.optional(),
+    /** What inline recipes (workflow inputs carrying a collector definition) may touch; off by default. */
+    recipes: recipePolicySchema.optional(),
     // Entries are checked one by one in load.ts; here only the names and the map itself.
-    collectors: z.record(collectorName(), z.unknown()),
+    collectors: z.record(
+      collectorName().refine((n) => !n.startsWith(RECIPE_PREFIX), { message: `names starting with "${RECIPE_PREFIX}" are reserved for inline recipes` }),
+      z.unknown(),
+    ),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  * for the first one), so of two runs racing from one version exactly one wins.
  * Needs read, create, write (and delete for `collector hwm reset`): SAS `rcwd`.
  */
+import { azureConnectionTargets } from '../landing/targets';
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -121,4 +122,5 @@ export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = {
   type: 'azure-blob',
   configSchema: azureBlobHwmSchema,
   create: (config, ctx) => new AzureBlobHwmStore(config, ctx),
+  targets: azureConnectionTargets,
 };

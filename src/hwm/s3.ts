@@ -4,6 +4,7 @@
  * the first), so of two runs racing from one version exactly one wins. Removal sends If-Match too.
  * Needs s3:GetObject, s3:PutObject (and s3:DeleteObject for `collector hwm reset`) on the key.
  */
+import { s3ConnectionTargets } from '../landing/targets';
 import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -126,4 +127,5 @@ export const s3HwmPlugin: HwmPlugin<S3HwmConfig> = {
   type: 's3',
   configSchema: s3HwmSchema,
   create: (config, ctx) => new S3HwmStore(config, ctx),
+  targets: s3ConnectionTargets,
 };

@@ -48,7 +48,7 @@ export function runtimeFreshnessSource(runtime: CollectorRuntime, executors: str
     },
     async read(name, signal) {
       const collector = runtime.collector({ collector: name });
-      const store = await runtime.hwmStore(collector, runtime.secrets(), { log: runtime.log, signal });
+      const store = await runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal });
       return (await store.get(name)).value;
     },
   };

@@ -19,6 +19,21 @@ export interface Check {
   required: boolean;
 }
 
+/**
+ * Something a configured plugin will reach outside the worker process. Inline recipes come from whoever
+ * can start a workflow, so a recipe may only use plugins that declare their targets, and only targets the
+ * worker's `recipes:` policy grants (src/config/recipe-policy.ts). Declared from the resolved config.
+ */
+export type Target =
+  /** A host the worker dials (`host` or `host:port`, as in a URL), or an S3 bucket as `s3://bucket`. */
+  | { kind: 'endpoint'; field: string; value: string }
+  /** A directory the worker writes into (absolute). */
+  | { kind: 'path'; field: string; value: string }
+  /** An IAM role (or other identity) the worker assumes. */
+  | { kind: 'role'; field: string; value: string }
+  /** The worker's own ambient identity (AWS default credential chain, Azure managed identity...). */
+  | { kind: 'ambient-credentials'; field: string; value: string };
+
 export interface PluginContext {
   log: Logger;
   /** Cancelled when the activity is cancelled or times out. */
@@ -59,6 +74,8 @@ export interface SourcePlugin<C = unknown> {
   testConnection(config: C, ctx: PluginContext): Promise<Check[]>;
   /** Releases clients; called once after extraction. */
   close?(config: C): Promise<void>;
+  /** What this config reaches; without it, recipes may not use the plugin. */
+  targets?(config: C): Target[];
 }
 
 // ---------------------------------------------------------------- landing zones
@@ -100,6 +117,8 @@ export interface LandingPlugin<C = unknown> {
   type: string;
   configSchema: ZodType<C>;
   create(config: C, ctx: PluginContext): LandingZone;
+  /** What this config reaches; without it, recipes may not use the plugin. */
+  targets?(config: C): Target[];
 }
 
 // ---------------------------------------------------------------- HWM stores
@@ -127,6 +146,8 @@ export interface HwmPlugin<C = unknown> {
   type: string;
   configSchema: ZodType<C>;
   create(config: C, ctx: PluginContext): HwmStore;
+  /** What this config reaches; without it, recipes may not use the plugin. */
+  targets?(config: C): Target[];
 }
 
 /** The text of `<collector>_hwm.txt`, the same for every store. */

@@ -13,6 +13,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { AuthError, ConfigError, SecretError, TransientError } from '../errors';
 import { parseDuration } from '../time/duration';
 import { scrubSecrets } from './scrub';
+import { REF_IN_TEXT } from '../config/fields';
 
 export interface SecretResolverOptions {
   env?: NodeJS.ProcessEnv;
@@ -22,14 +23,17 @@ export interface SecretResolverOptions {
   maxLength?: number;
   /** How long an AWS Secrets Manager value is reused. Default 60 s, or COLLECTOR_SECRET_CACHE_TTL; 0 disables. */
   cacheTtlMs?: number;
+  /**
+   * Which references this resolver may resolve (by body, e.g. `NAME`, `aws-sm:x#k`) and the rule that
+   * says so, for the refusal. Without it every reference resolves (process-level keys, tests).
+   */
+  scope?: { allows(ref: string): boolean; rule: string };
 }
 
 export const DEFAULT_SECRET_DIR = '/mnt/secrets';
 export const DEFAULT_SECRET_MAXLEN = 1024 * 1024;
 export const DEFAULT_SECRET_CACHE_TTL_MS = 60_000;
 
-/** `${REF}` anywhere in a string; the body has no `$`, braces or whitespace. */
-const REF_IN_TEXT = /\$\{([^${}\s]+)\}/g;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SCHEME = /^([a-z][a-z0-9-]*):(.*)$/s;
 
@@ -51,8 +55,10 @@ export class SecretResolver {
   private readonly maxLength: number;
   private readonly cacheTtlMs: number;
   private readonly resolved = new Set<string>();
+  private readonly scope: SecretResolverOptions['scope'];
 
   constructor(options: SecretResolverOptions = {}) {
+    this.scope = options.scope;
     this.env = options.env ?? process.env;
     this.secretDir = options.secretDir ?? (this.env.COLLECTOR_SECRET_DIR || DEFAULT_SECRET_DIR);
     this.maxLength = options.maxLength ?? positiveInt(this.env.COLLECTOR_SECRET_MAXLEN, 'COLLECTOR_SECRET_MAXLEN') ?? DEFAULT_SECRET_MAXLEN;
@@ -72,6 +78,10 @@ export class SecretResolver {
     const body = ref.startsWith('${') && ref.endsWith('}') ? ref.slice(2, -1) : ref;
     if (!body || /[${}\s]/.test(body)) {
       throw new SecretError(`${field}: "${body.slice(0, 80)}" is not a secret reference (write \${NAME}, \${file:name} or \${aws-sm:name#key})`, { field });
+    }
+    // Before any lookup: an out-of-scope reference is not even looked for.
+    if (this.scope && !this.scope.allows(body)) {
+      throw new SecretError(`${field}: \${${body.slice(0, 120)}} may not be resolved here (${this.scope.rule})`, { ref: body.slice(0, 120), field });
     }
     const m = SCHEME.exec(body);
     const scheme = m ? m[1]! : '';

@@ -8,6 +8,7 @@ import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError } from '../errors';
+import { hostname, userInfo } from 'node:os';
 import { insecureConnectionWarning } from './tls-warning';
 
 export interface TemporalTarget {
@@ -75,5 +76,16 @@ export async function connectClient(target: TemporalTarget, dataConverter?: Data
   );
   // Connection.connect is lazy about auth; a cheap call proves the address and credentials work.
   await withDeadline('health check', target.address, connection.healthService.check({}));
-  return new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  return new Client({ connection, namespace: target.namespace, identity: cliIdentity(), ...(dataConverter ? { dataConverter } : {}) });
+}
+
+/** Recorded on every run this CLI starts: the run summary's startedBy reads it back for the audit trail. */
+export function cliIdentity(): string {
+  let user = process.env.USER ?? '';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the environment's USER, if any.
+  }
+  return `collector-cli ${user || 'unknown'}@${hostname()} pid ${process.pid}`;
 }

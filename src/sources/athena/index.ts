@@ -10,6 +10,7 @@ import { catalogNames, databaseNames, workgroupNames } from './discovery';
 import { historyUnit } from './history';
 import { metadataUnit } from './metadata';
 import { testAthenaConnection } from './test-connection';
+import { awsConnectionTargets } from '../../landing/targets';
 
 export { athenaConfigSchema, type AthenaConfig, type AthenaConfigInput } from './config';
 export { athenaApiCounters, ApiCounters, type OperationCounts } from './counters';
@@ -49,4 +50,9 @@ export const athenaSource: SourcePlugin<AthenaConfig> = {
   concurrency: (config) => config.maxConcurrency,
   testConnection: testAthenaConnection,
   close: async (config) => closeSession(config),
+  // The bucket of outputLocation is written by Athena with the collector's identity: a target like any.
+  targets: (config) => [
+    ...awsConnectionTargets(config),
+    ...(config.outputLocation ? [{ kind: 'endpoint' as const, field: 'outputLocation', value: `s3://${config.outputLocation.slice(5).split('/')[0]}` }] : []),
+  ],
 };
