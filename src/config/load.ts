@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import type { PluginRegistry } from '../plugins/registry';
 import type { EncryptionConfig } from '../codec/encryption-codec';
 import { SECRET_FIELD, SECRET_REF, secretRefFields } from './fields';
-import { RECIPE_PREFIX, RECIPES_OFF, assertRecipesEnabled, recipeSecretIssues, type RecipePolicy } from './recipe-policy';
+import { RECIPE_PREFIX, RECIPES_OFF, recipesOffIssue, recipeSecretIssues, type RecipePolicy } from './recipe-policy';
 import { formatIssues } from './issues';
 import { collectorSchema, collectorsFileSchema, recipeSchema, type CollectorSpec, type Recipe } from './schema';
 
@@ -101,8 +101,7 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
  * HWM, lease, staging and object names never meet a configured collector's.
  */
 export function parseRecipe(raw: unknown, registry: PluginRegistry, policy: RecipePolicy = RECIPES_OFF): Collector {
-  assertRecipesEnabled(policy);
-  const issues = [...scanValues(raw, ['recipe'])];
+  const issues = [...recipesOffIssue(policy), ...scanValues(raw, ['recipe'])];
   const parsed = recipeSchema.safeParse(raw);
   if (!parsed.success) issues.push(...formatIssues(parsed.error, ['recipe']));
   issues.push(...recipeSecretIssues(policy, secretRefFields(raw, 'recipe')));

@@ -10,7 +10,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors';
 import type { Target } from '../plugins/types';
 
 /** Collector names of recipes live under this prefix: no recipe can use a configured collector's state. */
@@ -56,12 +55,11 @@ export function globMatcher(patterns: readonly string[], options: { ignoreCase?:
 const shown = (v: string) => (v.length > 120 ? `${JSON.stringify(v.slice(0, 120))}…` : JSON.stringify(v));
 const listed = (items: readonly string[]) => (items.length ? `[${items.map((i) => shown(i)).join(', ')}]` : 'none');
 
-export function assertRecipesEnabled(policy: RecipePolicy): void {
-  if (!policy.enabled) {
-    throw new ConfigError(
-      'input.recipe: inline recipes are off on this worker (rule recipes.enabled in its collectors.yaml); start a collector by name, or ask the worker\'s operator to enable and scope recipes',
-    );
-  }
+/** The refusal when recipes are off; listed with the recipe's other problems, so one try shows them all. */
+export function recipesOffIssue(policy: RecipePolicy): string[] {
+  return policy.enabled
+    ? []
+    : ['input.recipe: inline recipes are off on this worker (rule recipes.enabled in its collectors.yaml); start a collector by name, or ask the worker\'s operator to enable and scope recipes'];
 }
 
 /** Every `${REF}` of a recipe with the field it sits in, refused unless `recipes.secrets` grants it. */
