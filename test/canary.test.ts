@@ -149,6 +149,8 @@ describe('no secret leaves the worker (canary)', { timeout: 600_000 }, () => {
     const bad = await cli(['run', 'canary-bad-sas', '--config', env.configPath, '--state-dir', env.stateDir], {});
     assert.equal(bad.code, 1, bad.out);
     assert.match(bad.out, /AuthError/);
+    // The worker's audit line names the CLI as the starter.
+    assert.match(worker.output(), /"startedBy":\{"origin":"collector-cli","identity":"collector-cli [^"]+@[^"]+ pid \d+"\}/);
     const landed = await landedObjects();
     assert.match(landed, /lz\/athena\/canary-azure_metadata_\d{8}T\d{6}Z\.csv/);
     assert.match(landed, /lz\/athena\/canary-s3_manifest_\d{8}T\d{6}Z\.json/);

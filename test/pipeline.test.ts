@@ -242,6 +242,9 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
         const wfId = d.info.recentActions[i - 1]!.action.workflow.workflowId;
         const s = (await env.temporal.client.workflow.getHandle(wfId).result()) as RunSummary;
         assert.equal(s.status, 'completed');
+        // The audit line: a scheduled run says so, with the schedule that fired it.
+        assert.equal(s.startedBy?.origin, 'schedule');
+        assert.equal(s.startedBy?.scheduleId, schedule.scheduleId);
         windows.push(s.window);
       }
       assert.equal(windows[1]!.start, windows[0]!.end);

@@ -79,6 +79,7 @@ export function printSummary(s: RunSummary, say: (m: string) => void): void {
   if (s.manifest) say(`  ${s.manifest}`);
   say(`  landing: ${s.landing}`);
   say(`  HWM: ${s.hwm.before ?? 'none'} -> ${s.hwm.after ?? 'none'} (${s.hwm.store})`);
+  if (s.startedBy) say(`  started by: ${s.startedBy.origin}${s.startedBy.scheduleId ? ` ${s.startedBy.scheduleId}` : ''}${s.startedBy.identity ? ` (${s.startedBy.identity})` : ''}`);
   const d = s.durationsMs;
   say(`  took ${(d.total / 1000).toFixed(1)}s (extract ${(d.extract / 1000).toFixed(1)}s, validate ${(d.validate / 1000).toFixed(1)}s, upload ${(d.upload / 1000).toFixed(1)}s), host attempts ${s.hostAttempts}`);
   for (const w of s.warnings) say(`  WARNING: ${w}`);
