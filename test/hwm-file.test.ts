@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HwmConflictError } from '../src/errors';
+import { HwmConflictError, TransientError } from '../src/errors';
 import { commitHwm } from '../src/hwm/commit';
 import { FileHwmStore } from '../src/hwm/file';
 import { planWindow } from '../src/hwm/window-plan';
+import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'hwm-'));
 
@@ -112,5 +114,99 @@ describe('file HWM lock', () => {
       if (round === 0) assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner from the same version');
       else assert.equal(results.filter((r) => r.status === 'fulfilled').length, 0, 'the version moved: nobody wins again');
     }
+  });
+});
+
+/**
+ * A real holder of the real lock in another process: the child calls compareAndSet on a store whose HWM
+ * file is a FIFO, so it takes the lock and then blocks reading the HWM, inside the critical section.
+ */
+async function childHoldingLock(dir: string, collector: string): Promise<{ child: Started; lockText: string }> {
+  execFileSync('mkfifo', [join(dir, `${collector}_hwm.txt`)]);
+  const code = `const { FileHwmStore } = require(${JSON.stringify(join(ROOT, 'src', 'hwm', 'file'))});
+new FileHwmStore(${JSON.stringify(dir)}).compareAndSet(${JSON.stringify(collector)}, null, '2026-11-01T00:00:00Z');`;
+  const child = startProcess(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT });
+  const lock = join(dir, `${collector}_hwm.txt.lock`);
+  await waitFor('the child to hold the lock', () => existsSync(lock) && readFileSync(lock, 'utf8').includes(`"pid":${child.proc.pid}`), 30_000).catch(async (e: Error) => {
+    await child.stop('SIGKILL');
+    throw new Error(`${e.message}\n${child.output()}`);
+  });
+  return { child, lockText: readFileSync(lock, 'utf8') };
+}
+
+/** Sets a lock's mtime an hour ahead: its age is then negative, so the age rule cannot be what breaks it. */
+function neverStale(lock: string): void {
+  const ahead = new Date(Date.now() + 3600_000);
+  utimesSync(lock, ahead, ahead);
+}
+
+const stayedLocked = (e: unknown) => e instanceof TransientError && /stayed locked/.test(e.message);
+
+describe('file HWM lock after a crash', () => {
+  it('a live holder on this host is respected; once it is SIGKILLed its lock is broken at once, not after a minute', async () => {
+    const dir = tmp();
+    const { child, lockText } = await childHoldingLock(dir, 'a');
+    try {
+      const lock = join(dir, 'a_hwm.txt.lock');
+      neverStale(lock);
+      unlinkSync(join(dir, 'a_hwm.txt'));
+      const store = new FileHwmStore(dir);
+      await assert.rejects(store.compareAndSet('a', null, '2026-11-02T00:00:00Z'), stayedLocked);
+      assert.equal(readFileSync(lock, 'utf8'), lockText, 'the live holder keeps its lock');
+
+      await child.stop('SIGKILL');
+      assert.equal(readFileSync(lock, 'utf8'), lockText, 'the killed holder left its lock behind');
+      const s = await store.compareAndSet('a', null, '2026-11-02T00:00:00Z');
+      assert.equal(s.value, '2026-11-02T00:00:00.000Z');
+      assert.deepEqual(readdirSync(dir), ['a_hwm.txt'], 'lock released, nothing left');
+
+      // An earlier process that had this process's pid (a restarted container's pid 1): dead too.
+      const earlier = { ...(JSON.parse(lockText) as Record<string, unknown>), pid: process.pid };
+      writeFileSync(join(dir, 'b_hwm.txt.lock'), `${JSON.stringify(earlier)}\n`);
+      neverStale(join(dir, 'b_hwm.txt.lock'));
+      assert.equal((await store.compareAndSet('b', null, '2026-11-02T00:00:00Z')).value, '2026-11-02T00:00:00.000Z');
+    } finally {
+      await child.stop('SIGKILL');
+    }
+  });
+
+  it('a dead holder on another host, of another boot, or in the old format: broken only by age', async () => {
+    const dir = tmp();
+    const { child, lockText } = await childHoldingLock(dir, 'dead');
+    await child.stop('SIGKILL');
+    const holder = JSON.parse(lockText) as Record<string, unknown>;
+    // The pid in each is dead here: only host, boot id or format keep the lock from being broken at once.
+    const locks = {
+      host: `${JSON.stringify({ ...holder, host: 'another-host' })}\n`,
+      boot: `${JSON.stringify({ ...holder, boot: '00000000-0000-0000-0000-000000000000' })}\n`,
+      old: `${holder.pid} 0b7e4a52-5f0b-4d8e-9d51-2a0c64c5f0a1\n`,
+    };
+    for (const [c, text] of Object.entries(locks)) {
+      writeFileSync(join(dir, `${c}_hwm.txt.lock`), text);
+      neverStale(join(dir, `${c}_hwm.txt.lock`));
+    }
+    const store = new FileHwmStore(dir);
+    const first = await Promise.allSettled(Object.keys(locks).map((c) => store.compareAndSet(c, null, '2026-11-02T00:00:00Z')));
+    for (const r of first) assert.ok(r.status === 'rejected' && stayedLocked(r.reason), String(r.status === 'rejected' ? r.reason : 'fulfilled'));
+    for (const [c, text] of Object.entries(locks)) assert.equal(readFileSync(join(dir, `${c}_hwm.txt.lock`), 'utf8'), text);
+    // Past the age rule, each is broken.
+    const old = new Date(Date.now() - 120_000);
+    for (const c of Object.keys(locks)) utimesSync(join(dir, `${c}_hwm.txt.lock`), old, old);
+    for (const c of Object.keys(locks)) assert.equal((await store.compareAndSet(c, null, '2026-11-02T00:00:00Z')).value, '2026-11-02T00:00:00.000Z');
+  });
+
+  it('temp files of killed holders are swept by the next holder; other collectors\' are not', async () => {
+    const dir = tmp();
+    const store = new FileHwmStore(dir);
+    await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
+    const { version } = await store.get('a');
+    const leftovers = ['a_hwm.txt.1f0c.tmp', 'a_hwm.txt.lock.2e1d.tmp'];
+    const others = ['a_lease_hwm.txt.3c2e.tmp', 'b_hwm.txt.4d3f.tmp', 'a_hwm.txt.lock.5e40.stale'];
+    for (const f of [...leftovers, ...others]) writeFileSync(join(dir, f), 'x');
+    await store.compareAndSet('a', version, '2026-11-02T00:00:00Z');
+    // A .stale file is kept while fresh (a live breaker may be between its two steps).
+    assert.deepEqual(readdirSync(dir).sort(), ['a_hwm.txt', ...others].sort());
+    await store.remove('a', (await store.get('a')).version);
+    assert.deepEqual(readdirSync(dir).sort(), [...others].sort());
   });
 });

@@ -160,6 +160,10 @@ describe('azure-blob uploads with a create+write-only (cw) container SAS', () =>
     const del = checks.find((c) => c.name.startsWith('delete probe'));
     assert.match(del?.detail ?? '', /stays/);
     assert.match(checks.find((c) => c.name === 'verify existing objects')?.detail ?? '', /write-only/);
+    // Without d the probe stays, under the one prefix consumers are told to ignore.
+    const left = await names('probe-cw/');
+    assert.equal(left.length, 1);
+    assert.match(left[0]!, /^probe-cw\/\.collector-tmp\/probe-[0-9a-f-]{36}\.txt$/);
 
     const full = await landing({ serviceUrl: az.serviceUrl, path: 'probe-rcwd', sasToken: '${SAS}' }, { SAS: az.containerSas(CONTAINER, 'rcwd') });
     const fullChecks = await full.testConnection();

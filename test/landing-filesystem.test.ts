@@ -1,10 +1,11 @@
 /**
  * The filesystem landing: atomic no-clobber publish (never a partial file under the final name),
- * already-present / conflict on retries, a race for one name, unsafe names, and a missing mount.
+ * already-present / conflict on retries, a race for one name, unsafe names, a missing mount, and temp
+ * files kept in `.collector-tmp/` and swept after a killed upload.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -61,10 +62,12 @@ describe('filesystem landing', () => {
     const target = join(root, '2024', 'big.csv');
     let sawProgress = false;
     const outcome = await put(lz(), f, '2024/big.csv', (n) => {
-      // While bytes are still being copied, nothing may exist under the final name.
+      // While bytes are still being copied, nothing may exist under the final name, nor next to it.
       if (n < content.length) {
         sawProgress = true;
         assert.equal(existsSync(target), false, 'partial file visible under the final name');
+        assert.deepEqual(readdirSync(join(root, '2024')), [], 'temp file in the directory consumers read');
+        assert.match(readdirSync(join(root, '.collector-tmp')).join(), /^big\.csv\.[0-9a-f-]{36}\.partial$/);
       }
     });
     assert.equal(outcome, 'created');
@@ -120,9 +123,45 @@ describe('filesystem landing', () => {
     assert.equal(checks[0]?.ok, false);
   });
 
-  it('testConnection checks create and hard-link publishing, and cleans up', async () => {
+  it('testConnection checks create and hard-link publishing in .collector-tmp/, and cleans up', async () => {
+    const before = readdirSync(root).sort();
     const checks = await lz().testConnection();
     for (const c of checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
-    assert.equal(existsSync(join(root, '_probe')) ? readdirSync(join(root, '_probe')).length : 0, 0);
+    assert.deepEqual([...new Set([...readdirSync(root), '.collector-tmp'])].sort(), [...new Set([...before, '.collector-tmp'])].sort(), 'nothing written outside .collector-tmp/');
+    assert.deepEqual(readdirSync(join(root, '.collector-tmp')), []);
+  });
+
+  it('a killed upload\'s temp files are swept by the next put of the same collector; others\' only after a day', async () => {
+    const sweepRoot = join(dir, 'sweep');
+    const tmpDir = join(sweepRoot, '.collector-tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const litter = {
+      mine: 'c1_metadata_20261101T000000Z.csv.8a3e2f7c-0000-4000-8000-000000000001.partial',
+      mineOtherRun: 'c1_manifest_20261031T000000Z.json.8a3e2f7c-0000-4000-8000-000000000002.partial',
+      otherFresh: 'c2_metadata_20261101T000000Z.csv.8a3e2f7c-0000-4000-8000-000000000003.partial',
+      otherOld: 'c3_events_20261001T000000Z.csv.8a3e2f7c-0000-4000-8000-000000000004.partial',
+      probeOld: 'probe-8a3e2f7c-0000-4000-8000-000000000005.txt',
+      sameStemOther: 'c10_metadata_20261101T000000Z.csv.8a3e2f7c-0000-4000-8000-000000000006.partial',
+    };
+    for (const name of Object.values(litter)) writeFileSync(join(tmpDir, name), 'partial');
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    for (const name of [litter.otherOld, litter.probeOld]) utimesSync(join(tmpDir, name), dayAgo, dayAgo);
+    const f = file('c1.csv', randomBytes(1000));
+    assert.equal(await put(lz(sweepRoot), f, 'c1_metadata_20261102T000000Z.csv'), 'created');
+    assert.deepEqual(readdirSync(tmpDir).sort(), [litter.otherFresh, litter.sameStemOther].sort());
+    assert.deepEqual(readdirSync(sweepRoot).sort(), ['.collector-tmp', 'c1_metadata_20261102T000000Z.csv']);
+  });
+
+  it('concurrent puts of one collector never sweep each other\'s temp files', async () => {
+    const files = Array.from({ length: 6 }, (_, i) => ({ f: file(`cc${i}.csv`, randomBytes(4 * 1024 * 1024 + i)), name: `cc_kind${i}_20261101T000000Z.csv` }));
+    // The others start (and sweep) while the first one's temp file is being written.
+    let copying!: () => void;
+    const firstCopying = new Promise<void>((r) => (copying = r));
+    const first = put(lz(), files[0]!.f, files[0]!.name, () => copying());
+    await firstCopying;
+    const outcomes = await Promise.all([first, ...files.slice(1).map(({ f, name }) => put(lz(), f, name))]);
+    assert.deepEqual(outcomes, files.map(() => 'created'));
+    for (const { f, name } of files) assert.ok(readFileSync(join(root, name)).equals(readFileSync(f.path)));
+    assert.deepEqual(readdirSync(join(root, '.collector-tmp')), []);
   });
 });

@@ -156,6 +156,8 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
   let iamMoto: Moto;
   let writer: { id: string; secret: string };
   let admin: S3Client;
+  /** Lists the bucket (and nothing else), to see what the writer left. */
+  let lister: S3Client;
 
   /** An IAM Query API call; moto routes on the service in the credential scope and checks no signature yet. */
   async function iam(params: Record<string, string>): Promise<string> {
@@ -181,12 +183,21 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
     await iam({ Action: 'PutUserPolicy', UserName: 'lz-writer', PolicyName: 'put-only', PolicyDocument: JSON.stringify(policy) });
     const key = await iam({ Action: 'CreateAccessKey', UserName: 'lz-writer' });
     writer = { id: /<AccessKeyId>([^<]+)/.exec(key)![1]!, secret: /<SecretAccessKey>([^<]+)/.exec(key)![1]! };
+    await iam({ Action: 'CreateUser', UserName: 'lz-lister' });
+    const listPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` }] };
+    await iam({ Action: 'PutUserPolicy', UserName: 'lz-lister', PolicyName: 'list-only', PolicyDocument: JSON.stringify(listPolicy) });
+    const listKey = await iam({ Action: 'CreateAccessKey', UserName: 'lz-lister' });
+    lister = new S3Client({
+      region: iamMoto.region, endpoint: iamMoto.endpoint, forcePathStyle: true,
+      credentials: { accessKeyId: /<AccessKeyId>([^<]+)/.exec(listKey)![1]!, secretAccessKey: /<SecretAccessKey>([^<]+)/.exec(listKey)![1]! },
+    });
     // From here on every request is authenticated and authorized.
     assert.ok((await fetch(`${iamMoto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' })).ok);
   });
 
   after(async () => {
     admin?.destroy();
+    lister?.destroy();
     await iamMoto?.stop();
   });
 
@@ -215,6 +226,10 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
     const del = checks.find((c) => c.name.startsWith('delete probe'));
     assert.equal(del?.ok, false);
     assert.match(del?.grant ?? '', /s3:DeleteObject/);
+    // Without s3:DeleteObject the probes stay, under the one prefix consumers are told to ignore.
+    const left = ((await lister.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'lz/probe/' }))).Contents ?? []).map((o) => o.Key!).sort();
+    assert.equal(left.length, 2, left.join(', '));
+    for (const key of left) assert.match(key, /^lz\/probe\/\.collector-tmp\/probe-[0-9a-f-]{36}(-multipart)?\.txt$/);
   });
 
   it('outside the granted prefix: a non-retryable AuthError naming the grant, with no secret in it', async () => {

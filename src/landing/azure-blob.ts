@@ -12,6 +12,8 @@
  *   ETag (and a new version / BlobCreated event where those are enabled).
  * - `auto` (default): `read` unless the SAS lacks `r`, or a read is refused; then `write-only`.
  */
+import { azureConnectionTargets } from './targets';
+import { parseConnectionString } from './azure-connection-string';
 import { createHash, randomUUID } from 'node:crypto';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import {
@@ -34,7 +36,7 @@ import {
 } from '../errors';
 import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../plugins/types';
 import { parseDuration } from '../time/duration';
-import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
+import { checkPrefix, COLLECTOR_TMP_DIR, joinObjectName, landingPrefix, probeObjectName } from './object-name';
 import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
 import { endpointUrl } from './endpoint-url';
 import { assertUnchanged, blockCount, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
@@ -148,14 +150,6 @@ export function parseSas(token: string): SasInfo {
   return { permissions: params.get('sp') ?? '', expiresOn: date(params.get('se')), startsOn: date(params.get('st')) };
 }
 
-function parseConnectionString(cs: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of cs.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------- the connection
 
@@ -618,7 +612,8 @@ class AzureBlobLanding implements LandingZone {
       checks.push({ name: 'credentials', ok: false, required: true, detail: (e as Error).message, grant });
       return checks;
     }
-    const probeName = this.t.blobName(`_probe/${randomUUID()}.txt`);
+    // Under the prefix consumers ignore: without delete permission the probe stays there.
+    const probeName = this.t.blobName(probeObjectName(randomUUID()));
     const text = Buffer.from(`temporal-collectors connection probe ${new Date().toISOString()}\n`);
     const content: Content = {
       bytes: text.length,
@@ -630,7 +625,7 @@ class AzureBlobLanding implements LandingZone {
     const blob = this.t.container.getBlockBlobClient(probeName);
     try {
       await this.upload({ buffer: text }, content, probeName, { signal });
-      checks.push({ name: 'create object', ok: true, required: true, detail: `wrote ${where}/_probe/...` });
+      checks.push({ name: 'create object', ok: true, required: true, detail: `wrote ${where}/${COLLECTOR_TMP_DIR}/...` });
     } catch (e) {
       checks.push({ name: 'create object', ok: false, required: true, detail: this.t.scrub((e as Error).message), grant: cw });
       return checks;
@@ -704,4 +699,5 @@ export const azureBlobLanding: LandingPlugin<AzureBlobLandingConfig> = {
   type: 'azure-blob',
   configSchema: azureBlobLandingSchema,
   create: (config, ctx) => new AzureBlobLanding(config, ctx),
+  targets: azureConnectionTargets,
 };

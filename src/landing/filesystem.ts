@@ -1,18 +1,20 @@
 /**
  * A directory as landing zone (a mounted share, a volume another system drains). A file appears under
- * its final name only when complete: it is written to a temp name in the same directory, fsynced, then
- * published with link(), which never replaces an existing file (EEXIST means "something is already
- * there"; it is then compared by sha256). rename() would silently overwrite, so it is not used.
+ * its final name only when complete: it is written to a temp file in `<root>/.collector-tmp/` (a
+ * dot-directory consumers skip, on the same filesystem), fsynced, then published with link(), which
+ * never replaces an existing file (EEXIST means "something is already there"; it is then compared by
+ * sha256). rename() would silently overwrite, so it is not used.
+ * A worker killed mid-copy leaves its temp file behind; the next put of the same collector sweeps it.
  * The filesystem keeps no object metadata: the run's manifest carries it.
  */
 import { hashFile } from '../extracts/hash';
 import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, open, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { AuthError, CollectorError, ConfigError, ConflictError, TransientError, ValidationError } from '../errors';
 import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../plugins/types';
-import { checkObjectName } from './object-name';
+import { checkObjectName, COLLECTOR_TMP_DIR, probeObjectName } from './object-name';
 
 export const filesystemLandingSchema = z
   .object({
@@ -25,6 +27,14 @@ export const filesystemLandingSchema = z
 export type FilesystemLandingConfig = z.infer<typeof filesystemLandingSchema>;
 
 const CHUNK = 1024 * 1024;
+/** A temp file this old belongs to no running upload (collectors that no longer run leave such litter). */
+const ORPHAN_TEMP_MS = 24 * 3600_000;
+
+/**
+ * Temp files being written by this process right now. A sweep never removes them: the uploads of one run
+ * put several files at once, and each put sweeps its collector's leftovers.
+ */
+const liveTemps = new Set<string>();
 
 class FilesystemLanding implements LandingZone {
   private readonly root: string;
@@ -44,9 +54,14 @@ class FilesystemLanding implements LandingZone {
     const target = this.target(objectName);
     await this.assertRoot();
     const dir = dirname(target);
+    const tmpDir = join(this.root, COLLECTOR_TMP_DIR);
     await fsCall(`create directory ${dir}`, () => mkdir(dir, { recursive: true }));
-    const tmp = join(dir, `.${basename(target)}.${randomUUID()}.partial`);
+    await fsCall(`create directory ${tmpDir}`, () => mkdir(tmpDir, { recursive: true }));
+    // Named after the object, so a leftover says whose it is and the owner's next upload can sweep it.
+    const tmp = join(tmpDir, `${basename(target)}.${randomUUID()}.partial`);
+    liveTemps.add(tmp);
     try {
+      await this.sweep(tmpDir, basename(target));
       const written = await this.copy(file.path, tmp, options);
       if (written.bytes !== file.bytes || written.sha256 !== file.sha256.toLowerCase()) {
         throw new ValidationError(
@@ -67,7 +82,28 @@ class FilesystemLanding implements LandingZone {
       return 'created';
     } finally {
       await unlink(tmp).catch(() => undefined);
+      liveTemps.delete(tmp);
     }
+  }
+
+  /**
+   * Best effort: removes the temp files of killed uploads, i.e. those of this object's collector (the text
+   * before the first `_`; collector names never contain one) that no put in this process is writing, and
+   * any temp file older than a day. A run of a collector uploads only while it holds the publish lease,
+   * so no other process is writing that collector's temp files now.
+   */
+  private async sweep(tmpDir: string, objectBase: string): Promise<void> {
+    const cut = objectBase.indexOf('_');
+    const owner = cut > 0 ? objectBase.slice(0, cut + 1) : undefined;
+    let removed = 0;
+    for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
+      const path = join(tmpDir, name);
+      if (liveTemps.has(path)) continue;
+      const mine = owner !== undefined && name.startsWith(owner);
+      if (!mine && !(await stat(path).then((s) => Date.now() - s.mtimeMs > ORPHAN_TEMP_MS, () => false))) continue;
+      if (await unlink(path).then(() => true, () => false)) removed++;
+    }
+    if (removed) this.ctx.log.info({ dir: tmpDir, removed }, 'removed temp files left by interrupted uploads');
   }
 
   /** The absolute path for `objectName`, refused if it would leave the landing directory. */
@@ -151,7 +187,8 @@ class FilesystemLanding implements LandingZone {
       checks.push({ name: 'directory exists', ok: false, required: true, detail: (e as Error).message });
       return checks;
     }
-    const probe = join(this.root, '_probe', `${randomUUID()}.txt`);
+    // Where uploads keep their temp files: what consumers skip, on the filesystem uploads publish on.
+    const probe = join(this.root, ...probeObjectName(randomUUID()).split('/'));
     const tmp = `${probe}.partial`;
     try {
       await mkdir(dirname(probe), { recursive: true });
@@ -177,8 +214,6 @@ class FilesystemLanding implements LandingZone {
     } finally {
       await unlink(tmp).catch(() => undefined);
       await unlink(probe).catch(() => undefined);
-      // Only if empty: another probe may be running.
-      await rmdir(dirname(probe)).catch(() => undefined);
     }
     this.ctx.log.debug({ probe }, 'filesystem landing probe done');
     return checks;
@@ -223,4 +258,5 @@ export const filesystemLanding: LandingPlugin<FilesystemLandingConfig> = {
   type: 'filesystem',
   configSchema: filesystemLandingSchema,
   create: (config, ctx) => new FilesystemLanding(config, ctx),
+  targets: (config) => [{ kind: 'path', field: 'path', value: resolve(config.path) }],
 };

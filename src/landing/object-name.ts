@@ -58,6 +58,18 @@ export const landingPrefix = () =>
       if (problem) ctx.addIssue({ code: 'custom', message: `must be a relative path inside the container or bucket: ${problem}` });
     });
 
+/**
+ * The one prefix under the landing path for everything the collector writes that is not a deliverable
+ * (filesystem temp files, test-connection probes). A dot-directory, so consumers that skip dot-entries
+ * skip it; docs/landing-zones.md tells consumers to ignore it.
+ */
+export const COLLECTOR_TMP_DIR = '.collector-tmp';
+
+/** A test-connection probe object's name, relative to the landing path. */
+export function probeObjectName(id: string, suffix = ''): string {
+  return `${COLLECTOR_TMP_DIR}/probe-${id}${suffix}.txt`;
+}
+
 /** `prefix/name`, checked as a whole (the prefix counts towards the length limit). */
 export function joinObjectName(prefix: string, name: string): string {
   checkObjectName(name);

@@ -12,6 +12,7 @@
  *   SSE-KMS (ETags are not MD5s there) and above 5 GiB: those need s3:GetObject.
  * - `auto` (default): `read`, falling back to `write-only` once HeadObject is refused.
  */
+import { s3ConnectionTargets } from './targets';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -34,7 +35,7 @@ import { AuthError, CollectorError, ConfigError, ConflictError, TransientError, 
 import type { Logger } from 'pino';
 import type { Check, LandingPlugin, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../plugins/types';
 import { parseDuration } from '../time/duration';
-import { checkPrefix, joinObjectName, landingPrefix } from './object-name';
+import { checkPrefix, COLLECTOR_TMP_DIR, joinObjectName, landingPrefix, probeObjectName } from './object-name';
 import { isNetworkError, retryPolicy, safeMessage, scrub, withRetry, type RetryPolicy, type Verdict } from './transfer';
 import { endpointUrl } from './endpoint-url';
 import { assertUnchanged, base64ToHex, checkStagedFile, chooseBlockSize, metadataValue, objectMetadata, pumpBlocks, type BlockSource } from './blocks';
@@ -574,7 +575,8 @@ class S3Landing implements LandingZone {
       return checks;
     }
     const id = randomUUID();
-    const key = this.t.key(`_probe/${id}.txt`);
+    // Under the prefix consumers ignore: without s3:DeleteObject the probes stay there.
+    const key = this.t.key(probeObjectName(id));
     const text = Buffer.from(`temporal-collectors connection probe ${new Date().toISOString()}\n`);
     const content: Content = {
       bytes: text.length,
@@ -585,7 +587,7 @@ class S3Landing implements LandingZone {
     };
     try {
       await this.putSingle({ buffer: text }, content, key, { signal });
-      checks.push({ name: 'create object', ok: true, required: true, detail: `wrote ${this.describe()}/_probe/...` });
+      checks.push({ name: 'create object', ok: true, required: true, detail: `wrote ${this.describe()}/${COLLECTOR_TMP_DIR}/...` });
     } catch (e) {
       checks.push({ name: 'create object', ok: false, required: true, detail: (e as Error).message, grant: this.t.writeGrant() });
       return checks;
@@ -600,7 +602,7 @@ class S3Landing implements LandingZone {
     } catch (e) {
       checks.push({ name: 'conditional create (If-None-Match)', ok: false, required: true, detail: (e as Error).message });
     }
-    const mpKey = this.t.key(`_probe/${id}-multipart.txt`);
+    const mpKey = this.t.key(probeObjectName(id, '-multipart'));
     try {
       // One part: the last part of an upload may be smaller than 5 MiB.
       await this.putMultipart({ buffer: text }, content, mpKey, content.bytes, { signal });
@@ -638,7 +640,7 @@ class S3Landing implements LandingZone {
       }
       return { name, ok: true, required: false, detail: 'probe objects removed' };
     } catch (e) {
-      return { name, ok: false, required: false, detail: `probe objects stay under ${this.describe()}/_probe/ (not needed for uploads): ${(e as Error).message}`, grant: 's3:DeleteObject (optional)' };
+      return { name, ok: false, required: false, detail: `probe objects stay under ${this.describe()}/${COLLECTOR_TMP_DIR}/ (not needed for uploads; consumers ignore it): ${(e as Error).message}`, grant: 's3:DeleteObject (optional)' };
     }
   }
 }
@@ -663,4 +665,5 @@ export const s3Landing: LandingPlugin<S3LandingConfig> = {
   type: 's3',
   configSchema: s3LandingSchema,
   create: (config, ctx) => new S3Landing(config, ctx),
+  targets: s3ConnectionTargets,
 };

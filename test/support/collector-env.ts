@@ -103,7 +103,8 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       return existsSync(f) ? readFileSync(f, 'utf8').trim() : null;
     },
     landed() {
-      return readdirSync(landingDir).sort();
+      // What a consumer sees: dot-entries (the collector's .collector-tmp/) are not deliverables.
+      return readdirSync(landingDir).filter((f) => !f.startsWith('.')).sort();
     },
     stagingDirs() {
       const d = join(stateDir, 'staging');
