@@ -320,6 +320,7 @@ function hostSteps(host: HostClaim, plan: RunPlan) {
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(8),
   });
-  const { cleanup } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: '5m', retry: retry(3) });
+  // Heartbeats: a worker killed mid-cleanup is noticed in seconds, not after the 5 minutes.
+  const { cleanup } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: '5m', heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
   return { extract, validate, upload, cleanup };
 }
