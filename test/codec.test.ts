@@ -194,6 +194,24 @@ describe('codec server (real HTTP)', () => {
     }
   });
 
+  test('behind a reverse-proxy prefix: the last path segment is the operation', async () => {
+    const input: JsonPayload = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"proxied"').toString('base64') };
+    const enc = await post('/any/prefix/encode', { payloads: [input] });
+    assert.equal(enc.status, 200);
+    const encoded = (await enc.json()) as { payloads: JsonPayload[] };
+    assert.equal(Buffer.from(encoded.payloads[0]!.metadata!.encoding!, 'base64').toString(), ENCRYPTED_ENCODING);
+    for (const path of ['/codec/default/decode', '/codec/default/decode/', '/a/b/c/decode?x=1']) {
+      const dec = await post(path, encoded);
+      assert.equal(dec.status, 200, path);
+      assert.deepEqual(await dec.json(), { payloads: [input] }, path);
+    }
+    const pre = await fetch(`${server.url}/codec/default/decode`, { method: 'OPTIONS', headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' } });
+    assert.equal(pre.status, 204);
+    for (const path of ['/codec/default/decoder', '/codec/decode/more', '/xdecode']) {
+      assert.equal((await post(path, { payloads: [] })).status, 404, path);
+    }
+  });
+
   test('decodes what a worker with the same converter wrote', async () => {
     const loaded = loadDataConverter(encryptedDataConverter(codec));
     const p = await encodeToPayload(loaded, { window: { start: '2024-01-01T00:00:00Z' } });
@@ -209,7 +227,7 @@ describe('codec server (real HTTP)', () => {
       headers: {
         Origin: ORIGIN,
         'Access-Control-Request-Method': 'POST',
-        'Access-Control-Request-Headers': 'content-type,x-namespace,authorization',
+        'Access-Control-Request-Headers': 'content-type,x-namespace,authorization,authorization-extras',
         'Access-Control-Request-Private-Network': 'true',
       },
     });
@@ -218,7 +236,8 @@ describe('codec server (real HTTP)', () => {
     assert.equal(pre.headers.get('access-control-allow-credentials'), 'true');
     assert.equal(pre.headers.get('access-control-allow-private-network'), 'true');
     const allowed = pre.headers.get('access-control-allow-headers')!.toLowerCase().split(/,\s*/);
-    for (const h of ['x-namespace', 'content-type', 'authorization']) assert.ok(allowed.includes(h), h);
+    // authorization-extras: sent by the Web UI with SSO and "pass access token".
+    for (const h of ['x-namespace', 'content-type', 'authorization', 'authorization-extras']) assert.ok(allowed.includes(h), h);
     assert.match(pre.headers.get('access-control-allow-methods')!, /POST/);
 
     const cloud = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'https://cloud.temporal.io' } });

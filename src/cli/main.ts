@@ -11,9 +11,23 @@ import { CollectorPlugin } from '../plugin';
 import { DEFAULT_EXECUTOR } from '../config/schema';
 import { TOOL_VERSION, BUILD_ID } from '../version';
 import type { CollectInput } from '../run-types';
+import type { Collector } from '../config/load';
 import { openSession } from './session';
 import { failureMessage, followRun, isWorkflowFailure, printSummary, runWorkflowId, startRun } from './run';
-import { buildSchedule, createSchedule, describeSchedule, listSchedules, updateSchedule, type ScheduleFlags } from './schedule';
+import {
+  buildSchedule,
+  createSchedule,
+  describeSchedule,
+  describeWhen,
+  desiredSchedule,
+  listSchedules,
+  notFound,
+  planApply,
+  runApply,
+  updateSchedule,
+  withScheduleBlock,
+  type ScheduleFlags,
+} from './schedule';
 import { hwmCommand } from './hwm';
 import { testConnection } from './test-connection';
 import { readFileSync } from 'node:fs';
@@ -52,15 +66,20 @@ async function pluginFor(o: Common): Promise<CollectorPlugin> {
   return new CollectorPlugin({ ...base, sources: loaded.sources, landings: loaded.landings, hwmStores: loaded.hwmStores });
 }
 
+/** The collector `name` of the local collectors file; undefined when there is no such file. */
+async function configuredCollector(o: Common, name: string): Promise<Collector | undefined> {
+  try {
+    return (await pluginFor(o)).runtime.collector({ collector: name });
+  } catch (e) {
+    if (e instanceof ConfigError && /not found/.test(e.message)) return undefined;
+    throw e;
+  }
+}
+
 /** The executor task queue of `name` from the local collectors file, when there is one. */
 async function executorOf(o: Common, name: string, explicit?: string): Promise<string> {
   if (explicit) return explicit;
-  try {
-    return (await pluginFor(o)).runtime.collector({ collector: name }).executor;
-  } catch (e) {
-    if (e instanceof ConfigError && /not found/.test(e.message)) return DEFAULT_EXECUTOR;
-    throw e;
-  }
+  return (await configuredCollector(o, name))?.executor ?? DEFAULT_EXECUTOR;
 }
 
 function common(cmd: Command): Command {
@@ -71,10 +90,10 @@ function common(cmd: Command): Command {
 
 function scheduleOptions(cmd: Command): Command {
   return cmd
-    .option('--cron <expr...>', 'cron expression(s), e.g. "0 */6 * * *"')
-    .option('--every <duration>', 'interval instead of cron, e.g. 6h')
-    .option('--timezone <tz>', 'IANA time zone for cron, e.g. Europe/Prague')
-    .option('--jitter <duration>', 'random delay up to this, to spread load')
+    .option('--cron <expr...>', 'cron expression(s), e.g. "0 */6 * * *" (default: the collector\'s schedule: block)')
+    .option('--every <duration>', 'interval instead of cron, e.g. 6h (default: the collector\'s schedule: block)')
+    .option('--timezone <tz>', 'IANA time zone for cron, e.g. Europe/Prague (default: the schedule: block\'s)')
+    .option('--jitter <duration>', 'random delay up to this, to spread load (default: the schedule: block\'s)')
     .option('--overlap <policy>', 'skip | buffer-one | buffer-all | cancel-other | terminate-other | allow-all', 'skip')
     .option('--catchup-window <duration>', 'how late a missed run may still start')
     .option('--pause-on-failure', 'pause the schedule when a run fails')
@@ -212,46 +231,84 @@ export function buildProgram(): Command {
       });
   }
 
-  const schedule = program.command('schedule').description('manage Temporal Schedules of collectors');
+  const schedule = program
+    .command('schedule')
+    .description('manage Temporal Schedules of collectors (defaults from each collector\'s schedule: block in collectors.yaml)');
   const withClient = async <T>(o: Common, fn: (s: Awaited<ReturnType<typeof openSession>>) => Promise<T>): Promise<T> => {
-    const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', say: (m) => process.stderr.write(`${m}\n`) });
+    const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', ...(o.config ? { configPath: o.config } : {}), say: (m) => process.stderr.write(`${m}\n`) });
     try {
       return await fn(session);
     } finally {
       await session.close();
     }
   };
+  const SCHEDULE_HELP = {
+    create: 'create the collector\'s Temporal Schedule from its schedule: block in collectors.yaml; flags override the block',
+    update: 'change the collector\'s Temporal Schedule to its schedule: block and the flags given (pause state and note are kept)',
+  } as const;
   for (const verb of ['create', 'update'] as const) {
     scheduleOptions(common(schedule.command(`${verb} <collector>`)))
+      .description(SCHEDULE_HELP[verb])
       .option('--schedule-id <id>', 'default: the collector name')
       .action(async (name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }) => {
         const id = o.scheduleId ?? name;
-        const options = buildSchedule(id, { collector: name }, await executorOf(o, name, o.executor), o);
-        await withClient(o, (s) => (verb === 'create' ? createSchedule(s.client, options) : updateSchedule(s.client, id, options)));
-        say(`schedule ${id} ${verb}d`);
+        const configured = await configuredCollector(o, name);
+        const { flags, names } = withScheduleBlock(o, configured?.schedule, name);
+        const taskQueue = o.executor ?? configured?.executor ?? DEFAULT_EXECUTOR;
+        const options = buildSchedule(id, { collector: name }, taskQueue, flags, names, { collector: name, managedBy: 'cli' });
+        await withClient(o, (s) => (verb === 'create' ? createSchedule(s.client, options, names) : updateSchedule(s.client, id, options, names)));
+        say(`schedule ${id} ${verb}d: ${describeWhen(flags, taskQueue)}`);
       });
   }
-  common(schedule.command('describe <scheduleId>')).action(async (id: string, o: Common) => {
-    say(JSON.stringify(await withClient(o, (s) => describeSchedule(s.client, id)), null, 2));
-  });
-  common(schedule.command('list')).action(async (o: Common) => {
-    for (const s of await withClient(o, (x) => listSchedules(x.client))) say(`${s.scheduleId}\t${s.paused ? 'paused' : 'active'}\tnext ${s.next ?? '-'}`);
-  });
+  common(schedule.command('apply'))
+    .description(
+      'make the Temporal Schedules match collectors.yaml: create or update one per collector with a schedule: block, ' +
+        'delete those apply created for collectors without one; never touches other schedules',
+    )
+    .option('--dry-run', 'print the plan, change nothing')
+    .action(async (o: Common & { dryRun?: boolean }) => {
+      const config = (await pluginFor(o)).runtime.config();
+      // Every block is checked before anything changes: one bad field exits 2 with nothing applied.
+      const desired = [...config.collectors.values()].filter((c) => c.schedule).map((c) => desiredSchedule(c.name, c.executor, c.schedule!));
+      const counts = await withClient(o, async (s) => runApply(s.client, await planApply(s.client, desired, new Set(config.collectors.keys())), Boolean(o.dryRun), say));
+      if (counts.conflicts) throw new RunFailed(`${counts.conflicts} schedule(s) in conflict (see above); nothing was done to them`);
+    });
+  common(schedule.command('describe <scheduleId>'))
+    .description('show a schedule: spec, policies, next and recent runs (JSON)')
+    .action(async (id: string, o: Common) => {
+      say(JSON.stringify(await withClient(o, (s) => describeSchedule(s.client, id)), null, 2));
+    });
+  common(schedule.command('list'))
+    .description('list the schedules of the namespace: id, paused or active, next run')
+    .action(async (o: Common) => {
+      for (const s of await withClient(o, (x) => listSchedules(x.client))) say(`${s.scheduleId}\t${s.paused ? 'paused' : 'active'}\tnext ${s.next ?? '-'}`);
+    });
+  const VERB_HELP = {
+    pause: 'pause a schedule (no runs start until unpaused)',
+    unpause: 'resume a paused schedule',
+    trigger: 'start a run of the schedule now',
+    delete: 'delete a schedule (runs already started go on)',
+  } as const;
   for (const verb of ['pause', 'unpause', 'trigger', 'delete'] as const) {
-    common(schedule.command(`${verb} <scheduleId>`))
-      .option('--note <text>', 'a note (pause/unpause)')
-      .action(async (id: string, o: Common & { note?: string }) => {
-        await withClient(o, async (s) => {
-          const h = s.client.schedule.getHandle(id);
+    const cmd = common(schedule.command(`${verb} <scheduleId>`)).description(VERB_HELP[verb]);
+    if (verb === 'pause' || verb === 'unpause') cmd.option('--note <text>', 'why, shown with the schedule');
+    cmd.action(async (id: string, o: Common & { note?: string }) => {
+      await withClient(o, async (s) => {
+        const h = s.client.schedule.getHandle(id);
+        try {
           if (verb === 'pause') await h.pause(o.note);
           else if (verb === 'unpause') await h.unpause(o.note);
           else if (verb === 'trigger') await h.trigger();
           else await h.delete();
-        });
-        say(`schedule ${id}: ${verb} done`);
+        } catch (e) {
+          throw notFound(e, id);
+        }
       });
+      say(`schedule ${id}: ${verb} done`);
+    });
   }
   common(schedule.command('backfill <scheduleId>'))
+    .description('replay the runs a schedule would have started between --start and --end')
     .requiredOption('--start <iso>', 'first scheduled time to replay')
     .requiredOption('--end <iso>', 'last scheduled time to replay')
     .option('--overlap <policy>', 'overlap policy for the backfill', 'buffer-all')
@@ -262,7 +319,13 @@ export function buildProgram(): Command {
         throw new ConfigError('--start and --end must be ISO-8601 timestamps with start before end');
       }
       const overlap = o.overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ALL;
-      await withClient(o, (s) => s.client.schedule.getHandle(id).backfill({ start, end, overlap }));
+      await withClient(o, async (s) => {
+        try {
+          await s.client.schedule.getHandle(id).backfill({ start, end, overlap });
+        } catch (e) {
+          throw notFound(e, id);
+        }
+      });
       say(`schedule ${id}: backfill ${start.toISOString()} .. ${end.toISOString()} requested`);
     });
 

@@ -44,7 +44,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     if (embedded) {
       dev = await startDevServer({ stateDir: options.stateDir });
       stops.push(() => dev!.stop());
-      options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS to use your cluster); Web UI ${dev.uiUrl}`);
+      options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS, or a profile with "temporal config set", to use your cluster); Web UI ${dev.uiUrl}`);
     }
     const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
     if (target.insecureWarning) options.say(`WARNING: ${target.insecureWarning}`);

@@ -1,6 +1,7 @@
 /**
- * A codec server for the Temporal Web UI and `temporal` CLI: POST /encode and /decode (also under a
- * namespace segment, `/{namespace}/decode`, for the CLI's `--codec-endpoint .../{namespace}` templating).
+ * A codec server for the Temporal Web UI and `temporal` CLI: POST .../encode and .../decode. Only the last
+ * path segment counts, as in the Web UI's contract: `/decode`, `/{namespace}/decode` (the CLI's
+ * `--codec-endpoint .../{namespace}` templating) and `/codec/default/decode` behind a reverse-proxy prefix.
  *
  * Body and response are proto3 JSON of temporal.api.common.v1.Payloads:
  *   {"payloads":[{"metadata":{"encoding":"<base64>", ...},"data":"<base64>"}]}
@@ -41,8 +42,9 @@ export interface JsonPayload {
   data?: string | null;
 }
 
-const ALLOW_HEADERS = 'X-Namespace, Content-Type, Authorization';
-const ROUTE = /^\/(?:([^/]+)\/)?(encode|decode)\/?$/;
+// Authorization-Extras: the Web UI sends it with SSO when "pass access token" is on.
+const ALLOW_HEADERS = 'X-Namespace, Content-Type, Authorization, Authorization-Extras';
+const ROUTE = /^\/(?:.*\/)?(encode|decode)\/?$/;
 
 class HttpError extends Error {
   constructor(
@@ -78,8 +80,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     const path = pathOf(req);
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) return send(res, 200, { ok: true });
     const route = ROUTE.exec(path);
-    if (!route) throw new HttpError(404, 'not found: use POST /encode or /decode');
-    const op = route[2] as 'encode' | 'decode';
+    if (!route) throw new HttpError(404, 'not found: use POST .../encode or .../decode');
+    const op = route[1] as 'encode' | 'decode';
 
     const origin = req.headers.origin;
     if (origin !== undefined) {

@@ -1,6 +1,8 @@
 /**
  * Worker Deployment versioning, opt-in: COLLECTOR_DEPLOYMENT_NAME + COLLECTOR_BUILD_ID make every
  * worker of the process (executor queues and host-queue companions) poll as that deployment version.
+ * The Temporal Worker Controller injects TEMPORAL_DEPLOYMENT_NAME + TEMPORAL_WORKER_BUILD_ID instead; they
+ * are read too. Ours win when both pairs are set (COLLECTOR_DEPLOYMENT_NAME decides which pair applies).
  * Default behaviour PINNED: a run finishes on the build that started it, including the host-pinned
  * steps that read the staging files and heartbeat checkpoints that build wrote (docs/upgrades.md).
  */
@@ -15,8 +17,21 @@ export interface DeploymentSettings {
   behavior?: string | undefined;
 }
 
+/** The defaults of a checkout and of an image built without --build-arg BUILD_ID. */
+const PLACEHOLDER_BUILD_IDS = new Set(['dev', 'unknown']);
+
+const given = (v: string | undefined): string | undefined => (v?.trim() ? v : undefined);
+const realBuildId = (v: string | undefined): string | undefined => (given(v) && !PLACEHOLDER_BUILD_IDS.has(v!.trim()) ? v : undefined);
+
 export function deploymentSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentSettings {
-  return { deploymentName: env.COLLECTOR_DEPLOYMENT_NAME, buildId: env.COLLECTOR_BUILD_ID, behavior: env.COLLECTOR_VERSIONING_BEHAVIOR };
+  const behavior = env.COLLECTOR_VERSIONING_BEHAVIOR;
+  const own = given(env.COLLECTOR_DEPLOYMENT_NAME);
+  if (own) return { deploymentName: own, buildId: realBuildId(env.COLLECTOR_BUILD_ID) ?? given(env.TEMPORAL_WORKER_BUILD_ID) ?? env.COLLECTOR_BUILD_ID, behavior };
+  const controller = given(env.TEMPORAL_DEPLOYMENT_NAME);
+  // The image always sets COLLECTOR_BUILD_ID (for --version); under the controller, its build id must be the
+  // controller's, or the controller never sees the version's pollers.
+  if (controller) return { deploymentName: controller, buildId: given(env.TEMPORAL_WORKER_BUILD_ID) ?? env.COLLECTOR_BUILD_ID, behavior };
+  return { deploymentName: undefined, buildId: env.COLLECTOR_BUILD_ID, behavior };
 }
 
 function behaviorOf(v: string | undefined): VersioningBehaviorName {
@@ -30,10 +45,9 @@ export function workerDeploymentOptions(s: DeploymentSettings): WorkerDeployment
   const deploymentName = s.deploymentName?.trim();
   if (!deploymentName) return undefined;
   const buildId = s.buildId?.trim();
-  // "dev" and "unknown" are the defaults of a checkout and of an image built without --build-arg BUILD_ID.
-  if (!buildId || buildId === 'dev' || buildId === 'unknown') {
+  if (!buildId || PLACEHOLDER_BUILD_IDS.has(buildId)) {
     throw new ConfigError(
-      `COLLECTOR_DEPLOYMENT_NAME is "${deploymentName}" but COLLECTOR_BUILD_ID is ${buildId ? `"${buildId}"` : 'not set'}: set it to the image's build id (one per build, never reused)`,
+      `COLLECTOR_DEPLOYMENT_NAME is "${deploymentName}" but COLLECTOR_BUILD_ID is ${buildId ? `"${buildId}"` : 'not set'}: set it (or TEMPORAL_WORKER_BUILD_ID) to the image's build id (one per build, never reused)`,
     );
   }
   return {

@@ -1,11 +1,12 @@
 /**
  * Connecting to Temporal the way Temporal users expect: @temporalio/envconfig (TEMPORAL_ADDRESS,
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, the TOML config file).
- * Without any of them, the CLI runs an embedded dev server instead (see dev/temporal-server.ts).
+ * Without any of them (no address in the environment or the default profile), the CLI runs an embedded
+ * dev server instead (see dev/temporal-server.ts).
  */
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { loadClientConfigProfile, loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError } from '../errors';
 import { hostname, userInfo } from 'node:os';
@@ -19,9 +20,22 @@ export interface TemporalTarget {
   insecureWarning: string | undefined;
 }
 
-/** True when the environment names a Temporal cluster; otherwise the CLI embeds a dev server. */
+/**
+ * True when the environment or the Temporal config file names a cluster; otherwise the CLI embeds a dev
+ * server. The file is the one `temporal config set` writes (~/.config/temporalio/temporal.toml, or
+ * TEMPORAL_CONFIG_FILE); its profile (TEMPORAL_PROFILE, else `default`) counts when it has an address.
+ * An empty TEMPORAL_ADDRESS overrides the file's address, as in every Temporal SDK.
+ */
 export function temporalConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE);
+  if (env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE) return true;
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v;
+  try {
+    return Boolean(loadClientConfigProfile({ overrideEnvVars: vars }).address);
+  } catch {
+    // An unreadable or malformed file still means someone configured Temporal: connecting reports the error.
+    return true;
+  }
 }
 
 export function loadTemporalTarget(overrides: { address?: string; namespace?: string } = {}): TemporalTarget {
