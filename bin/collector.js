@@ -5,10 +5,16 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-// The AWS SDK warns on every start that releases after January 2027 need Node 22; the README says so once.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const checkout = existsSync(join(root, 'src', 'cli', 'main.ts')) && !process.env.COLLECTOR_USE_DIST;
+// In a checkout on a node older than 22, the pinned Node 22 that setup installed runs the command instead.
+const runtime = join(root, 'scripts', 'node-runtime.js');
+if (checkout && existsSync(runtime)) {
+  const node22 = require(runtime);
+  if (node22.rerunOnNode22({ install: false, tieToLauncher: true })) return;
+  node22.exitWithLauncher();
+}
 let entry;
-if (existsSync(join(root, 'src', 'cli', 'main.ts')) && !process.env.COLLECTOR_USE_DIST) {
+if (checkout) {
   require('tsx/cjs');
   entry = require(join(root, 'src', 'cli', 'main.ts'));
 } else {

@@ -9,6 +9,8 @@
 #   kubeconform       -strict: `helm template` of each values file against the Kubernetes schemas of the
 #                     oldest supported and the newest Kubernetes release (generated offline, see
 #                     scripts/install-deploy-tools.sh); every kind must really be validated, none skipped
+#   subchart          `global` values (what a parent chart passes) are accepted; a parent chart renders
+#   PrometheusRule    off by default; on, its alerts watch HWM freshness and failed runs
 #   negative checks   bad values are refused by values.schema.json, a misspelt manifest field by
 #                     kubeconform, a misspelt compose key by the Compose schema
 #
@@ -17,11 +19,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$SECONDS
+# `node` below is the project's Node 22: on an older machine node, the pinned one scripts/setup.js installed
+# (scripts/node-runtime.js). Under scripts/test.js it is already first on the PATH.
+if node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 22 ? 0 : 1)'; then
+  NODE22=$(node -e 'process.stdout.write(require("./scripts/node-runtime.js").pinnedNode() || "")')
+  if [ -n "$NODE22" ]; then PATH="$(dirname "$NODE22"):$PATH"; fi
+fi
 
 CHART=docker/helm/temporal-collectors
 COMPOSE=docker/compose.yaml
 # A kind missing from this list in the rendered manifests is an error: the values files must exercise it.
-REQUIRED_KINDS=(Deployment Service ConfigMap PodDisruptionBudget ServiceAccount Secret ServiceMonitor)
+REQUIRED_KINDS=(Deployment Service ConfigMap PodDisruptionBudget ServiceAccount Secret ServiceMonitor PrometheusRule)
 
 bash scripts/install-deploy-tools.sh
 # shellcheck source=/dev/null
@@ -200,6 +208,45 @@ kinds_covered() {
 }
 check "every kind of the chart validated: ${REQUIRED_KINDS[*]}" kinds_covered
 
+# ---------------------------------------------------------------- subchart and optional alerts
+global_values() { # a parent chart's `global` must not trip the values schema (additionalProperties: false)
+  "$HELM" template check "$CHART" --kube-version "$OLDEST_KUBE" --set global.foo=bar >/dev/null
+  printf '%s\n' 'global:' '  imageRegistry: registry.example.com' '  labels: { team: data }' >"$WORK/global.yaml"
+  "$HELM" template check "$CHART" --kube-version "$OLDEST_KUBE" -f "$WORK/global.yaml" >/dev/null
+  echo "accepted: --set global.foo=bar, and a values file with global:"
+}
+check "values.schema.json accepts global values (--set global.foo=bar, a values file with global:)" global_values
+as_subchart() { # the chart as a dependency of another chart, which passes its globals down
+  local parent=$WORK/parent
+  mkdir -p "$parent/charts"
+  cp -r "$CHART" "$parent/charts/"
+  printf '%s\n' 'apiVersion: v2' 'name: platform' 'version: 1.0.0' 'dependencies:' \
+    '  - name: temporal-collectors' '    version: 0.1.0' >"$parent/Chart.yaml"
+  printf '%s\n' 'global:' '  environment: prod' 'temporal-collectors:' '  replicas: 1' >"$parent/values.yaml"
+  "$HELM" template platform "$parent" --namespace collectors --kube-version "$OLDEST_KUBE" >"$WORK/parent.yaml"
+  "$KUBECONFORM" -strict -summary -kubernetes-version "$OLDEST_KUBE" -schema-location "$SCHEMA_LOCATION" "$WORK/parent.yaml"
+  grep -q '^kind: Deployment$' "$WORK/parent.yaml" || { echo "no Deployment rendered by the parent chart"; return 1; }
+}
+check "the chart renders as a subchart of a parent chart with global values" as_subchart
+prometheus_rule() { # off by default; on, it alerts on the freshness gauge and the failed-run counter
+  render "" "$OLDEST_KUBE" >"$WORK/default.yaml"
+  if grep -q '^kind: PrometheusRule$' "$WORK/default.yaml"; then echo "rendered although metrics.prometheusRule.enabled is false"; return 1; fi
+  "$HELM" template check "$CHART" --namespace collectors --kube-version "$OLDEST_KUBE" --set metrics.prometheusRule.enabled=true \
+    --show-only templates/prometheusrule.yaml >"$WORK/rule.yaml"
+  local want
+  for want in 'alert: CollectorDataStale' 'min by (collector) (collector_hwm_age_seconds{namespace="collectors"}) > 45000' \
+    'alert: CollectorRunsFailing' 'increase(collector_runs_total{namespace="collectors",outcome="failed"}[6h])'; do
+    grep -qF -- "$want" "$WORK/rule.yaml" || { echo "missing from the PrometheusRule: $want"; cat "$WORK/rule.yaml"; return 1; }
+  done
+  "$KUBECONFORM" -strict -summary -verbose -kubernetes-version "$OLDEST_KUBE" -schema-location "$SCHEMA_LOCATION" "$WORK/rule.yaml"
+}
+check "PrometheusRule: off by default; on, alerts on HWM freshness and failed runs (kubeconform)" prometheus_rule
+no_metrics_rule() {
+  expect_failure "needs metrics.enabled" "$HELM" template check "$CHART" --kube-version "$OLDEST_KUBE" \
+    --set metrics.prometheusRule.enabled=true --set metrics.enabled=false
+}
+check "the chart refuses a PrometheusRule without metrics" no_metrics_rule
+
 # ---------------------------------------------------------------- negative checks
 SCHEMA_ERROR="values don't meet the specifications of the schema"
 bad_values() { # name yaml...: helm must refuse the values
@@ -218,6 +265,8 @@ check "values.schema.json refuses secrets.existingSecret with secrets.data" bad_
 check "values.schema.json refuses a client certificate without its key" bad_values mtls \
   'temporal:' '  tls:' '    existingSecret: mtls' '    clientKeyKey: ""'
 check "values.schema.json refuses a malformed image digest" bad_values digest 'image:' '  digest: latest'
+check "values.schema.json refuses a PrometheusRule age threshold given as text" bad_values rule \
+  'metrics:' '  prometheusRule:' '    hwmMaxAgeSeconds: 12h'
 file_hwm() { # a collector with its HWM in the pod's emptyDir must be refused at install time
   printf '%s\n' 'config:' '  collectors:' '    c1:' '      source: { type: athena, region: us-east-1 }' \
     '      landing: { type: s3, bucket: b1, prefix: p, region: us-east-1 }' >"$WORK/file-hwm.yaml"

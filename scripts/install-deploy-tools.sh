@@ -7,8 +7,9 @@
 #   .tools/bin/helm, .tools/bin/kubeconform      built from the Go module proxy with `go install`
 #   .tools/k8s-schemas/v<K8S>-standalone-strict/ Kubernetes JSON schemas for kubeconform, generated from
 #                                                the OpenAPI document inside the k8s.io/kubernetes Go module
-#                                                (api/openapi-spec/swagger.json) plus the ServiceMonitor CRD
-#                                                of the prometheus-operator Go module; no GitHub download.
+#                                                (api/openapi-spec/swagger.json) plus the ServiceMonitor and
+#                                                PrometheusRule CRDs of the prometheus-operator Go module; no
+#                                                GitHub download.
 #
 # Needs python3 (the venv comes from `node scripts/setup.js`), node and go on the PATH.
 set -euo pipefail
@@ -31,7 +32,7 @@ say() { printf '[deploy-tools] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not on the PATH ($2)"; }
 
-need node "Node.js 20+"
+need node "Node.js 22+, or an older one with the pinned Node 22 of scripts/setup.js"
 need python3 "Python 3"
 need go "Go 1.24+: apt-get install golang-go, or the Go toolchain"
 
@@ -86,22 +87,27 @@ module_dir() { # module@version -> its directory in the module cache (downloaded
 }
 
 k8s_schemas() {
-  local crd_rel=jsonnet/prometheus-operator/servicemonitors-crd.json
-  local version out marker want swagger crd
+  # The CRDs of the chart's optional prometheus-operator resources.
+  local crd_names=(servicemonitors prometheusrules)
+  local version out marker want swagger operator name crd_args
   for version in "${K8S_SCHEMA_VERSIONS[@]}"; do
     out=$SCHEMAS/v$version-standalone-strict
     marker=$out/.generated
-    want="$(sha scripts/k8s-json-schemas.js) k8s.io/kubernetes@v$version prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+    want="$(sha scripts/k8s-json-schemas.js) k8s.io/kubernetes@v$version prometheus-operator@$PROMETHEUS_OPERATOR_VERSION ${crd_names[*]}"
     if [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ]; then
       continue
     fi
     say "generating Kubernetes $version JSON schemas from k8s.io/kubernetes@v$version (Go module proxy)"
     swagger="$(module_dir "k8s.io/kubernetes@v$version")/api/openapi-spec/swagger.json"
-    crd="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")/$crd_rel"
+    operator="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
     [ -f "$swagger" ] || die "no $swagger in the k8s.io/kubernetes module"
-    [ -f "$crd" ] || die "no $crd in the prometheus-operator module"
+    crd_args=()
+    for name in "${crd_names[@]}"; do
+      [ -f "$operator/jsonnet/prometheus-operator/$name-crd.json" ] || die "no $name-crd.json in the prometheus-operator module"
+      crd_args+=(--crd "$operator/jsonnet/prometheus-operator/$name-crd.json")
+    done
     rm -rf "$out"
-    node scripts/k8s-json-schemas.js --swagger "$swagger" --crd "$crd" --out "$out" >&2
+    node scripts/k8s-json-schemas.js --swagger "$swagger" "${crd_args[@]}" --out "$out" >&2
     printf '%s' "$want" >"$marker"
   done
 }

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // The whole test suite: strict typecheck, then every test file on node's test runner (through tsx).
 // Test files that need servers (Temporal, Azurite, moto, the local Athena) start and stop them themselves.
+// On a node older than 22 it re-runs itself on the pinned Node 22 (scripts/node-runtime.js), so the typecheck,
+// every test and every process a test starts (process.execPath, `node` on the PATH) run on Node 22.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { readdirSync } = require('node:fs');
 const { join } = require('node:path');
 
+if (require('./node-runtime').rerunOnNode22({ install: true })) return;
+
 const root = join(__dirname, '..');
+process.stderr.write(`[test] node ${process.version} (${process.execPath})\n`);
 const only = process.argv.slice(2);
 const step = (what, cmd, args) => {
   process.stderr.write(`\n[test] ${what}\n`);
