@@ -17,9 +17,10 @@ export const COLLECT_INPUT_KEYS = {
   requireApproval: 'true or false: wait for `collector approve` before uploading',
 } as const;
 
-/** Names that may appear in collectors.yaml (src/config/fields.ts says the same). */
-const COLLECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
-const TASK_QUEUE = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
+/** Collector names (no underscores: they separate file-name parts); collectors.yaml uses the same rule. */
+export const COLLECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+/** Temporal task-queue names as this tool accepts them: printable, no spaces, bounded. */
+export const TASK_QUEUE = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 /** A recipe is a collector definition: kilobytes. Larger inputs only bloat history. */
 export const MAX_RECIPE_JSON = 64 * 1024;
 const EXAMPLE = 'e.g. {"collector": "athena-prod"}';

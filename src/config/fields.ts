@@ -3,6 +3,10 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../time/duration';
+// One definition shared with the workflow's input schema (which must stay free of zod).
+import { COLLECTOR_NAME, TASK_QUEUE } from '../collect-input';
+
+export { COLLECTOR_NAME };
 
 /** A whole-value secret reference: `${NAME}`, `${file:name}`, `${aws-sm:prod/athena#password}`. */
 export const SECRET_REF = /^\$\{[^${}\s]+\}$/;
@@ -47,11 +51,10 @@ export const regexText = () =>
 
 /** Temporal task-queue names: printable, no spaces, bounded. */
 export const taskQueueName = () =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@\/-]{0,199}$/, {
+  z.string().regex(TASK_QUEUE, {
     message: 'must be a task queue name: letters, digits and . _ : @ / -, at most 200 characters',
   });
 
-export const COLLECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
 export const collectorName = () =>
   z.string().regex(COLLECTOR_NAME, {
     message: 'must be 1-64 letters, digits, dots or dashes, starting with a letter or digit (no underscores: they separate file-name parts)',

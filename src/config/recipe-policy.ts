@@ -11,6 +11,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { Target } from '../plugins/types';
+import { preview } from '../collect-input';
 
 /** Collector names of recipes live under this prefix: no recipe can use a configured collector's state. */
 export const RECIPE_PREFIX = 'recipe.';
@@ -52,7 +53,7 @@ export function globMatcher(patterns: readonly string[], options: { ignoreCase?:
   return (value) => res.some((re) => re.test(value));
 }
 
-const shown = (v: string) => (v.length > 120 ? `${JSON.stringify(v.slice(0, 120))}…` : JSON.stringify(v));
+const shown = (v: string) => preview(v, 120);
 const listed = (items: readonly string[]) => (items.length ? `[${items.map((i) => shown(i)).join(', ')}]` : 'none');
 
 /** The refusal when recipes are off; listed with the recipe's other problems, so one try shows them all. */
