@@ -170,7 +170,7 @@ describe('file HWM lock after a crash', () => {
     }
   });
 
-  it('a dead holder on another host, of another boot, or in the old format: broken only by age', async () => {
+  it('a dead holder on another host, of another boot, in another pid namespace, or in the old format: broken only by age', async () => {
     const dir = tmp();
     const { child, lockText } = await childHoldingLock(dir, 'dead');
     await child.stop('SIGKILL');
@@ -180,6 +180,8 @@ describe('file HWM lock after a crash', () => {
       host: `${JSON.stringify({ ...holder, host: 'another-host' })}\n`,
       boot: `${JSON.stringify({ ...holder, boot: '00000000-0000-0000-0000-000000000000' })}\n`,
       old: `${holder.pid} 0b7e4a52-5f0b-4d8e-9d51-2a0c64c5f0a1\n`,
+      // Another container on this kernel with the same host name (hostNetwork) whose pid 1 is not ours.
+      pidns: `${JSON.stringify({ ...holder, pid: process.pid, proc: 'another-process', pidns: 'pid:[4026531836999]' })}\n`,
     };
     for (const [c, text] of Object.entries(locks)) {
       writeFileSync(join(dir, `${c}_hwm.txt.lock`), text);

@@ -203,8 +203,9 @@ function holderIsDead(text: string): boolean {
   if (!holder.success) return false;
   const h = holder.data;
   if (SELF.boot === null || h.host !== SELF.host || h.boot !== SELF.boot) return false;
-  if (h.pid === SELF.pid) return h.proc !== SELF.proc;
+  // Pid namespace first: two containers sharing a host name and kernel (hostNetwork pods) are both pid 1.
   if (h.pidns !== null && SELF.pidns !== null && h.pidns !== SELF.pidns) return false;
+  if (h.pid === SELF.pid) return h.proc !== SELF.proc;
   try {
     process.kill(h.pid, 0);
     return false;
