@@ -1,8 +1,8 @@
 /** Step 3: run the source into staging, heartbeating a checkpoint a retry on this host resumes from. */
 import { Context } from '@temporalio/activity';
 import { runUnits, unitsDone, type ExtractCheckpoint } from '../src/extracts/run-units';
-import type { CollectorRuntime } from '../src/runtime';
-import type { ExtractResult, RunPlan } from '../src/run-types';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import type { ExtractResult, RunPlan } from '../src/run/types';
 import { adapt } from './failures';
 import { annotateSpan, observeStep } from '../src/observability/activity';
 import { rowsExtracted } from '../src/observability/metrics';

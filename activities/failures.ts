@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
-import { CollectorError } from '../src/errors';
+import { CollectorError } from '../src/contracts/errors';
 import { scrubSecrets } from '../src/secrets/scrub';
 
 export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): unknown {

@@ -2,8 +2,8 @@
 import { Context } from '@temporalio/activity';
 import { commitHwm } from '../src/hwm/commit';
 import { acquirePublishLease, releasePublishLease } from '../src/hwm/lease';
-import type { CollectorRuntime } from '../src/runtime';
-import type { RunPlan } from '../src/run-types';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import type { RunPlan } from '../src/run/types';
 import { adapt } from './failures';
 import { keepAlive } from './heartbeat';
 import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';

@@ -1,5 +1,5 @@
 /** All activities of the collect workflow, bound to one worker's runtime. */
-import type { CollectorRuntime } from '../src/runtime';
+import type { CollectorRuntime } from '../src/runtime/runtime';
 import { extractActivities } from './extract';
 import { hwmActivities } from './hwm';
 import { planActivities } from './plan';

@@ -1,10 +1,10 @@
 /** Step 1: load the collector, read the HWM and fix this run's window. Runs on the executor's queue. */
 import { Context } from '@temporalio/activity';
-import type { CollectorRuntime } from '../src/runtime';
-import { planWindow } from '../src/hwm/window-plan';
-import type { HostClaim, PlanRequest, RunPlan } from '../src/run-types';
-import { windowStamp } from '../src/time/window';
-import { parseDuration } from '../src/time/duration';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import { planWindow } from '../src/run/window-plan';
+import type { HostClaim, PlanRequest, RunPlan } from '../src/run/types';
+import { windowStamp } from '../src/contracts/window';
+import { parseDuration } from '../src/run/duration';
 import { adapt } from './failures';
 import { keepAlive } from './heartbeat';
 import { whoStarted } from './started-by';

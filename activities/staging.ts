@@ -1,8 +1,8 @@
 /** Step 7: remove a run's staging directory on its host; always runs, also after failure or cancel. */
 import { rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
-import type { CollectorRuntime } from '../src/runtime';
-import type { RunPlan } from '../src/run-types';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import type { RunPlan } from '../src/run/types';
 import { adapt } from './failures';
 import { keepAlive } from './heartbeat';
 import { observeStep } from '../src/observability/activity';

@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { StartedBy } from '../src/run-types';
+import type { StartedBy } from '../src/run/types';
 import type { Logger } from '../src/log';
 
 const MAX = 200;

@@ -5,9 +5,9 @@
 import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
 import { hashFile } from '../src/extracts/hash';
-import { ValidationError } from '../src/errors';
-import type { CollectorRuntime } from '../src/runtime';
-import type { RunPlan, UploadResult, ValidateResult } from '../src/run-types';
+import { ValidationError } from '../src/contracts/errors';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import type { RunPlan, UploadResult, ValidateResult } from '../src/run/types';
 import { adapt } from './failures';
 import { assertHwmUnchanged } from '../src/hwm/commit';
 import { annotateSpan, observeStep } from '../src/observability/activity';

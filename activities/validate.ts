@@ -3,9 +3,9 @@ import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
 import { writeManifest } from '../src/extracts/manifest';
 import { validateFiles } from '../src/extracts/validate';
-import type { ExtractKind } from '../src/extracts/format';
-import type { CollectorRuntime } from '../src/runtime';
-import type { ExtractResult, RunPlan, ValidateResult } from '../src/run-types';
+import type { ExtractKind } from '../src/contracts/extract-format';
+import type { CollectorRuntime } from '../src/runtime/runtime';
+import type { ExtractResult, RunPlan, ValidateResult } from '../src/run/types';
 import { adapt } from './failures';
 import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
 

@@ -39,10 +39,10 @@ import {
 } from '@aws-sdk/client-athena';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import pino from 'pino';
-import { COLUMNS, type ExtractKind, type Row } from '../src/extracts/format';
+import { COLUMNS, type ExtractKind, type Row } from '../src/contracts/extract-format';
 import { CSV_CAST } from '../src/extracts/part-writer';
-import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/plugins/types';
-import { athenaSource } from '../src/sources/athena';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/contracts/plugin';
+import { athenaSource } from '../src/connectors/athena/index';
 import { STARTUP_NODE_OPTIONS, V8_PROFILE_ENV, applyCollectorV8Profile } from '../src/v8-profile';
 
 interface Options {
@@ -293,7 +293,7 @@ function spawnJson<T>(args: string[], label: string, env: NodeJS.ProcessEnv = pr
 }
 
 async function startServer(tables: number, columns: number, executions: number, latencyMs: number): Promise<{ child: ChildProcess; endpoint: string }> {
-  const main = require.resolve(join(__dirname, '..', 'src', 'dev', 'athena-local', 'main'));
+  const main = require.resolve(join(__dirname, '..', 'tools', 'athena-local', 'main'));
   const spec = `tables=${tables},columns=${columns},executions=${executions},databases=${Math.min(20, Math.max(1, Math.ceil(tables / 50)))}`;
   const args = [main, '--port', '0', '--generate', spec, ...(latencyMs ? ['--latency-ms', String(latencyMs)] : [])];
   const { child, value } = await spawnJson<{ endpoint: string }>(args, 'athena-local');

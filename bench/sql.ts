@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/sql.ts [--repeat 5]
  */
-import { classifyStatement, extractLineage, maskLiterals } from '../src/sources/athena/sql';
+import { classifyStatement, extractLineage, maskLiterals } from '../src/sql/index';
 
 const at = process.argv.indexOf('--repeat');
 const repeat = at > 0 ? Number(process.argv[at + 1]) : 5;

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
 import pino from 'pino';
-import { azureBlobLanding } from '../src/landing';
-import type { OutgoingFile } from '../src/plugins/types';
+import { azureBlobLanding } from '../src/connectors/azure-blob';
+import type { OutgoingFile } from '../src/contracts/plugin';
 import { startAzurite } from '../test/support/azurite';
 
 const MiB = 1024 * 1024;

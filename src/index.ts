@@ -18,10 +18,10 @@ export type {
   PutOutcome,
   SourcePlugin,
   UnitOutput,
-} from './plugins/types';
-export type { ExtractKind, Row } from './extracts/format';
-export { COLUMNS, EXTRACT_KINDS } from './extracts/format';
-export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, TransientError, ValidationError } from './errors';
-export type { CollectInput, RunSummary, Progress } from './run-types';
+} from './contracts/plugin';
+export type { ExtractKind, Row } from './contracts/extract-format';
+export { COLUMNS, EXTRACT_KINDS } from './contracts/extract-format';
+export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, TransientError, ValidationError } from './contracts/errors';
+export type { CollectInput, RunSummary, Progress } from './run/types';
 export { encryptedDataConverter, dataConverterFromConfig } from './codec/data-converter';
 export { applyCollectorV8Profile, STARTUP_NODE_OPTIONS } from './v8-profile';

@@ -10,13 +10,15 @@ import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities } from '../activities';
 import { createLogger, type Logger } from './log';
-import { builtinRegistry } from './plugins/builtins';
-import type { HwmPlugin, LandingPlugin, SourcePlugin } from './plugins/types';
-import { CollectorRuntime, type RuntimeOptions } from './runtime';
+import { builtinRegistry } from './builtins';
+import type { Connector, HwmPlugin, LandingPlugin, SourcePlugin } from './contracts/plugin';
+import { CollectorRuntime, type RuntimeOptions } from './runtime/runtime';
 import { workflowSource } from './workflow-source';
 
 export interface CollectorPluginOptions extends Partial<Omit<RuntimeOptions, 'registry' | 'log'>> {
   log?: Logger;
+  /** A customer's own connectors (folders like src/connectors/*), registered after the built-ins. */
+  connectors?: Connector[];
   /** Extra plugins: a customer's own source, landing zone or HWM store (typed, or as loaded from a file). */
   sources?: (SourcePlugin<never> | SourcePlugin<unknown>)[];
   landings?: (LandingPlugin<never> | LandingPlugin<unknown>)[];
@@ -45,12 +47,10 @@ export class CollectorPlugin extends SimplePlugin {
 
   constructor(options: CollectorPluginOptions = {}) {
     const log = options.log ?? createLogger();
-    let runtime: CollectorRuntime | undefined;
-    const registry = builtinRegistry(() => runtime!.hwmDir());
-    for (const s of options.sources ?? []) registry.addSource(s as SourcePlugin<unknown>);
-    for (const l of options.landings ?? []) registry.addLanding(l as LandingPlugin<unknown>);
-    for (const h of options.hwmStores ?? []) registry.addHwmStore(h as HwmPlugin<unknown>);
-    runtime = new CollectorRuntime({ ...options, registry, log });
+    const registry = builtinRegistry();
+    for (const c of options.connectors ?? []) registry.addConnector(c);
+    registry.addConnector({ system: 'options', sources: options.sources ?? [], landings: options.landings ?? [], hwmStores: options.hwmStores ?? [] });
+    const runtime = new CollectorRuntime({ ...options, registry, log });
     const activities = options.activities === false ? undefined : createActivities(runtime);
     const source =
       options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));

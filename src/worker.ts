@@ -3,7 +3,7 @@
  * (which adds the host-queue companion), SDK logs routed into pino, graceful shutdown on SIGTERM/SIGINT,
  * and, when asked, /healthz + /readyz, /metrics, tracing and Worker Deployment versioning.
  */
-import { parseDuration } from './time/duration';
+import { parseDuration } from './run/duration';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';

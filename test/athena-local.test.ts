@@ -36,12 +36,12 @@ import {
   type Row,
 } from '@aws-sdk/client-athena';
 import YAML from 'yaml';
-import { ConfigError } from '../src/errors';
-import { athenaLocalControl, demoSeed, generateSeed, loadSeedFile, startAthenaLocal, type AthenaLocal, type AthenaSeed } from '../src/dev/athena-local';
-import { demoSeedData, parseSeedData, parseSeedTime } from '../src/dev/athena-local/seed';
+import { ConfigError } from '../src/contracts/errors';
+import { athenaLocalControl, demoSeed, generateSeed, loadSeedFile, startAthenaLocal, type AthenaLocal, type AthenaSeed } from '../tools/athena-local/index';
+import { demoSeedData, parseSeedData, parseSeedTime } from '../tools/athena-local/seed';
 import { ROOT, startProcess, waitFor } from './support/processes';
 
-const FIXTURE = join(ROOT, 'src', 'dev', 'athena-local', 'fixtures', 'demo.yaml');
+const FIXTURE = join(ROOT, 'tools', 'athena-local', 'fixtures', 'demo.yaml');
 
 function client(endpoint: string, maxAttempts = 1): AthenaClient {
   return new AthenaClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }, maxAttempts });
@@ -569,7 +569,7 @@ describe('athena-local seed files, live history and the runnable entry', () => {
   });
 
   test('main.ts prints its endpoint, serves, and stops on SIGTERM', async () => {
-    const p = startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'dev', 'athena-local', 'main.ts'), '--port', '0', '--generate', 'tables=300,columns=5,executions=200,databases=3'], { cwd: ROOT });
+    const p = startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'athena-local', 'main.ts'), '--port', '0', '--generate', 'tables=300,columns=5,executions=200,databases=3'], { cwd: ROOT });
     try {
       await waitFor('the endpoint line', () => /\{"endpoint"/.test(p.output()), 20_000);
       const line = p.output().split('\n').find((l) => l.startsWith('{')) ?? '';

@@ -5,17 +5,17 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import pino from 'pino';
-import { startAthenaLocal, type AthenaLocal } from '../src/dev/athena-local';
-import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from '../src/dev/athena-local/seed';
-import { classifyStatement as athenaStatementType } from '../src/dev/athena-local/statements';
-import { AuthError, ConfigError } from '../src/errors';
-import type { ExtractKind, Row } from '../src/extracts/format';
-import type { ExtractContext, UnitOutput } from '../src/plugins/types';
-import type { Window } from '../src/time/window';
-import { athenaApiCounters, athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/sources/athena';
-import { TokenBucket } from '../src/sources/athena/quotas';
-import { decodePrestoView } from '../src/sources/athena/views';
-import { AthenaSession } from '../src/sources/athena/client';
+import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
+import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from '../tools/athena-local/seed';
+import { classifyStatement as athenaStatementType } from '../tools/athena-local/statements';
+import { AuthError, ConfigError } from '../src/contracts/errors';
+import type { ExtractKind, Row } from '../src/contracts/extract-format';
+import type { ExtractContext, UnitOutput } from '../src/contracts/plugin';
+import type { Window } from '../src/contracts/window';
+import { athenaApiCounters, athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/connectors/athena/index';
+import { TokenBucket } from '../src/connectors/athena/quotas';
+import { decodePrestoView } from '../src/connectors/athena/views';
+import { AthenaSession } from '../src/connectors/athena/client';
 import { ListWorkGroupsCommand } from '@aws-sdk/client-athena';
 import { startMoto, type Moto } from './support/moto';
 

@@ -14,7 +14,7 @@ import {
   type LineageResult,
   type ObjectName,
   type TableRef,
-} from '../src/sources/athena/sql';
+} from '../src/sql/index';
 
 const FIXTURES = join(__dirname, 'fixtures', 'sql');
 

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { msToTs, optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import type { Progress, RunSummary } from '../src/run-types';
+import type { Progress, RunSummary } from '../src/run/types';
 import { failureMessage } from '../src/cli/run';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 import { waitFor, type Started } from './support/processes';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { freePort, ROOT } from './support/processes';
-import { demoSeed, startAthenaLocal } from '../src/dev/athena-local';
+import { demoSeed, startAthenaLocal } from '../tools/athena-local/index';
 import { AthenaClient, ListQueryExecutionsCommand, ListTableMetadataCommand } from '@aws-sdk/client-athena';
 
 interface Result {

@@ -20,7 +20,7 @@ import {
   KEY_ID_METADATA,
 } from '../src/codec/encryption-codec';
 import { payloadFromJson, payloadToJson, startCodecServer, type CodecServer, type JsonPayload } from '../src/codec/server';
-import { ConfigError, SecretError } from '../src/errors';
+import { ConfigError, SecretError } from '../src/contracts/errors';
 import { createLogger } from '../src/log';
 import { SecretResolver } from '../src/secrets/resolve';
 import { insecureConnectionWarning } from '../src/temporal/tls-warning';

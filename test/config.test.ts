@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { parseCollectorsText, parseRecipe } from '../src/config/load';
-import { ConfigError } from '../src/errors';
-import { PluginRegistry } from '../src/plugins/registry';
-import type { SourcePlugin, LandingPlugin } from '../src/plugins/types';
+import { ConfigError } from '../src/contracts/errors';
+import { PluginRegistry } from '../src/contracts/registry';
+import type { SourcePlugin, LandingPlugin } from '../src/contracts/plugin';
 import { secretRef } from '../src/config/fields';
 import { recipePolicySchema } from '../src/config/recipe-policy';
 

@@ -13,7 +13,7 @@ import { ROOT } from './support/processes';
 import { startTemporal, type TestTemporal } from './support/temporal';
 import { temporalConfigured } from '../src/temporal/connection';
 import { deploymentSettingsFromEnv, workerDeploymentOptions } from '../src/observability/versioning';
-import { ConfigError } from '../src/errors';
+import { ConfigError } from '../src/contracts/errors';
 
 /** The environment without anything that names a Temporal cluster or moves the config directory. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

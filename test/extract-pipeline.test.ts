@@ -9,8 +9,8 @@ import { z } from 'zod';
 import pino from 'pino';
 import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
 import { validateFiles } from '../src/extracts/validate';
-import { ValidationError } from '../src/errors';
-import type { ExtractUnit, SourcePlugin } from '../src/plugins/types';
+import { ValidationError } from '../src/contracts/errors';
+import type { ExtractUnit, SourcePlugin } from '../src/contracts/plugin';
 
 // A narrow in-test source: three databases' worth of metadata rows, one of which can be made to fail.
 function tinySource(failOn?: string, runs: string[] = []): SourcePlugin<{ type: 'tiny' }> {

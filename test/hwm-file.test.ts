@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, utimesS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HwmConflictError, TransientError } from '../src/errors';
+import { HwmConflictError, TransientError } from '../src/contracts/errors';
 import { commitHwm } from '../src/hwm/commit';
-import { FileHwmStore } from '../src/hwm/file';
-import { planWindow } from '../src/hwm/window-plan';
+import { FileHwmStore } from '../src/connectors/filesystem/hwm';
+import { planWindow } from '../src/run/window-plan';
 import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'hwm-'));
@@ -123,7 +123,7 @@ describe('file HWM lock', () => {
  */
 async function childHoldingLock(dir: string, collector: string): Promise<{ child: Started; lockText: string }> {
   execFileSync('mkfifo', [join(dir, `${collector}_hwm.txt`)]);
-  const code = `const { FileHwmStore } = require(${JSON.stringify(join(ROOT, 'src', 'hwm', 'file'))});
+  const code = `const { FileHwmStore } = require(${JSON.stringify(join(ROOT, 'src', 'connectors', 'filesystem', 'hwm'))});
 new FileHwmStore(${JSON.stringify(dir)}).compareAndSet(${JSON.stringify(collector)}, null, '2026-11-01T00:00:00Z');`;
   const child = startProcess(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT });
   const lock = join(dir, `${collector}_hwm.txt.lock`);

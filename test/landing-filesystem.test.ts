@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { ConfigError, ConflictError, ValidationError } from '../src/errors';
-import { filesystemLanding } from '../src/landing';
-import type { LandingZone, OutgoingFile } from '../src/plugins/types';
+import { ConfigError, ConflictError, ValidationError } from '../src/contracts/errors';
+import { filesystemLanding } from '../src/connectors/filesystem';
+import type { LandingZone, OutgoingFile } from '../src/contracts/plugin';
 
 let dir: string;
 let staging: string;

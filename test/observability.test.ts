@@ -13,8 +13,8 @@ import { NativeConnection, Worker, type WorkerDeploymentOptions } from '@tempora
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { ConfigError } from '../src/errors';
-import type { RunSummary } from '../src/run-types';
+import { ConfigError } from '../src/contracts/errors';
+import type { RunSummary } from '../src/run/types';
 import { installSdkLogging, runCollectorWorkers } from '../src/worker';
 import { setupTracing, tracingMode, type Tracing } from '../src/observability/tracing';
 import { workerDeploymentOptions } from '../src/observability/versioning';

@@ -10,13 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { RunSummary, Progress } from '../src/run-types';
+import type { RunSummary, Progress } from '../src/run/types';
 import { buildSchedule } from '../src/cli/schedule';
 import { failureMessage } from '../src/cli/run';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 import { waitFor } from './support/processes';
 import { saveHistory } from './support/histories';
-import { FileHwmStore } from '../src/hwm/file';
+import { FileHwmStore } from '../src/connectors/filesystem/hwm';
 import { acquirePublishLease, leaseKey, releasePublishLease } from '../src/hwm/lease';
 
 let env: CollectorEnv;

@@ -13,9 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { ConfigError } from '../src/errors';
-import { loadPlugins, parsePluginSpec, pluginSpecs, sha256Hex } from '../src/plugins/loader';
-import type { RunSummary } from '../src/run-types';
+import { ConfigError } from '../src/contracts/errors';
+import { loadPlugins, parsePluginSpec, pluginSpecs, sha256Hex } from '../src/runtime/plugin-loader';
+import type { RunSummary } from '../src/run/types';
 import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 import { startTemporal, type TestTemporal } from './support/temporal';
 

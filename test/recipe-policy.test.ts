@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { globMatcher, isInside, recipePolicySchema, recipeTargetIssues } from '../src/config/recipe-policy';
-import { builtinRegistry } from '../src/plugins/builtins';
-import type { Target } from '../src/plugins/types';
+import { builtinRegistry } from '../src/builtins';
+import type { Target } from '../src/contracts/plugin';
 import { SecretResolver } from '../src/secrets/resolve';
-import { SecretError } from '../src/errors';
+import { SecretError } from '../src/contracts/errors';
 
-const registry = builtinRegistry(() => '/state/hwm');
+const registry = builtinRegistry();
 /** Targets are declared from the resolved config (secrets already values), as the runtime calls them. */
 const targetsOf = (kind: 'sources' | 'landings' | 'hwmStores', config: Record<string, unknown>): Target[] => {
   const plugin = registry[kind].get(String(config.type))!;

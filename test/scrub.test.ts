@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { BlobClient, RestError } from '@azure/storage-blob';
-import { SecretError } from '../src/errors';
+import { SecretError } from '../src/contracts/errors';
 import { scrubError, scrubSecrets } from '../src/secrets/scrub';
 
 const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';

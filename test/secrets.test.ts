@@ -8,7 +8,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { AuthError, ConfigError, SecretError } from '../src/errors';
+import { AuthError, ConfigError, SecretError } from '../src/contracts/errors';
 import { clearSecretCache, secretRefsIn, SecretResolver } from '../src/secrets/resolve';
 import { startMoto, type Moto } from './support/moto';
 

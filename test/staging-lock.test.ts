@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { StagingLock } from '../src/extracts/staging-lock';
-import { TransientError } from '../src/errors';
+import { StagingLock } from '../src/runtime/staging-lock';
+import { TransientError } from '../src/contracts/errors';
 
 /** A step that runs until its signal aborts (then takes `unwindMs` to let go), recording what happened. */
 function step(events: string[], name: string, unwindMs = 20) {

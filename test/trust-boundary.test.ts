@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ActivityFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { failureMessage } from '../src/cli/run';
-import type { RunSummary } from '../src/run-types';
+import type { RunSummary } from '../src/run/types';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 
 const WORKER_ONLY_SAS = 'sv=2099-01-01&sp=racw&sig=WorkerOnlySignature0123456789abcdef';

@@ -11,7 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { CollectorActivities } from '../activities';
-import type { HostClaim, PlanRequest, RunPlan, RunSummary } from '../src/run-types';
+import type { HostClaim, PlanRequest, RunPlan, RunSummary } from '../src/run/types';
 import { failureMessage } from '../src/cli/run';
 import { ROOT } from './support/processes';
 import { installSdkLogging } from '../src/worker';

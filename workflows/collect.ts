@@ -24,8 +24,8 @@ import {
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { CollectorActivities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
-import { parseCollectInput } from '../src/collect-input';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/contracts/errors';
+import { parseCollectInput } from '../src/run/collect-input';
 import type {
   ApprovalDecision,
   CollectInput,
@@ -35,7 +35,7 @@ import type {
   RunPlan,
   RunSummary,
   ValidateResult,
-} from '../src/run-types';
+} from '../src/run/types';
 
 export const progressQuery = defineQuery<Progress>('progress');
 export const approveSignal = defineSignal<[ApprovalDecision?]>('approve');

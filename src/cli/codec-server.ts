@@ -1,7 +1,7 @@
 /** `collector codec-server`: /encode and /decode for the Temporal Web UI, keys from collectors.yaml. */
 import { createEncryptionCodec } from '../codec/encryption-codec';
 import { startCodecServer } from '../codec/server';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 import { createLogger } from '../log';
 import type { CollectorPlugin } from '../plugin';
 

@@ -6,10 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { demoSeed, startAthenaLocal } from '../dev/athena-local';
+import { startDemoAthena } from './dev-tools';
 import { openSession } from './session';
 import { followRun, printSummary, runWorkflowId, startRun } from './run';
-import type { RunSummary } from '../run-types';
+import type { RunSummary } from '../run/types';
 
 export interface DemoOptions {
   dir: string;
@@ -26,7 +26,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
   const landingDir = resolve(options.dir, 'landing');
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(landingDir, { recursive: true });
-  const athena = await startAthenaLocal({ seed: demoSeed(new Date()), port: 0, liveQueriesEveryMs: 1000 });
+  const athena = await startDemoAthena(1000);
   say(`Athena: local endpoint ${athena.endpoint} (a demo catalog, new queries arriving every second)`);
   // The demo's credentials are references like any production config; the values live in this process only.
   process.env.DEMO_AWS_ACCESS_KEY_ID ??= 'demo-access-key';

@@ -1,6 +1,6 @@
 /** `collector hwm get|set|reset <collector>`: the HWM for people, through the same compare-and-set. */
 import type { Command } from 'commander';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 import type { CollectorPlugin } from '../plugin';
 
 interface Common {

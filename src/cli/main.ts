@@ -5,12 +5,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { resolve } from 'node:path';
-import { ConfigError, CollectorError } from '../errors';
+import { ConfigError, CollectorError } from '../contracts/errors';
 import { createLogger } from '../log';
 import { CollectorPlugin } from '../plugin';
 import { DEFAULT_EXECUTOR } from '../config/schema';
 import { TOOL_VERSION, BUILD_ID } from '../version';
-import type { CollectInput } from '../run-types';
+import type { CollectInput } from '../run/types';
 import type { Collector } from '../config/load';
 import { openSession } from './session';
 import { failureMessage, followRun, isWorkflowFailure, printSummary, runWorkflowId, startRun } from './run';
@@ -36,11 +36,11 @@ import { parseRecipe } from '../config/load';
 import { RECIPE_PREFIX, RECIPE_SHAPE_ONLY } from '../config/recipe-policy';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
 import { connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
-import { startDevServer } from '../dev/temporal-server';
+import { startDevServer } from '../temporal/dev-server';
 import { observabilitySettings } from '../observability/settings';
 import { sdkMetricsAddress } from '../observability/prometheus';
 import { setupTracing } from '../observability/tracing';
-import { loadPlugins, pluginSpecs } from '../plugins/loader';
+import { loadPlugins, pluginSpecs } from '../runtime/plugin-loader';
 import { applyCollectorV8Profile } from '../v8-profile';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
@@ -371,8 +371,7 @@ export function buildProgram(): Command {
     .option('--latency-ms <n>', 'latency added to every request')
     .action(async () => {
       // Loaded on demand: DuckDB, behind the local endpoint, is a development dependency.
-      const { main } = require('../dev/athena-local/main') as typeof import('../dev/athena-local/main');
-      await main(process.argv.slice(process.argv.indexOf('athena-local') + 1));
+      await (require('./dev-tools') as typeof import('./dev-tools')).athenaLocalMain(process.argv.slice(process.argv.indexOf('athena-local') + 1));
     });
 
   common(program.command('codec-server'))

@@ -2,9 +2,9 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
-import type { CollectInput, Progress, RunSummary } from '../run-types';
-import { parseCollectInput } from '../collect-input';
-import { ConfigError } from '../errors';
+import type { CollectInput, Progress, RunSummary } from '../run/types';
+import { parseCollectInput } from '../run/collect-input';
+import { ConfigError } from '../contracts/errors';
 
 export const WORKFLOW_TYPE = 'collect';
 

@@ -15,9 +15,9 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { ConfigError } from '../errors';
-import { parseDuration } from '../time/duration';
-import type { CollectInput } from '../run-types';
+import { ConfigError } from '../contracts/errors';
+import { parseDuration } from '../run/duration';
+import type { CollectInput } from '../run/types';
 import type { scheduleSchema } from '../config/schema';
 import type { z } from 'zod';
 import { WORKFLOW_TYPE } from './run';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createLogger, type Logger } from '../log';
 import { connectClient, connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
-import { startDevServer, type DevServer } from '../dev/temporal-server';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
 import { CollectorPlugin } from '../plugin';
 import { DEFAULT_EXECUTOR } from '../config/schema';

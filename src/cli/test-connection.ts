@@ -1,5 +1,5 @@
 /** `collector test-connection <name>`: every permission the source and landing zone need, ok or denied. */
-import type { Check } from '../plugins/types';
+import type { Check } from '../contracts/plugin';
 import type { CollectorPlugin } from '../plugin';
 import { scrubSecrets } from '../secrets/scrub';
 

@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 import { secretRef } from '../config/fields';
 import { SecretResolver } from '../secrets/resolve';
 

@@ -2,9 +2,9 @@
  * Zod building blocks shared by the collector schema and every plugin's config schema.
  */
 import { z } from 'zod';
-import { parseDuration } from '../time/duration';
+import { parseDuration } from '../run/duration';
 // One definition shared with the workflow's input schema (which must stay free of zod).
-import { COLLECTOR_NAME, TASK_QUEUE } from '../collect-input';
+import { COLLECTOR_NAME, TASK_QUEUE } from '../run/collect-input';
 
 export { COLLECTOR_NAME };
 

@@ -10,8 +10,8 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import type { Target } from '../plugins/types';
-import { preview } from '../collect-input';
+import type { Target } from '../contracts/plugin';
+import { preview } from '../run/collect-input';
 
 /** Collector names of recipes live under this prefix: no recipe can use a configured collector's state. */
 export const RECIPE_PREFIX = 'recipe.';

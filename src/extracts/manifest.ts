@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Window } from '../time/window';
-import { FORMAT_VERSION } from './format';
+import type { Window } from '../contracts/window';
+import { FORMAT_VERSION } from '../contracts/extract-format';
 import type { ValidatedFile } from './validate';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 

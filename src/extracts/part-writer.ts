@@ -6,8 +6,8 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { stringify, type Stringifier } from 'csv-stringify';
-import { ValidationError } from '../errors';
-import { COLUMNS, type ExtractKind, type Row } from './format';
+import { ValidationError } from '../contracts/errors';
+import { COLUMNS, type ExtractKind, type Row } from '../contracts/extract-format';
 
 const columnSets = new Map<ExtractKind, Set<string>>(
   Object.entries(COLUMNS).map(([k, cols]) => [k as ExtractKind, new Set(cols.map((c) => c.name))]),

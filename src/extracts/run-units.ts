@@ -11,8 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
-import type { ExtractContext, ExtractUnit, SourcePlugin, UnitOutput } from '../plugins/types';
-import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from './format';
+import type { ExtractContext, ExtractUnit, SourcePlugin, UnitOutput } from '../contracts/plugin';
+import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from '../contracts/extract-format';
 import { PartWriter } from './part-writer';
 import { scrubSecrets } from '../secrets/scrub';
 

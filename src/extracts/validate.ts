@@ -9,8 +9,8 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { ValidationError } from '../errors';
-import { COLUMNS, type Column, type ExtractKind } from './format';
+import { ValidationError } from '../contracts/errors';
+import { COLUMNS, type Column, type ExtractKind } from '../contracts/extract-format';
 
 export interface FileToValidate {
   kind: ExtractKind;

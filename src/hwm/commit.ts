@@ -2,8 +2,8 @@
  * The rules of moving a high-water mark: only forward, only from the version this run read, and
  * idempotent when a retry finds its own earlier write.
  */
-import { HwmConflictError } from '../errors';
-import type { HwmState, HwmStore } from '../plugins/types';
+import { HwmConflictError } from '../contracts/errors';
+import type { HwmState, HwmStore } from '../contracts/plugin';
 
 export interface HwmIntent {
   collector: string;

@@ -5,8 +5,8 @@
  * cannot occur in collector names, so it never collides with a real HWM) and holds its expiry instant,
  * chosen by the run, so a retried acquire recognises its own lease.
  */
-import { HwmConflictError } from '../errors';
-import type { HwmStore } from '../plugins/types';
+import { HwmConflictError } from '../contracts/errors';
+import type { HwmStore } from '../contracts/plugin';
 
 export const leaseKey = (collector: string) => `${collector}_lease`;
 

@@ -1,5 +1,5 @@
 /** The content of every `<collector>_hwm.txt`, whichever store holds it: an ISO-8601 instant and a newline. */
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 
 export function formatHwmText(value: string): string {
   return `${new Date(value).toISOString()}\n`;

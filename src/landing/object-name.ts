@@ -5,7 +5,7 @@
  * network. A bad configured prefix is a ConfigError (a person fixes collectors.yaml).
  */
 import { z } from 'zod';
-import { ConfigError, ValidationError } from '../errors';
+import { ConfigError, ValidationError } from '../contracts/errors';
 // ---------------------------------------------------------------- names
 
 /** S3 keys and Azure blob names are both limited to 1024 (bytes / characters); we keep the stricter. */

@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { trace, type Attributes } from '@opentelemetry/api';
-import type { Window } from '../time/window';
+import type { Window } from '../contracts/window';
 import { activityDuration, activityFailures, runDuration, runsTotal, type RunOutcome, type StepName } from './metrics';
 
 /** Steps whose terminal failure fails the run (cleanup failures are logged by the workflow, nothing more). */

@@ -4,8 +4,8 @@
  * stores on scrape, at most once per refresh interval, a few at a time, each read bounded by a timeout.
  */
 import { Gauge } from 'prom-client';
-import { ConfigError } from '../errors';
-import type { CollectorRuntime } from '../runtime';
+import { ConfigError } from '../contracts/errors';
+import type { CollectorRuntime } from '../runtime/runtime';
 import { collectorRegistry } from './metrics';
 
 export interface FreshnessOptions {

@@ -1,7 +1,7 @@
 /** A tiny node:http server for the health and metrics endpoints: GET/HEAD on fixed paths, nothing else. */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 
 export interface Reply {
   status: number;

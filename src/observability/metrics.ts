@@ -4,7 +4,7 @@
  * docs/observability.md; keep the two in step.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { athenaApiCounters, type OperationCounts } from '../sources/athena/counters';
+import { athenaApiCounters, type OperationCounts } from '../connectors/athena/counters';
 import { BUILD_ID, TOOL_VERSION } from '../version';
 
 export const collectorRegistry = new Registry();

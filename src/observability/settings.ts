@@ -3,7 +3,7 @@
  * Bad values are ConfigErrors (exit 2) naming the variable.
  */
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 import { tracingMode, type TracingMode } from './tracing';
 import { deploymentSettingsFromEnv, workerDeploymentOptions } from './versioning';
 

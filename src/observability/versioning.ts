@@ -7,7 +7,7 @@
  * steps that read the staging files and heartbeat checkpoints that build wrote (docs/upgrades.md).
  */
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 
 export type VersioningBehaviorName = 'PINNED' | 'AUTO_UPGRADE';
 

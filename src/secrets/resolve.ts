@@ -10,8 +10,8 @@ import { constants as fsConstants } from 'node:fs';
 import { open, realpath, lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AuthError, ConfigError, SecretError, TransientError } from '../errors';
-import { parseDuration } from '../time/duration';
+import { AuthError, ConfigError, SecretError, TransientError } from '../contracts/errors';
+import { parseDuration } from '../run/duration';
 import { scrubSecrets } from './scrub';
 import { REF_IN_TEXT } from '../config/fields';
 

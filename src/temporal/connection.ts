@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { loadClientConfigProfile, loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 import { hostname, userInfo } from 'node:os';
 import { insecureConnectionWarning } from './tls-warning';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import pino from 'pino';
 import { NativeConnection } from '@temporalio/worker';
-import { demoSeed, startAthenaLocal, type AthenaLocal } from '../../src/dev/athena-local';
+import { demoSeed, startAthenaLocal, type AthenaLocal } from '../../tools/athena-local/index';
 import { installSdkLogging, runCollectorWorkers } from '../../src/worker';
 import { ROOT, startProcess, waitFor, type Started } from './processes';
 import { startTemporal, type TestTemporal } from './temporal';

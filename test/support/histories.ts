@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { findTemporalCli } from '../../src/dev/temporal-server';
+import { findTemporalCli } from '../../src/temporal/dev-server';
 import { ROOT } from './processes';
 
 export const HISTORY_DIR = join(ROOT, 'test', 'fixtures', 'histories');

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { OutgoingFile } from '../../src/plugins/types';
+import type { OutgoingFile } from '../../src/contracts/plugin';
 
 const MiB = 1024 * 1024;
 

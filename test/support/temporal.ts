@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../src/dev/temporal-server';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { freePort } from './processes';
 
 export interface TestTemporal {

@@ -1,0 +1,173 @@
+/**
+ * One Athena connection per config: credentials (static, default chain, or an assumed role), the shared
+ * rate limiters, and `call`, which every API request goes through for quotas, retries and counting.
+ */
+import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { parseDuration } from '../../run/duration';
+import type { AthenaConfig } from './config';
+import { athenaApiCounters, type ApiCounters } from './counters';
+import { classify, isRetryable, toCollectorError } from './faults';
+import { limitersFor, type AthenaOperation, type Limiters } from './quotas';
+import { sleep } from './sleep';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** What the SDK's `send` accepts as its second argument. */
+export interface SendOptions {
+  abortSignal?: AbortSignal;
+}
+
+export class AthenaSession {
+  readonly client: AthenaClient;
+  readonly limiters: Limiters;
+  readonly retry: RetryPolicy;
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly config: AthenaConfig,
+    readonly counters: ApiCounters = athenaApiCounters,
+  ) {
+    this.client = new AthenaClient({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      credentials: credentialsFor(config),
+      // Retries are ours (counted, quota-aware, bounded); the SDK's would hide throttles from us.
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    });
+    this.limiters = limitersFor(identityKey(config), config.quotas);
+    this.retry = {
+      maxAttempts: config.retry.maxAttempts,
+      baseDelayMs: parseDuration(config.retry.baseDelay) ?? 200,
+      maxDelayMs: parseDuration(config.retry.maxDelay) ?? 20_000,
+    };
+  }
+
+  /**
+   * Runs one API request under the operation's rate limit; retries throttles, 5xx and network errors with
+   * jittered exponential backoff, then gives up with a TransientError; maps denials to AuthError and
+   * config mistakes to ConfigError. Aborting `signal` rejects with its reason.
+   */
+  async call<T>(operation: AthenaOperation, send: (options: SendOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await this.limiters[operation].acquire(signal);
+      this.counters.inc(operation, 'calls');
+      try {
+        return await send(signal ? { abortSignal: signal } : {});
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const kind = classify(err);
+        if (kind === 'throttle') {
+          this.counters.inc(operation, 'throttles');
+          this.limiters[operation].drain();
+        } else if (kind === 'server') this.counters.inc(operation, 'serverErrors');
+        else if (kind === 'network') this.counters.inc(operation, 'networkErrors');
+        if (!isRetryable(kind) || attempt >= this.retry.maxAttempts) {
+          this.counters.inc(operation, 'failures');
+          throw toCollectorError(operation, err, kind, attempt);
+        }
+        this.counters.inc(operation, 'retries');
+        await sleep(this.backoff(attempt), signal);
+      }
+    }
+  }
+
+  /** Equal jitter: at least half the exponential step, so a storm spreads out but never spins. */
+  backoff(attempt: number): number {
+    const step = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  /** Pages through a NextToken-paginated operation, one page at a time, fetching the next while the caller works. */
+  async *pages<P extends { NextToken?: string | undefined }>(
+    operation: AthenaOperation,
+    fetch: (token: string | undefined, options: SendOptions) => Promise<P>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<P> {
+    const get = (token: string | undefined) => {
+      const p = this.call(operation, (o) => fetch(token, o), signal);
+      // Handled here so an abandoned lookahead never becomes an unhandled rejection; awaiting still throws.
+      p.catch(() => undefined);
+      return p;
+    };
+    let next: Promise<P> | undefined = get(undefined);
+    while (next) {
+      const page: P = await next;
+      next = page.NextToken ? get(page.NextToken) : undefined;
+      yield page;
+    }
+  }
+
+  /** `compute()` once per session and key; a failure is forgotten so the next caller tries again. */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = compute();
+      this.memo.set(key, p);
+      p.catch(() => this.memo.delete(key));
+    }
+    return p;
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+type Credentials = AthenaClientConfig['credentials'];
+interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+function credentialsFor(config: AthenaConfig): Credentials {
+  const base: StaticCredentials | undefined =
+    config.accessKeyId && config.secretAccessKey
+      ? {
+          accessKeyId: config.accessKeyId,
+          secretAccessKey: config.secretAccessKey,
+          ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+        }
+      : undefined;
+  if (!config.roleArn) return base; // undefined: the SDK's default chain
+  const seconds = config.sessionDuration ? Math.round((parseDuration(config.sessionDuration) ?? 3_600_000) / 1000) : undefined;
+  // The client memoizes these and calls AssumeRole again shortly before they expire.
+  return fromTemporaryCredentials({
+    params: {
+      RoleArn: config.roleArn,
+      RoleSessionName: 'temporal-collectors-athena',
+      ...(config.externalId ? { ExternalId: config.externalId } : {}),
+      ...(seconds ? { DurationSeconds: seconds } : {}),
+    },
+    ...(base ? { masterCredentials: base } : {}),
+    clientConfig: { region: config.region },
+  });
+}
+
+/** Quotas are per account and region; the principal stands in for the account (never a secret). */
+function identityKey(config: AthenaConfig): string {
+  return [config.region, config.endpoint ?? '', config.roleArn ?? config.accessKeyId ?? 'default-chain'].join('|');
+}
+
+const sessions = new WeakMap<AthenaConfig, AthenaSession>();
+
+/** The session for this config object, created on first use; `closeSession` releases it. */
+export function sessionFor(config: AthenaConfig): AthenaSession {
+  let s = sessions.get(config);
+  if (!s) {
+    s = new AthenaSession(config);
+    sessions.set(config, s);
+  }
+  return s;
+}
+
+export function closeSession(config: AthenaConfig): void {
+  sessions.get(config)?.close();
+  sessions.delete(config);
+}

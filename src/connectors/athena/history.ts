@@ -1,0 +1,245 @@
+/**
+ * The history unit of one workgroup: the window's query executions as `databaselog` rows, the lineage of
+ * the writes among them, and their DDL as `events`.
+ *
+ * ListQueryExecutions has no time filter and is only roughly newest-first, so pages are read until one
+ * lies entirely before window start minus `historyMargin`; each execution is then kept only when its
+ * SubmissionDateTime is in [window.start, window.end), which makes consecutive windows tile exactly.
+ */
+import {
+  BatchGetQueryExecutionCommand,
+  ListQueryExecutionsCommand,
+  type ListQueryExecutionsCommandOutput,
+  type QueryExecution,
+  type UnprocessedQueryExecutionId,
+} from '@aws-sdk/client-athena';
+import { TransientError } from '../../contracts/errors';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
+import { parseDuration } from '../../run/duration';
+import type { AthenaSession } from './client';
+import { writeLineage } from './lineage';
+import { sleep } from './sleep';
+import { classifyStatement, extractLineage, maskLiterals } from '../../sql/index';
+
+export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
+
+/** Athena's answer for an id it cannot return at all (as opposed to INTERNAL_ERROR, worth a retry). */
+const isPermanentlyUnavailable = (u: UnprocessedQueryExecutionId): boolean => /^INVALID|NOT_?FOUND/i.test(u.ErrorCode ?? '');
+
+/** Athena's default catalog, which history omits when a query ran in it. */
+export const DEFAULT_CATALOG = 'AwsDataCatalog';
+
+export function historyUnit(session: AthenaSession, ctx: ExtractContext, workgroup: string): ExtractUnit {
+  return {
+    key: historyUnitKey(workgroup),
+    run: (out) => new WorkgroupHistory(session, ctx, workgroup, out).run(),
+  };
+}
+
+/** Statements that may write a table or view (the only ones worth parsing for lineage). */
+const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD)$/i;
+/** Statements that may change the catalog (worth classifying as events). */
+const DDL_START = /^(CREATE|DROP|ALTER|MSCK)$/i;
+
+/** The first keyword of `sql`, past leading comments, whitespace and parentheses. */
+function firstKeyword(sql: string): string {
+  let s = sql;
+  for (;;) {
+    const t = s.replace(/^[\s(]+/, '');
+    if (t.startsWith('--')) {
+      const nl = t.indexOf('\n');
+      s = nl < 0 ? '' : t.slice(nl + 1);
+    } else if (t.startsWith('/*')) {
+      const close = t.indexOf('*/', 2);
+      s = close < 0 ? '' : t.slice(close + 2);
+    } else return /^[A-Za-z]+/.exec(t)?.[0]?.toUpperCase() ?? '';
+  }
+}
+
+class WorkgroupHistory {
+  private readonly start: number;
+  private readonly end: number;
+  private readonly userName: string;
+
+  constructor(
+    private readonly session: AthenaSession,
+    private readonly ctx: ExtractContext,
+    private readonly workgroup: string,
+    private readonly out: UnitOutput,
+  ) {
+    this.start = Date.parse(ctx.window.start);
+    this.end = Date.parse(ctx.window.end);
+    this.userName = `athena_workgroup_${workgroup}`;
+  }
+
+  async run(): Promise<void> {
+    const { session, ctx } = this;
+    const stopBefore = this.start - (parseDuration(session.config.historyMargin) ?? 3_600_000);
+    // Listing can shift under new queries and repeat an id across pages; emit each once.
+    const seen = new Set<string>();
+    const list = (token: string | undefined) => {
+      const p = session.call(
+        'ListQueryExecutions',
+        (o) => session.client.send(new ListQueryExecutionsCommand({ WorkGroup: this.workgroup, MaxResults: 50, NextToken: token }), o),
+        ctx.signal,
+      );
+      p.catch(() => undefined); // awaited below; this only keeps an early exit from leaving it unhandled
+      return p;
+    };
+    let next: Promise<ListQueryExecutionsCommandOutput> | undefined = list(undefined);
+    while (next) {
+      const page: ListQueryExecutionsCommandOutput = await next;
+      next = undefined;
+      const ids = page.QueryExecutionIds ?? [];
+      const executions = ids.length ? await this.batchGet(ids) : [];
+      const wholePageOld =
+        executions.length > 0 && executions.every((q) => (q.Status?.SubmissionDateTime?.getTime() ?? Infinity) < stopBefore);
+      // ListQueryExecutions has the tightest quota (5/s): ask for the next page only once we know we need
+      // it, but before writing this page's rows, so the two overlap.
+      if (!wholePageOld && page.NextToken) next = list(page.NextToken);
+      for (const q of executions) {
+        const submitted = q.Status?.SubmissionDateTime;
+        const t = submitted?.getTime();
+        if (t === undefined || t < this.start || t >= this.end) continue;
+        const id = q.QueryExecutionId;
+        if (!id || seen.has(id)) continue;
+        seen.add(id);
+        await this.writeExecution(q, submitted!);
+      }
+    }
+  }
+
+  /**
+   * BatchGetQueryExecution for up to 50 ids, retrying unprocessed ids with backoff, bounded. An id Athena
+   * calls invalid (it aged out of the 45-day history, or was never valid) is skipped, counted and warned
+   * about: no retry brings it back, and failing on it would stop every later run at the same window.
+   */
+  private async batchGet(ids: string[]): Promise<QueryExecution[]> {
+    const { session, ctx } = this;
+    const found: QueryExecution[] = [];
+    let pending = ids;
+    for (let attempt = 1; pending.length; attempt++) {
+      const batch = pending;
+      const res = await session.call(
+        'BatchGetQueryExecution',
+        (o) => session.client.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: batch }), o),
+        ctx.signal,
+      );
+      found.push(...(res.QueryExecutions ?? []));
+      const unprocessed: UnprocessedQueryExecutionId[] = [];
+      const gone: UnprocessedQueryExecutionId[] = [];
+      for (const u of res.UnprocessedQueryExecutionIds ?? []) (isPermanentlyUnavailable(u) ? gone : unprocessed).push(u);
+      if (gone.length) {
+        ctx.count('athena_executions_unavailable', gone.length);
+        ctx.warn(`query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${gone[0]!.ErrorCode}); see the athena_executions_unavailable counter`);
+      }
+      pending = unprocessed.map((u) => u.QueryExecutionId).filter((id): id is string => Boolean(id));
+      if (!pending.length) break;
+      if (attempt >= session.retry.maxAttempts) {
+        const first = unprocessed[0];
+        throw new TransientError(
+          `Athena left ${pending.length} query execution(s) of workgroup ${this.workgroup} unprocessed after ${attempt} attempts (${first?.ErrorCode ?? 'no code'}: ${first?.ErrorMessage ?? 'no message'})`,
+          { operation: 'BatchGetQueryExecution', workgroup: this.workgroup },
+        );
+      }
+      session.counters.inc('BatchGetQueryExecution', 'retries');
+      await sleep(session.backoff(attempt), ctx.signal);
+    }
+    return found;
+  }
+
+  private async writeExecution(q: QueryExecution, submitted: Date): Promise<void> {
+    const { ctx, out } = this;
+    const id = q.QueryExecutionId!;
+    const text = q.Query ?? '';
+    const status = q.Status;
+    const state = status?.State ?? 'UNKNOWN';
+    const catalog = q.QueryExecutionContext?.Catalog ?? DEFAULT_CATALOG;
+    const database = q.QueryExecutionContext?.Database ?? null;
+    const stats = q.Statistics;
+    const when = status?.CompletionDateTime ?? submitted;
+    const shown = this.shownText(text, id);
+    ctx.count('athena_query_executions');
+
+    await out.write('databaselog', {
+      query_id: id,
+      query_text: shown,
+      statement_type: q.StatementType ?? null,
+      state,
+      error_message: this.shownError(status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null))),
+      catalog: q.QueryExecutionContext?.Catalog?.toLowerCase() ?? null,
+      database,
+      submission_time: submitted,
+      completion_time: status?.CompletionDateTime ?? null,
+      data_scanned_bytes: stats?.DataScannedInBytes ?? null,
+      engine_execution_ms: stats?.EngineExecutionTimeInMillis ?? null,
+      queue_ms: stats?.QueryQueueTimeInMillis ?? null,
+      planning_ms: stats?.QueryPlanningTimeInMillis ?? null,
+      total_execution_ms: stats?.TotalExecutionTimeInMillis ?? null,
+      workgroup: this.workgroup,
+      user_name: this.userName,
+    });
+
+    const keyword = firstKeyword(text);
+    const context = { catalog, database: database ?? 'default' };
+    if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
+      // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
+      await writeLineage(out, ctx, this.safely(() => extractLineage(text, context)), { origin: 'QUERY', queryId: id, observedAt: when });
+    }
+    if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
+      let event: ReturnType<typeof classifyStatement> | undefined;
+      try {
+        event = classifyStatement(text, context);
+      } catch {
+        ctx.count('unparseable_statements');
+      }
+      // DDL with no change event (CREATE FUNCTION, a DROP TABLE without a name...): counted, not dropped silently.
+      if (event === null) ctx.count('ddl_without_event');
+      else if (event) {
+        await out.write('events', {
+          event_time: when,
+          event_type: event.eventType,
+          object_type: event.objectType,
+          catalog: event.object.catalog,
+          database: event.object.database,
+          object_name: event.object.name,
+          query_id: id,
+          state,
+          workgroup: this.workgroup,
+          user_name: this.userName,
+          query_text: shown,
+        });
+      }
+    }
+  }
+
+  /** The query text as written to the extract: masked unless `mask: false`; never unmasked by accident. */
+  private shownText(text: string, id: string): string | null {
+    if (!this.session.config.mask) return text;
+    try {
+      return maskLiterals(text);
+    } catch (err) {
+      this.ctx.count('unmaskable_statements');
+      this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
+      return null;
+    }
+  }
+
+  /** Engine errors quote the values they choke on ("Cannot cast 'alice@…'"): masked like the query. */
+  private shownError(message: string | null): string | null {
+    if (message === null || !this.session.config.mask) return message;
+    try {
+      return maskLiterals(message);
+    } catch {
+      return null; // not even tokenizable: left out rather than shown unmasked
+    }
+  }
+
+  private safely(parse: () => ReturnType<typeof extractLineage>): ReturnType<typeof extractLineage> {
+    try {
+      return parse();
+    } catch (err) {
+      return { kind: 'unparseable', reason: (err as Error).message };
+    }
+  }
+}

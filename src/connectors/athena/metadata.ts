@@ -1,0 +1,205 @@
+/**
+ * The metadata unit of one catalog/database: every table's columns as `metadata` rows, view SQL, and the
+ * lineage views imply. Streams table by table; only one page of tables (plus the next) is held.
+ */
+import { ListTableMetadataCommand, type ListTableMetadataCommandOutput, type TableMetadata } from '@aws-sdk/client-athena';
+import { CollectorError } from '../../contracts/errors';
+import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
+import type { Row } from '../../contracts/extract-format';
+import type { AthenaSession } from './client';
+import { writeLineage } from './lineage';
+import { QueryFailedError, queryRows, runQuery, sqlString } from './query';
+import { viewLineage } from '../../sql/index';
+import { decodePrestoView, isPrestoView } from './views';
+
+/** Parameters broken out into their own columns, so not repeated in table_parameters. */
+const BROKEN_OUT: Record<string, 'location' | 'input_format' | 'output_format' | 'serde' | 'table_comment'> = {
+  location: 'location',
+  inputformat: 'input_format',
+  outputformat: 'output_format',
+  'serde.serialization.lib': 'serde',
+  comment: 'table_comment',
+};
+/** Bulky view text that view_definition already carries. */
+const VIEW_TEXT_KEYS = new Set(['view_original_text', 'view_expanded_text', 'viewOriginalText', 'viewExpandedText']);
+
+/** The table-level cells of a metadata row. */
+interface TableFields {
+  catalog: string;
+  database: string;
+  table_name: string;
+  table_type: string;
+  location: string | null;
+  input_format: string | null;
+  output_format: string | null;
+  serde: string | null;
+  table_create_time: string | null;
+  table_last_access_time: string | null;
+  table_comment: string | null;
+  /** JSON text. */
+  table_parameters: string | null;
+  view_definition: string | null;
+}
+
+/** One metadata row; a literal of fixed shape (cheap to build a million of, unlike a spread). */
+function metadataRow(
+  f: TableFields,
+  column_name: string | null,
+  ordinal_position: number | null,
+  data_type: string | null,
+  column_comment: string | null,
+  is_partition_key: boolean | null,
+): Row {
+  return {
+    catalog: f.catalog,
+    database: f.database,
+    table_name: f.table_name,
+    table_type: f.table_type,
+    column_name,
+    ordinal_position,
+    data_type,
+    column_comment,
+    is_partition_key,
+    location: f.location,
+    input_format: f.input_format,
+    output_format: f.output_format,
+    serde: f.serde,
+    table_create_time: f.table_create_time,
+    table_last_access_time: f.table_last_access_time,
+    table_comment: f.table_comment,
+    table_parameters: f.table_parameters,
+    view_definition: f.view_definition,
+  };
+}
+
+export const metadataUnitKey = (catalog: string, database: string) => `metadata:${catalog}/${database}`;
+
+export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalog: string, database: string): ExtractUnit {
+  return {
+    key: metadataUnitKey(catalog, database),
+    run: (out) => new DatabaseExtract(session, ctx, catalog, database, out).run(),
+  };
+}
+
+class DatabaseExtract {
+  /** view name -> SQL from information_schema.views, fetched once, only if a view lacks its text. */
+  private viewSql: Promise<Map<string, string>> | undefined;
+
+  constructor(
+    private readonly session: AthenaSession,
+    private readonly ctx: ExtractContext,
+    private readonly catalog: string,
+    private readonly database: string,
+    private readonly out: UnitOutput,
+  ) {}
+
+  async run(): Promise<void> {
+    const { session, ctx } = this;
+    const pages = session.pages<ListTableMetadataCommandOutput>(
+      'ListTableMetadata',
+      (token, o) =>
+        session.client.send(
+          new ListTableMetadataCommand({ CatalogName: this.catalog, DatabaseName: this.database, MaxResults: 50, NextToken: token }),
+          o,
+        ),
+      ctx.signal,
+    );
+    try {
+      for await (const page of pages) {
+        for (const table of page.TableMetadataList ?? []) await this.writeTable(table);
+      }
+    } catch (err) {
+      // Dropped between listing and reading: nothing to extract, and not worth failing the run.
+      if (err instanceof CollectorError && err.details?.fault === 'notFound') {
+        ctx.warn(`Athena database ${this.catalog}.${this.database} disappeared during extraction; skipped`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async writeTable(t: TableMetadata): Promise<void> {
+    const params = t.Parameters ?? {};
+    const isView = /VIEW/i.test(t.TableType ?? '');
+    // Table-level cells are computed once and repeated on every column row; JSON and timestamps are
+    // pre-formatted here (identical text to the writer's own casts) instead of once per column.
+    const f: TableFields = {
+      // Lowercase like Athena's SQL and information_schema, so metadata joins lineage and events (Glue
+      // names are lowercase already; Hive and federated catalogs may not be).
+      catalog: this.catalog.toLowerCase(),
+      database: this.database.toLowerCase(),
+      table_name: (t.Name ?? '').toLowerCase(),
+      table_type: t.TableType ?? (isView ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
+      location: null,
+      input_format: null,
+      output_format: null,
+      serde: null,
+      table_create_time: t.CreateTime ? t.CreateTime.toISOString() : null,
+      table_last_access_time: t.LastAccessTime ? t.LastAccessTime.toISOString() : null,
+      table_comment: null,
+      table_parameters: null,
+      view_definition: null,
+    };
+    const rest: Record<string, string> = {};
+    let restCount = 0;
+    let presto: string | undefined;
+    for (const [k, v] of Object.entries(params)) {
+      const column = BROKEN_OUT[k];
+      // Athena marks every view with the comment "Presto View": a marker, not the owner's comment.
+      if (column === 'table_comment' && isView && v === 'Presto View') continue;
+      if (column) f[column] = v;
+      else if (isPrestoView(v)) presto ??= decodePrestoView(v);
+      else if (!VIEW_TEXT_KEYS.has(k)) {
+        rest[k] = v;
+        restCount++;
+      }
+    }
+    if (restCount) f.table_parameters = JSON.stringify(rest);
+    if (isView) {
+      const sql = presto ?? (await this.viewFromInformationSchema(f.table_name));
+      f.view_definition = sql ?? null;
+      this.ctx.count('athena_views');
+      if (sql) await this.writeViewLineage(f.table_name, sql);
+    } else this.ctx.count('athena_tables');
+
+    const columns = t.Columns ?? [];
+    const partitions = t.PartitionKeys ?? [];
+    if (columns.length + partitions.length === 0) {
+      await this.out.write('metadata', metadataRow(f, null, null, null, null, null));
+      return;
+    }
+    let ordinal = 0;
+    for (const c of columns) await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
+    for (const c of partitions) await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
+  }
+
+  private async writeViewLineage(view: string, sql: string): Promise<void> {
+    const target = { catalog: this.catalog, database: this.database, table: view };
+    await writeLineage(this.out, this.ctx, viewLineage(sql, target), { origin: 'VIEW_DEFINITION' });
+  }
+
+  private async viewFromInformationSchema(view: string): Promise<string | undefined> {
+    this.viewSql ??= this.loadViews();
+    return (await this.viewSql).get(view);
+  }
+
+  /** One query per database; holds that database's view SQL only. */
+  private async loadViews(): Promise<Map<string, string>> {
+    const { session, ctx } = this;
+    const map = new Map<string, string>();
+    try {
+      const id = await runQuery(
+        session,
+        // information_schema holds names lowercased, as the engine resolves them.
+        `SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = ${sqlString(this.database.toLowerCase())}`,
+        { catalog: this.catalog, signal: ctx.signal },
+      );
+      for await (const [name, sql] of queryRows(session, id, ctx.signal)) if (name && sql) map.set(name.toLowerCase(), sql);
+    } catch (err) {
+      // A catalog that cannot answer (federated, no views table) leaves view_definition empty, visibly.
+      if (!(err instanceof QueryFailedError)) throw err;
+      ctx.warn(`view definitions of ${this.catalog}.${this.database} unavailable: ${err.message}`);
+    }
+    return map;
+  }
+}
