@@ -12,8 +12,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  defineQuery,
-  defineSignal,
   log,
   patched,
   proxyActivities,
@@ -26,8 +24,8 @@ import { TimeoutType } from '@temporalio/common';
 import type { CollectorActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/contracts/errors';
 import { parseCollectInput } from '../src/run/collect-input';
+import { approveSignal, progressQuery, rejectSignal } from './messages';
 import type {
-  ApprovalDecision,
   CollectInput,
   CollectorRef,
   HostClaim,
@@ -37,9 +35,6 @@ import type {
   ValidateResult,
 } from '../src/run/types';
 
-export const progressQuery = defineQuery<Progress>('progress');
-export const approveSignal = defineSignal<[ApprovalDecision?]>('approve');
-export const rejectSignal = defineSignal<[ApprovalDecision?]>('reject');
 
 const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */

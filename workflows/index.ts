@@ -1,2 +1,3 @@
 // The workflow bundle's entry: everything registered with Temporal workers.
-export { collect, progressQuery, approveSignal, rejectSignal } from './collect';
+export { collect } from './collect';
+export { progressQuery, approveSignal, rejectSignal } from './messages';

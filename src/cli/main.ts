@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { resolve } from 'node:path';
+import { approveSignal, rejectSignal } from '../../workflows/messages';
 import { ConfigError, CollectorError } from '../contracts/errors';
 import { createLogger } from '../log';
 import { CollectorPlugin } from '../plugin';
@@ -215,7 +216,7 @@ export function buildProgram(): Command {
       }
     });
 
-  for (const [verb, signal] of [['approve', 'approve'], ['reject', 'reject']] as const) {
+  for (const [verb, signal] of [['approve', approveSignal], ['reject', rejectSignal]] as const) {
     common(program.command(`${verb} <workflowId>`))
       .description(`${verb} a run waiting at its approval gate`)
       .option('--by <who>', 'who decided', process.env.USER)

@@ -2,11 +2,12 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
-import type { CollectInput, Progress, RunSummary } from '../run/types';
+import type { CollectInput, RunSummary } from '../run/types';
 import { parseCollectInput } from '../run/collect-input';
 import { ConfigError } from '../contracts/errors';
+import { COLLECT_WORKFLOW, progressQuery } from '../../workflows/messages';
 
-export const WORKFLOW_TYPE = 'collect';
+export const WORKFLOW_TYPE = COLLECT_WORKFLOW;
 
 export function runWorkflowId(collector: string): string {
   return `collect-${collector}`;
@@ -49,7 +50,7 @@ export async function followRun(handle: WorkflowHandle, say: (m: string) => void
   let barStarted = false;
   const poll = setInterval(async () => {
     try {
-      const p = await handle.query<Progress>('progress');
+      const p = await handle.query(progressQuery);
       const detail = [p.host ? `host ${p.host}` : '', p.rows !== undefined ? `${p.rows} rows` : '', p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : ''].filter(Boolean).join(', ');
       if (bar) {
         if (!barStarted) {
