@@ -192,6 +192,8 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     assert.equal(value(samples, 'collector_uploaded_objects_total', { collector: 'obs', outcome: 'created' }), summary.files.length + 1);
     assert.equal(value(samples, 'collector_activity_duration_seconds_count', { collector: 'obs', activity: 'extract', outcome: 'success' }), 1);
     assert.ok((value(samples, 'collector_source_api_calls_total', { source: 'athena' }) ?? 0) > 0, 'Athena API calls by operation');
+    const apiSeries = samples.filter((s) => s.name === 'collector_source_api_calls_total' && s.labels.source === 'athena');
+    assert.ok(apiSeries.every((s) => /^[A-Z][A-Za-z]+$/.test(s.labels.operation ?? '')), `labelled by the operation the source reported: ${JSON.stringify(apiSeries)}`);
 
     // Freshness: the HWM is the window end; its age is the time since then.
     const age = value(samples, 'collector_hwm_age_seconds', { collector: 'obs' });

@@ -142,7 +142,7 @@ class WorkgroupHistory {
           { operation: 'BatchGetQueryExecution', workgroup: this.workgroup },
         );
       }
-      session.counters.inc('BatchGetQueryExecution', 'retries');
+      session.report('BatchGetQueryExecution', 'retry');
       await sleep(session.backoff(attempt), ctx.signal);
     }
     return found;
