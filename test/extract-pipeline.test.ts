@@ -9,6 +9,7 @@ import pino from 'pino';
 import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
 import { validateFiles } from '../src/extracts/validate';
 import { ValidationError } from '../src/contracts/errors';
+import { COLUMNS, EXTRACT_KINDS, FORMAT_VERSION } from '../src/contracts/extract-format';
 import type { ExtractUnit, Source } from '../src/contracts/plugin';
 
 // A narrow in-test source: three databases' worth of metadata rows, one of which can be made to fail.
@@ -238,5 +239,25 @@ describe('extract: units, checkpoint, assembly, validation', () => {
         return true;
       },
     );
+  });
+
+  it('the format in code is the one docs/extract-format.md documents; per-source columns are never required', async () => {
+    const doc = readFileSync(join(__dirname, '..', 'docs', 'extract-format.md'), 'utf8');
+    assert.match(doc, new RegExp(`^# Extract format \\(version ${FORMAT_VERSION}\\)$`, 'm'));
+    assert.match(doc, new RegExp(`"formatVersion": "${FORMAT_VERSION}"`));
+    for (const kind of EXTRACT_KINDS) {
+      const section = doc.split(`### \`${kind}\``)[1]!.split('\n### ')[0]!;
+      const rows = [...section.matchAll(/^\| `([a-z_]+)` \| (\w+) \| ([a-z ]*?) ?\|$/gm)].map((m) => [m[1], m[2], m[3]]);
+      const expected = COLUMNS[kind].map((c) => [c.name, c.type, c.required ? 'yes' : c.sourceSpecific ? 'per source' : '']);
+      assert.deepEqual(rows, expected, `${kind} columns as documented`);
+      for (const c of COLUMNS[kind]) assert.ok(!(c.required && c.sourceSpecific), `${kind}.${c.name}`);
+    }
+    // A source without workgroups (or Athena's query statistics) writes valid rows.
+    const dir = mkdtempSync(join(tmpdir(), 'f-'));
+    const path = join(dir, 'c_databaselog_s.csv');
+    const header = COLUMNS.databaselog.map((c) => c.name).join(',');
+    const row = COLUMNS.databaselog.map((c) => ({ query_id: 'q1', state: 'SUCCEEDED', submission_time: '2026-11-01T00:00:00.000Z', user_name: 'alice' })[c.name] ?? '').join(',');
+    writeFileSync(path, `${header}\r\n${row}\r\n`);
+    await validateFiles([{ kind: 'databaselog', name: 'c_databaselog_s.csv', path, rows: 1 }]);
   });
 });
