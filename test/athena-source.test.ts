@@ -10,6 +10,7 @@ import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from 
 import { classifyStatement as athenaStatementType } from '../tools/athena-local/statements';
 import { AuthError, ConfigError } from '../src/contracts/errors';
 import type { ExtractKind, Row } from '../src/contracts/extract-format';
+import { sourceConformance } from './conformance/source';
 import type { ApiOutcome, ExtractContext, Source, UnitOutput } from '../src/contracts/plugin';
 import type { Window } from '../src/contracts/window';
 import { athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/connectors/athena/index';
@@ -274,6 +275,14 @@ describe('athena source against the local endpoint', () => {
 
   let full: Extracted;
   const FULL = win(A, C);
+
+  // A scope of a few databases and one workgroup's history keeps the repeated extracts short.
+  sourceConformance('athena (local endpoint)', () => ({
+    plugin: athenaSource,
+    config: configFor({ catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'db_0[0-2]'] }, workgroups: ['primary', 'etl'] }),
+    window: FULL,
+    secrets: ['test-secret'],
+  }));
 
   test('extracts everything, paging past 50 at every level, rows matching the seed', async () => {
     full = await extract(configFor(), FULL);

@@ -18,6 +18,7 @@ import { loadPlugins, parsePluginSpec, pluginSpecs, sha256Hex } from '../src/run
 import type { RunSummary } from '../src/run/types';
 import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 import { startTemporal, type TestTemporal } from './support/temporal';
+import { sourceConformance } from './conformance/source';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'plugins', 'static-source.js');
 const fixtureHash = () => sha256Hex(readFileSync(FIXTURE));
@@ -134,6 +135,17 @@ describe('loading plugin files', () => {
     await source.close();
     assert.equal((require(sloppy) as { closes(): number }).closes(), 1);
   });
+});
+
+// The fixture as the loader hands it to the collector: the source contract holds for a plugin file too.
+sourceConformance('static (plugin file)', async () => {
+  const [plugin] = (await loadPlugins([{ path: FIXTURE }], pino({ level: 'silent' }))).sources;
+  return {
+    plugin: plugin!,
+    config: plugin!.configSchema.parse({ type: 'static', tables: ['customers', 'orders', 'invoices'] }),
+    window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' },
+    secrets: [],
+  };
 });
 
 describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => {
