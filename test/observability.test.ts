@@ -19,6 +19,8 @@ import { installSdkLogging, runCollectorWorkers } from '../src/worker';
 import { setupTracing, tracingMode, type Tracing } from '../src/observability/tracing';
 import { workerDeploymentOptions } from '../src/observability/versioning';
 import { observabilitySettings } from '../src/observability/settings';
+import { collectorRegistry, sourceApiCalls } from '../src/observability/metrics';
+import type { ApiOutcome } from '../src/contracts/plugin';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 import { HISTORY_DIR } from './support/histories';
 import { freePort, ROOT, waitFor } from './support/processes';
@@ -325,6 +327,31 @@ describe('tracing and determinism', { timeout: 300_000 }, () => {
       replayed++;
     }
     assert.equal(replayed, files.length);
+  });
+});
+
+describe('source API counters', () => {
+  it('count what any source reports through ctx.apiCall, labelled with its type; an outcome outside the contract is dropped', async () => {
+    const series = async () => parseMetrics(await collectorRegistry.metrics()).filter((x) => x.name.startsWith('collector_source_api_') && x.labels.source === 'contract-probe');
+    assert.deepEqual(await series(), []);
+    const report = sourceApiCalls('contract-probe');
+    report('ReadTable', 'call');
+    report('ReadTable', 'call');
+    report('ReadTable', 'throttle');
+    report('ReadTable', 'retry');
+    report('Connect', 'network-error');
+    report('Connect', 'failure');
+    report('Connect', 'server-error');
+    report('Connect', 'bogus' as ApiOutcome);
+    const got = (await series()).map((x) => `${x.name}{${x.labels.operation}} ${x.value}`).sort();
+    assert.deepEqual(got, [
+      'collector_source_api_calls_total{ReadTable} 2',
+      'collector_source_api_failures_total{Connect} 1',
+      'collector_source_api_network_errors_total{Connect} 1',
+      'collector_source_api_retries_total{ReadTable} 1',
+      'collector_source_api_server_errors_total{Connect} 1',
+      'collector_source_api_throttles_total{ReadTable} 1',
+    ]);
   });
 });
 
