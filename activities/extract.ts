@@ -19,12 +19,11 @@ export function extractActivities(runtime: CollectorRuntime) {
         const ctx = Context.current();
         const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
         const collector = runtime.collector(plan.ref);
-        const source = runtime.source(collector);
         const secrets = runtime.secrets(collector);
-        const config = await runtime.resolvedSourceConfig(collector, secrets);
+        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
+        const source = await runtime.source(collector, secrets, { log, signal: ctx.cancellationSignal });
         track(secrets.resolvedValues());
         const dir = runtime.stagingDir(plan.collector, plan.runId);
-        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
         const checkpointed = unitsDone(previous?.checkpoint);
         if (checkpointed) log.info({ unitsDone: checkpointed }, 'resuming extract from checkpoint');
         // Heartbeat on a timer too: a single long unit must not look like a dead worker.
@@ -34,7 +33,7 @@ export function extractActivities(runtime: CollectorRuntime) {
           ctx.heartbeat(last);
           const { files, checkpoint, reused: resumed } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
             source,
-            config,
+            sourceType: collector.source.type,
             collector: plan.collector,
             stamp: plan.stamp,
             compress: plan.options.compress,
@@ -60,7 +59,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         } finally {
           clearInterval(timer);
           // Failed, cancelled and superseded attempts too: the source's clients and sockets go now.
-          await Promise.resolve(source.close?.(config)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'source did not close cleanly'));
+          await source.close().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'source did not close cleanly'));
         }
       }));
     },

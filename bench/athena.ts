@@ -203,18 +203,19 @@ async function runOurs(endpoint: string, concurrency: number, dir: string): Prom
   const sampler = rssSampler();
   const t0 = performance.now();
   const running = new Set<Promise<void>>();
-  const limit = athenaSource.concurrency!(config);
+  const source = athenaSource.create(config, { log: ctx.log, signal: ctx.signal, apiCall: () => undefined });
+  const limit = source.concurrency;
   const start = (unit: ExtractUnit) => {
     const p: Promise<void> = unit.run(out).finally(() => running.delete(p));
     running.add(p);
   };
-  for await (const unit of athenaSource.units(config, ctx)) {
+  for await (const unit of source.units(ctx)) {
     start(unit);
     if (running.size >= limit) await Promise.race(running);
   }
   await Promise.all(running);
   await files.close();
-  await athenaSource.close!(config);
+  await source.close();
   return { wallMs: performance.now() - t0, ...sampler.stop(), rows: files.rows };
 }
 

@@ -11,7 +11,7 @@ import { classifyStatement, extractLineage, maskLiterals } from '../src/sql/inde
 const at = process.argv.indexOf('--repeat');
 const repeat = at > 0 ? Number(process.argv[at + 1]) : 5;
 if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a positive integer');
-const ctx = { catalog: 'awsdatacatalog', database: 'sales' };
+const ctx = { catalog: 'awsdatacatalog', database: 'sales', dialect: 'athena' as const };
 const columns = Array.from({ length: 2000 }, (_, i) => `coalesce(t${i % 40}.col_${i}, 'default ${i}') AS c${i}`).join(',\n  ');
 const joins = Array.from({ length: 39 }, (_, i) => `LEFT JOIN db${i % 5}.tbl_${i + 1} t${i + 1} ON t${i + 1}.id = t0.id`).join('\n');
 const select = `SELECT ${columns}\nFROM base.t0 t0\n${joins}\nWHERE t0.x IN (${Array.from({ length: 600 }, (_, i) => i).join(', ')})`;
@@ -21,7 +21,7 @@ const insert = `INSERT INTO mart.wide\n${select}`;
 extractLineage('INSERT INTO t SELECT * FROM s WHERE EXISTS (SELECT 1 FROM u)', ctx);
 
 const cases: [string, () => unknown][] = [
-  ['mask literals', () => maskLiterals(insert)],
+  ['mask literals', () => maskLiterals(insert, 'athena')],
   ['classify (DDL events)', () => classifyStatement(insert, ctx)],
   ['lineage of a plain SELECT (no parse)', () => extractLineage(select, ctx)],
   ['lineage of the wide INSERT', () => extractLineage(insert, ctx)],

@@ -4,6 +4,7 @@
  */
 export { CollectorPlugin, type CollectorPluginOptions } from './plugin';
 export type {
+  ApiOutcome,
   Check,
   ExtractContext,
   ExtractUnit,
@@ -16,6 +17,8 @@ export type {
   PluginContext,
   PutOptions,
   PutOutcome,
+  Source,
+  SourceContext,
   SourcePlugin,
   UnitOutput,
 } from './contracts/plugin';

@@ -10,9 +10,10 @@ import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from 
 import { classifyStatement as athenaStatementType } from '../tools/athena-local/statements';
 import { AuthError, ConfigError } from '../src/contracts/errors';
 import type { ExtractKind, Row } from '../src/contracts/extract-format';
-import type { ExtractContext, UnitOutput } from '../src/contracts/plugin';
+import { sourceConformance } from './conformance/source';
+import type { ApiOutcome, ExtractContext, Source, UnitOutput } from '../src/contracts/plugin';
 import type { Window } from '../src/contracts/window';
-import { athenaApiCounters, athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/connectors/athena/index';
+import { athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/connectors/athena/index';
 import { TokenBucket } from '../src/connectors/athena/quotas';
 import { decodePrestoView } from '../src/connectors/athena/views';
 import { AthenaSession } from '../src/connectors/athena/client';
@@ -171,6 +172,26 @@ function makeCtx(window: Window, signal: AbortSignal = new AbortController().sig
   };
 }
 
+/** What the source reported through `ctx.apiCall`, per operation and outcome (reset before each test). */
+class ApiTally {
+  byOperation: Record<string, Partial<Record<ApiOutcome, number>>> = {};
+  readonly record = (operation: string, outcome: ApiOutcome): void => {
+    const c = (this.byOperation[operation] ??= {});
+    c[outcome] = (c[outcome] ?? 0) + 1;
+  };
+  total(outcome: ApiOutcome): number {
+    return Object.values(this.byOperation).reduce((n, c) => n + (c[outcome] ?? 0), 0);
+  }
+  reset(): void {
+    this.byOperation = {};
+  }
+}
+const api = new ApiTally();
+
+/** The source as the extract activity creates it, reporting its API calls to `api`. */
+const sourceFor = (config: AthenaConfig, signal: AbortSignal = new AbortController().signal): Source =>
+  athenaSource.create(config, { log: pino({ level: 'silent' }), signal, apiCall: api.record });
+
 const win = (start: number, end: number): Window => ({ start: new Date(start).toISOString(), end: new Date(end).toISOString() });
 
 let server: AthenaLocal;
@@ -201,11 +222,12 @@ async function extract(config: AthenaConfig, window: Window, options: { skip?: S
   const out = new Collected();
   const ctx = makeCtx(window, options.signal);
   const keys: string[] = [];
-  const limit = athenaSource.concurrency!(config);
+  const source = sourceFor(config, ctx.signal);
+  const limit = source.concurrency;
   const running = new Set<Promise<void>>();
   let failure: unknown;
   try {
-    for await (const unit of athenaSource.units(config, ctx)) {
+    for await (const unit of source.units(ctx)) {
       keys.push(unit.key);
       if (options.skip?.has(unit.key)) continue;
       const p: Promise<void> = unit.run(out).then(
@@ -222,7 +244,7 @@ async function extract(config: AthenaConfig, window: Window, options: { skip?: S
     await Promise.all(running);
     if (failure) throw failure;
   } finally {
-    await athenaSource.close!(config);
+    await source.close();
   }
   return Object.assign(out, { keys, ctx });
 }
@@ -248,11 +270,19 @@ describe('athena source against the local endpoint', () => {
   beforeEach(() => {
     server.clearFaults();
     server.resetCounters();
-    athenaApiCounters.reset();
+    api.reset();
   });
 
   let full: Extracted;
   const FULL = win(A, C);
+
+  // A scope of a few databases and one workgroup's history keeps the repeated extracts short.
+  sourceConformance('athena (local endpoint)', () => ({
+    plugin: athenaSource,
+    config: configFor({ catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'db_0[0-2]'] }, workgroups: ['primary', 'etl'] }),
+    window: FULL,
+    secrets: ['test-secret'],
+  }));
 
   test('extracts everything, paging past 50 at every level, rows matching the seed', async () => {
     full = await extract(configFor(), FULL);
@@ -416,14 +446,14 @@ describe('athena source against the local endpoint', () => {
     server.setFaults('BatchGetQueryExecution', { serverErrorNext: 4, serverErrorRate: 0.1, unprocessedRate: 0.3 });
     server.setFaults('GetQueryResults', { serverErrorNext: 3, serverErrorStatus: 503 });
     server.setFaults('ListQueryExecutions', { serverErrorRate: 0.2, throttleRate: 0.2 });
-    athenaApiCounters.reset();
+    api.reset();
     const stormy = await extract(configFor(scope), FULL);
     for (const kind of ['metadata', 'databaselog', 'linkages', 'events'] as const) {
       assert.deepEqual(sorted(stormy.rows[kind]), sorted(clean.rows[kind]), `${kind} differs after faults`);
     }
-    assert.ok(athenaApiCounters.total('throttles') > 10, `throttles ${athenaApiCounters.total('throttles')}`);
-    assert.ok(athenaApiCounters.total('serverErrors') >= 7);
-    assert.equal(athenaApiCounters.total('failures'), 0);
+    assert.ok(api.total('throttle') > 10, `throttles ${api.total('throttle')}`);
+    assert.ok(api.total('server-error') >= 7);
+    assert.equal(api.total('failure'), 0);
   });
 
   test('persistent throttling gives up with a retryable TransientError', async () => {
@@ -493,7 +523,7 @@ describe('athena source against the local endpoint', () => {
     const started = performance.now();
     await extract(configFor({ quotas, queryHistory: false, catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'views_many'] } }), FULL);
     const seconds = (performance.now() - started) / 1000;
-    const calls = athenaApiCounters.snapshot().ListTableMetadata!.calls;
+    const calls = api.byOperation.ListTableMetadata!.call!;
     assert.equal(calls, server.counters().ListTableMetadata, 'our counters match what the server saw');
     assert.ok(calls >= 24);
     // Loose lower bound only: (calls - burst) / rate, minus slack; never an upper bound.
@@ -544,7 +574,8 @@ describe('athena source against the local endpoint', () => {
         rows++;
       },
     };
-    for await (const unit of athenaSource.units(config, ctx)) await unit.run(slow);
+    const source = sourceFor(config);
+    for await (const unit of source.units(ctx)) await unit.run(slow);
     assert.equal(maxPending, 1);
     assert.ok(rows > 200);
 
@@ -552,15 +583,17 @@ describe('athena source against the local endpoint', () => {
     const abort = new AbortController();
     const cctx = makeCtx(FULL, abort.signal);
     const units = [];
-    for await (const unit of athenaSource.units(config, cctx)) units.push(unit);
+    for await (const unit of source.units(cctx)) units.push(unit);
     const run = units[0]!.run(new Collected());
     setTimeout(() => abort.abort(new Error('cancelled by test')), 50);
     await assert.rejects(run, /cancelled by test/);
-    await athenaSource.close!(config);
+    await source.close();
+    await source.close(); // idempotent
+    await assert.rejects(source.units(ctx)[Symbol.asyncIterator]().next(), /already closed/);
   });
 
   test('testConnection checks every permission and names the action to grant', async () => {
-    const ok = await athenaSource.testConnection(configFor(), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const ok = await sourceFor(configFor()).testConnection();
     assert.deepEqual(ok.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`), []);
     assert.deepEqual(ok.map((c) => c.grant), [
       'athena:ListWorkGroups',
@@ -578,7 +611,7 @@ describe('athena source against the local endpoint', () => {
 
     server.setFaults('ListTableMetadata', { accessDenied: true });
     server.setFaults('BatchGetQueryExecution', { accessDenied: true });
-    const denied = await athenaSource.testConnection(configFor({ queryHistory: false }), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const denied = await sourceFor(configFor({ queryHistory: false })).testConnection();
     const table = denied.find((c) => c.grant === 'athena:ListTableMetadata')!;
     assert.equal(table.ok, false);
     assert.equal(table.required, true);
@@ -589,7 +622,7 @@ describe('athena source against the local endpoint', () => {
 
   test('testConnection tells a result location it may not write from a query it may not start', async () => {
     server.setFaults('StartQueryExecution', { resultWriteDenied: true });
-    const checks = await athenaSource.testConnection(configFor(), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const checks = await sourceFor(configFor()).testConnection();
     const by = (grant: string) => checks.find((c) => c.grant === grant)!;
     assert.equal(by('athena:StartQueryExecution').ok, true, 'the query started: that permission is there');
     assert.match(by('athena:StartQueryExecution').detail ?? '', /started, then could not write its result/);
@@ -605,7 +638,7 @@ describe('athena source against the local endpoint', () => {
 
     server.clearFaults();
     server.setFaults('StartQueryExecution', { accessDenied: true });
-    const denied = await athenaSource.testConnection(configFor(), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const denied = await sourceFor(configFor()).testConnection();
     const start = denied.find((c) => c.name.startsWith('run SELECT 1'))!;
     assert.equal(start.ok, false);
     assert.equal(start.grant, 'athena:StartQueryExecution');
@@ -622,7 +655,7 @@ describe('athena config', () => {
     assert.equal(c.mask, true);
     assert.equal(c.queryHistory, true);
     assert.equal(c.historyMargin, '1h');
-    assert.equal(athenaSource.concurrency!(c), 8);
+    assert.equal(sourceFor(c).concurrency, 8);
   });
 
   test('rejects a malformed role ARN with a clear message, accepts other partitions', () => {

@@ -23,7 +23,8 @@ function fixture<T>(file: string, schema: z.ZodType<T>): T {
 }
 
 const name3 = z.tuple([z.string(), z.string(), z.string()]);
-const context = z.object({ catalog: z.string(), database: z.string() });
+// The fixtures are Athena's statements, read in its dialect.
+const context = z.object({ catalog: z.string(), database: z.string() }).transform((c) => ({ ...c, dialect: 'athena' as const }));
 const ref = ([catalog, database, table]: [string, string, string]): TableRef => ({ catalog, database, table });
 const obj = ([catalog, database, name]: [string, string, string]): ObjectName => ({ catalog, database, name });
 
@@ -31,7 +32,7 @@ describe('maskLiterals corpus', () => {
   const cases = fixture('masking.yaml', z.array(z.object({ name: z.string(), sql: z.string(), masked: z.string() })));
   it('has at least 30 statements', () => assert.ok(cases.length >= 30, `${cases.length} cases`));
   for (const c of cases) {
-    it(c.name, () => assert.equal(maskLiterals(c.sql), c.masked));
+    it(c.name, () => assert.equal(maskLiterals(c.sql, 'athena'), c.masked));
   }
 });
 
@@ -55,13 +56,13 @@ describe('maskLiterals properties', () => {
 
   it('masked output holds no literal and masking again changes nothing', () => {
     for (const s of inputs) {
-      const masked = maskLiterals(s);
+      const masked = maskLiterals(s, 'athena');
       for (const t of tokenize(masked)) {
         assert.notEqual(t.type, 'number', `number ${t.text} left in ${JSON.stringify(masked)} from ${JSON.stringify(s)}`);
         if (t.type === 'string') assert.equal(t.text, "'?'", `from ${JSON.stringify(s)}`);
         assert.ok(t.type !== 'line_comment' && t.type !== 'block_comment', `comment left from ${JSON.stringify(s)}`);
       }
-      assert.equal(maskLiterals(masked), masked, `not idempotent on ${JSON.stringify(s)}`);
+      assert.equal(maskLiterals(masked, 'athena'), masked, `not idempotent on ${JSON.stringify(s)}`);
     }
   });
 });
@@ -90,7 +91,7 @@ describe('extractLineage / viewLineage corpus', () => {
   it('has at least 25 statements', () => assert.ok(doc.cases.length >= 25, `${doc.cases.length} cases`));
   for (const c of doc.cases) {
     it(c.name, () => {
-      const got = c.view ? viewLineage(c.sql, ref(c.view)) : extractLineage(c.sql, doc.context);
+      const got = c.view ? viewLineage(c.sql, ref(c.view), 'athena') : extractLineage(c.sql, doc.context);
       const e = c.expect;
       if (e.kind === 'unparseable') {
         assert.equal(got.kind, 'unparseable', JSON.stringify(got));
@@ -108,7 +109,7 @@ describe('extractLineage / viewLineage corpus', () => {
   }
 
   it('parse errors never echo literal values', () => {
-    const got = extractLineage("INSERT INTO t SELECT 'secret-4111' AS s FROM WHERE 'more-secret' (", { catalog: 'c', database: 'd' });
+    const got = extractLineage("INSERT INTO t SELECT 'secret-4111' AS s FROM WHERE 'more-secret' (", { catalog: 'c', database: 'd', dialect: 'athena' });
     assert.equal(got.kind, 'unparseable');
     if (got.kind === 'unparseable') assert.doesNotMatch(got.reason, /secret|4111/);
   });
@@ -139,7 +140,7 @@ describe('classifyStatement corpus', () => {
 });
 
 describe('100 KB statements', () => {
-  const ctx = { catalog: 'awsdatacatalog', database: 'sales' };
+  const ctx = { catalog: 'awsdatacatalog', database: 'sales', dialect: 'athena' as const };
   const columns = Array.from({ length: 2000 }, (_, i) => `coalesce(t${i % 40}.col_${i}, 'default ${i}') AS c${i}`).join(',\n  ');
   const joins = Array.from({ length: 39 }, (_, i) => `LEFT JOIN db${i % 5}.tbl_${i + 1} t${i + 1} ON t${i + 1}.id = t0.id`).join('\n');
   const select = `SELECT ${columns}\nFROM base.t0 t0\n${joins}\nWHERE t0.x IN (${Array.from({ length: 600 }, (_, i) => i).join(', ')})`;
@@ -151,7 +152,7 @@ describe('100 KB statements', () => {
   });
 
   it('masks every literal of it', () => {
-    const masked = maskLiterals(insert);
+    const masked = maskLiterals(insert, 'athena');
     assert.doesNotMatch(masked, /default \d/);
   });
 

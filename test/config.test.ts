@@ -12,9 +12,8 @@ import { recipePolicySchema } from '../src/config/recipe-policy';
 const source: SourcePlugin<{ type: 'fake'; region: string; secretAccessKey?: string }> = {
   type: 'fake',
   configSchema: z.object({ type: z.literal('fake'), region: z.string(), secretAccessKey: secretRef().optional() }).strict(),
-  async *units() {},
-  async testConnection() {
-    return [];
+  create() {
+    throw new Error('not used');
   },
 };
 const landing: LandingPlugin<{ type: 'dir'; path: string }> = {

@@ -5,20 +5,18 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { once } from 'node:events';
-import { z } from 'zod';
 import pino from 'pino';
 import { runUnits, type ExtractCheckpoint } from '../src/extracts/run-units';
 import { validateFiles } from '../src/extracts/validate';
 import { ValidationError } from '../src/contracts/errors';
-import type { ExtractUnit, SourcePlugin } from '../src/contracts/plugin';
+import { COLUMNS, EXTRACT_KINDS, FORMAT_VERSION } from '../src/contracts/extract-format';
+import type { ExtractUnit, Source } from '../src/contracts/plugin';
 
 // A narrow in-test source: three databases' worth of metadata rows, one of which can be made to fail.
-function tinySource(failOn?: string, runs: string[] = []): SourcePlugin<{ type: 'tiny' }> {
+function tinySource(failOn?: string, runs: string[] = []): Source {
   return {
-    type: 'tiny',
-    configSchema: z.object({ type: z.literal('tiny') }),
-    concurrency: () => 2,
-    async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+    concurrency: 2,
+    async *units(ctx): AsyncIterable<ExtractUnit> {
       ctx.count('tiny_listings');
       for (const db of ['sales', 'finance', 'hr']) {
         yield {
@@ -49,6 +47,7 @@ function tinySource(failOn?: string, runs: string[] = []): SourcePlugin<{ type: 
     async testConnection() {
       return [];
     },
+    async close() {},
   };
 }
 
@@ -57,7 +56,7 @@ const ctx = () => ({ log: pino({ level: 'silent' }), signal: new AbortController
 describe('extract: units, checkpoint, assembly, validation', () => {
   it('writes one RFC 4180 file per kind with a header, and validation accepts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x-'));
-    const { files } = await runUnits({ source: tinySource(), config: { type: 'tiny' }, collector: 'c1', stamp: '20261102T000000Z', compress: false, dir, ctx: ctx(), onUnitDone() {} });
+    const { files } = await runUnits({ source: tinySource(), sourceType: 'tiny', collector: 'c1', stamp: '20261102T000000Z', compress: false, dir, ctx: ctx(), onUnitDone() {} });
     assert.deepEqual(files.map((f) => [f.name, f.rows]), [
       ['c1_metadata_20261102T000000Z.csv', 9],
       ['c1_databaselog_20261102T000000Z.csv', 0],
@@ -82,7 +81,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     let checkpoint: ExtractCheckpoint | undefined;
     const firstRuns: string[] = [];
     await assert.rejects(
-      runUnits({ source: tinySource('hr', firstRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), onUnitDone: (cp) => (checkpoint = structuredClone(cp)) }),
+      runUnits({ source: tinySource('hr', firstRuns), sourceType: 'tiny', collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), onUnitDone: (cp) => (checkpoint = structuredClone(cp)) }),
       /boom in hr/,
     );
     assert.ok(checkpoint && checkpoint.units.length >= 1);
@@ -90,7 +89,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     assert.equal(checkpoint.counters.tiny_tables, 3 * checkpoint.units.length, 'only finished units count in a checkpoint');
     assert.equal(checkpoint.counters.tiny_listings, undefined, 'listing counts are per attempt, not checkpointed');
     const secondRuns: string[] = [];
-    const { files, checkpoint: final } = await runUnits({ source: tinySource(undefined, secondRuns), config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
+    const { files, checkpoint: final } = await runUnits({ source: tinySource(undefined, secondRuns), sourceType: 'tiny', collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
     for (const db of doneBefore) assert.ok(!secondRuns.includes(db!), `${db} was already done and must not run again`);
     assert.ok(secondRuns.includes('hr'));
     assert.deepEqual(final.counters, { tiny_tables: 9, tiny_listings: 1 }, 'counters as a clean run has them');
@@ -102,9 +101,9 @@ describe('extract: units, checkpoint, assembly, validation', () => {
 
   it('beyond inlineUnits the checkpoint points into the staging journal; a resume from it matches a clean run', async () => {
     // Twelve units; unit 9 fails on the first attempt, after most others finished.
-    const manyUnits = (failOn: number | undefined, runs: number[]): SourcePlugin<{ type: 'tiny' }> => ({
+    const manyUnits = (failOn: number | undefined, runs: number[]): Source => ({
       ...tinySource(),
-      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+      async *units(ctx): AsyncIterable<ExtractUnit> {
         for (let i = 0; i < 12; i++) {
           yield {
             key: `metadata:cat/db${String(i).padStart(2, '0')}`,
@@ -119,8 +118,8 @@ describe('extract: units, checkpoint, assembly, validation', () => {
         }
       },
     });
-    const run = (dir: string, source: SourcePlugin<{ type: 'tiny' }>, checkpoint?: ExtractCheckpoint, seen?: (cp: ExtractCheckpoint, rows: number) => void) =>
-      runUnits({ source, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), checkpoint, inlineUnits: 4, onUnitDone: seen ?? (() => undefined) });
+    const run = (dir: string, source: Source, checkpoint?: ExtractCheckpoint, seen?: (cp: ExtractCheckpoint, rows: number) => void) =>
+      runUnits({ source, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), checkpoint, inlineUnits: 4, onUnitDone: seen ?? (() => undefined) });
 
     const clean = await run(mkdtempSync(join(tmpdir(), 'j-')), manyUnits(undefined, []));
     const dir = mkdtempSync(join(tmpdir(), 'j-'));
@@ -161,9 +160,9 @@ describe('extract: units, checkpoint, assembly, validation', () => {
   });
 
   it('warnings carry no resolved secret value (they reach heartbeats, the run summary and the manifest)', async () => {
-    const leaky: SourcePlugin<{ type: 'tiny' }> = {
+    const leaky: Source = {
       ...tinySource(),
-      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+      async *units(ctx): AsyncIterable<ExtractUnit> {
         yield {
           key: 'metadata:cat/leaky',
           async run() {
@@ -173,7 +172,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
       },
     };
     const dir = mkdtempSync(join(tmpdir(), 'w-'));
-    const { checkpoint } = await runUnits({ source: leaky, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), knownSecrets: ['Tr0ub4dor-and-3'], onUnitDone() {} });
+    const { checkpoint } = await runUnits({ source: leaky, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), knownSecrets: ['Tr0ub4dor-and-3'], onUnitDone() {} });
     assert.equal(checkpoint.warnings.length, 1);
     assert.ok(!checkpoint.warnings[0]!.includes('Tr0ub4dor-and-3'), checkpoint.warnings[0]);
   });
@@ -182,9 +181,9 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const stop = new AbortController();
     let running = 0;
     let peak = 0;
-    const slowToStop: SourcePlugin<{ type: 'tiny' }> = {
+    const slowToStop: Source = {
       ...tinySource(),
-      async *units(_config, ctx): AsyncIterable<ExtractUnit> {
+      async *units(ctx): AsyncIterable<ExtractUnit> {
         for (let i = 0; i < 10; i++) {
           ctx.signal.throwIfAborted(); // a lazily paging listing fails once aborted
           yield {
@@ -204,7 +203,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
       },
     };
     const dir = mkdtempSync(join(tmpdir(), 'a-'));
-    const extract = runUnits({ source: slowToStop, config: { type: 'tiny' }, collector: 'c1', stamp: 's', compress: false, dir, ctx: { ...ctx(), signal: stop.signal }, onUnitDone() {} });
+    const extract = runUnits({ source: slowToStop, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: { ...ctx(), signal: stop.signal }, onUnitDone() {} });
     await new Promise((r) => setTimeout(r, 20));
     stop.abort(new Error('superseded'));
     await assert.rejects(extract);
@@ -240,5 +239,25 @@ describe('extract: units, checkpoint, assembly, validation', () => {
         return true;
       },
     );
+  });
+
+  it('the format in code is the one docs/extract-format.md documents; per-source columns are never required', async () => {
+    const doc = readFileSync(join(__dirname, '..', 'docs', 'extract-format.md'), 'utf8');
+    assert.match(doc, new RegExp(`^# Extract format \\(version ${FORMAT_VERSION}\\)$`, 'm'));
+    assert.match(doc, new RegExp(`"formatVersion": "${FORMAT_VERSION}"`));
+    for (const kind of EXTRACT_KINDS) {
+      const section = doc.split(`### \`${kind}\``)[1]!.split('\n### ')[0]!;
+      const rows = [...section.matchAll(/^\| `([a-z_]+)` \| (\w+) \| ([a-z ]*?) ?\|$/gm)].map((m) => [m[1], m[2], m[3]]);
+      const expected = COLUMNS[kind].map((c) => [c.name, c.type, c.required ? 'yes' : c.sourceSpecific ? 'per source' : '']);
+      assert.deepEqual(rows, expected, `${kind} columns as documented`);
+      for (const c of COLUMNS[kind]) assert.ok(!(c.required && c.sourceSpecific), `${kind}.${c.name}`);
+    }
+    // A source without workgroups (or Athena's query statistics) writes valid rows.
+    const dir = mkdtempSync(join(tmpdir(), 'f-'));
+    const path = join(dir, 'c_databaselog_s.csv');
+    const header = COLUMNS.databaselog.map((c) => c.name).join(',');
+    const row = COLUMNS.databaselog.map((c) => ({ query_id: 'q1', state: 'SUCCEEDED', submission_time: '2026-11-01T00:00:00.000Z', user_name: 'alice' })[c.name] ?? '').join(',');
+    writeFileSync(path, `${header}\r\n${row}\r\n`);
+    await validateFiles([{ kind: 'databaselog', name: 'c_databaselog_s.csv', path, rows: 1 }]);
   });
 });

@@ -19,6 +19,8 @@ import { installSdkLogging, runCollectorWorkers } from '../src/worker';
 import { setupTracing, tracingMode, type Tracing } from '../src/observability/tracing';
 import { workerDeploymentOptions } from '../src/observability/versioning';
 import { observabilitySettings } from '../src/observability/settings';
+import { collectorRegistry, sourceApiCalls } from '../src/observability/metrics';
+import type { ApiOutcome } from '../src/contracts/plugin';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
 import { HISTORY_DIR } from './support/histories';
 import { freePort, ROOT, waitFor } from './support/processes';
@@ -192,6 +194,8 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     assert.equal(value(samples, 'collector_uploaded_objects_total', { collector: 'obs', outcome: 'created' }), summary.files.length + 1);
     assert.equal(value(samples, 'collector_activity_duration_seconds_count', { collector: 'obs', activity: 'extract', outcome: 'success' }), 1);
     assert.ok((value(samples, 'collector_source_api_calls_total', { source: 'athena' }) ?? 0) > 0, 'Athena API calls by operation');
+    const apiSeries = samples.filter((s) => s.name === 'collector_source_api_calls_total' && s.labels.source === 'athena');
+    assert.ok(apiSeries.every((s) => /^[A-Z][A-Za-z]+$/.test(s.labels.operation ?? '')), `labelled by the operation the source reported: ${JSON.stringify(apiSeries)}`);
 
     // Freshness: the HWM is the window end; its age is the time since then.
     const age = value(samples, 'collector_hwm_age_seconds', { collector: 'obs' });
@@ -323,6 +327,31 @@ describe('tracing and determinism', { timeout: 300_000 }, () => {
       replayed++;
     }
     assert.equal(replayed, files.length);
+  });
+});
+
+describe('source API counters', () => {
+  it('count what any source reports through ctx.apiCall, labelled with its type; an outcome outside the contract is dropped', async () => {
+    const series = async () => parseMetrics(await collectorRegistry.metrics()).filter((x) => x.name.startsWith('collector_source_api_') && x.labels.source === 'contract-probe');
+    assert.deepEqual(await series(), []);
+    const report = sourceApiCalls('contract-probe');
+    report('ReadTable', 'call');
+    report('ReadTable', 'call');
+    report('ReadTable', 'throttle');
+    report('ReadTable', 'retry');
+    report('Connect', 'network-error');
+    report('Connect', 'failure');
+    report('Connect', 'server-error');
+    report('Connect', 'bogus' as ApiOutcome);
+    const got = (await series()).map((x) => `${x.name}{${x.labels.operation}} ${x.value}`).sort();
+    assert.deepEqual(got, [
+      'collector_source_api_calls_total{ReadTable} 2',
+      'collector_source_api_failures_total{Connect} 1',
+      'collector_source_api_network_errors_total{Connect} 1',
+      'collector_source_api_retries_total{ReadTable} 1',
+      'collector_source_api_server_errors_total{Connect} 1',
+      'collector_source_api_throttles_total{ReadTable} 1',
+    ]);
   });
 });
 

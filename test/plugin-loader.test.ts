@@ -18,6 +18,7 @@ import { loadPlugins, parsePluginSpec, pluginSpecs, sha256Hex } from '../src/run
 import type { RunSummary } from '../src/run/types';
 import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 import { startTemporal, type TestTemporal } from './support/temporal';
+import { sourceConformance } from './conformance/source';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'plugins', 'static-source.js');
 const fixtureHash = () => sha256Hex(readFileSync(FIXTURE));
@@ -100,6 +101,51 @@ describe('loading plugin files', () => {
     await assert.rejects(loadPlugins([{ path: FIXTURE }], capture().log, { sources: ['static'] }), /already registered/);
     await assert.rejects(loadPlugins([{ path: join(dir, 'missing.js') }], capture().log), /cannot read it \(ENOENT\)/);
   });
+
+  it('refuses a source of the old shape, naming what to change, and checks what create() returns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plugin-'));
+    const old = join(dir, 'old.js');
+    writeFileSync(
+      old,
+      "module.exports = ({ z }) => ({ sources: [{ type: 'old', configSchema: z.object({}), async *units() {}, async testConnection() { return []; } }] });\n",
+    );
+    await assert.rejects(
+      loadPlugins([{ path: old }], capture().log),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(old) &&
+        /sources\[0\] \(old\) has the old source shape/.test(e.message) &&
+        /export create\(config, ctx\) returning \{ units\(ctx\), concurrency, testConnection\(\), close\(\) \}/.test(e.message),
+    );
+
+    const sloppy = join(dir, 'sloppy.js');
+    writeFileSync(
+      sloppy,
+      'let closes = 0;\n' +
+        "module.exports = ({ z }) => ({ sources: [{ type: 'sloppy', configSchema: z.object({}), create: (config) => config.bad ? { units() {} } : { concurrency: config.c ?? 1, async *units() {}, async testConnection() { return []; }, close() { closes++; } } }] });\n" +
+        'module.exports.closes = () => closes;\n',
+    );
+    const [plugin] = (await loadPlugins([{ path: sloppy }], capture().log)).sources;
+    const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, apiCall: () => undefined };
+    assert.throws(() => plugin!.create({ bad: true }, ctx), (e: unknown) => e instanceof ConfigError && /source "sloppy": create\(\) returned a source without testConnection\(\)/.test(e.message));
+    assert.throws(() => plugin!.create({ c: 0 }, ctx), /concurrency is not a positive integer/);
+    const source = plugin!.create({}, ctx);
+    // The file's close() returns nothing and is not idempotent: the loaded source's is both.
+    await Promise.all([source.close(), source.close()]);
+    await source.close();
+    assert.equal((require(sloppy) as { closes(): number }).closes(), 1);
+  });
+});
+
+// The fixture as the loader hands it to the collector: the source contract holds for a plugin file too.
+sourceConformance('static (plugin file)', async () => {
+  const [plugin] = (await loadPlugins([{ path: FIXTURE }], pino({ level: 'silent' }))).sources;
+  return {
+    plugin: plugin!,
+    config: plugin!.configSchema.parse({ type: 'static', tables: ['customers', 'orders', 'invoices'] }),
+    window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' },
+    secrets: [],
+  };
 });
 
 describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => {

@@ -8,10 +8,9 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
   const collector = runtime.collector({ collector: name });
   const secrets = runtime.secrets(collector);
   const ctx = { log: runtime.log, signal: new AbortController().signal };
-  const source = runtime.source(collector);
-  const sourceConfig = await runtime.resolvedSourceConfig(collector, secrets);
+  const source = await runtime.source(collector, secrets, ctx);
   const groups: [string, () => Promise<Check[]>][] = [
-    [`source ${collector.source.type}`, () => source.testConnection(sourceConfig, ctx)],
+    [`source ${collector.source.type}`, async () => source.testConnection().finally(() => source.close())],
     [`landing ${collector.landing.type}`, async () => (await runtime.landing(collector, secrets, ctx)).testConnection()],
   ];
   let ok = true;

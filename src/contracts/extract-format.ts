@@ -10,11 +10,18 @@ export type ColumnType = 'string' | 'int' | 'bool' | 'timestamp' | 'json';
 export interface Column {
   name: string;
   type: ColumnType;
-  /** A required column is never empty. */
+  /** A required column is never empty; only columns every source can fill are required. */
   required: boolean;
+  /**
+   * Filled only by sources whose system has the notion (Athena's workgroups, Hive storage formats);
+   * empty from the others. Never required.
+   */
+  sourceSpecific?: true;
 }
 
 const c = (name: string, type: ColumnType, required = false): Column => ({ name, type, required });
+/** A column of the per-source set (see `Column.sourceSpecific`). */
+const s = (name: string, type: ColumnType): Column => ({ name, type, required: false, sourceSpecific: true });
 
 export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
   metadata: [
@@ -27,10 +34,10 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('data_type', 'string'),
     c('column_comment', 'string'),
     c('is_partition_key', 'bool'),
-    c('location', 'string'),
-    c('input_format', 'string'),
-    c('output_format', 'string'),
-    c('serde', 'string'),
+    s('location', 'string'),
+    s('input_format', 'string'),
+    s('output_format', 'string'),
+    s('serde', 'string'),
     c('table_create_time', 'timestamp'),
     c('table_last_access_time', 'timestamp'),
     c('table_comment', 'string'),
@@ -47,12 +54,12 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('database', 'string'),
     c('submission_time', 'timestamp', true),
     c('completion_time', 'timestamp'),
-    c('data_scanned_bytes', 'int'),
-    c('engine_execution_ms', 'int'),
-    c('queue_ms', 'int'),
+    s('data_scanned_bytes', 'int'),
+    s('engine_execution_ms', 'int'),
+    s('queue_ms', 'int'),
     c('planning_ms', 'int'),
     c('total_execution_ms', 'int'),
-    c('workgroup', 'string', true),
+    s('workgroup', 'string'),
     c('user_name', 'string', true),
   ],
   linkages: [
@@ -76,7 +83,7 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('object_name', 'string'),
     c('query_id', 'string', true),
     c('state', 'string', true),
-    c('workgroup', 'string'),
+    s('workgroup', 'string'),
     c('user_name', 'string'),
     c('query_text', 'string'),
   ],
@@ -91,5 +98,8 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
   return `${collector}_${kind}_${stamp}.csv${compress ? '.gz' : ''}`;
 }
 
-export const MANIFEST_FILE = 'manifest.json';
-export const FORMAT_VERSION = '1';
+/**
+ * The manifest's `formatVersion`: moves when a column's meaning or requiredness changes.
+ * 2: `databaselog.workgroup` is no longer required (a source without workgroups leaves it empty).
+ */
+export const FORMAT_VERSION = '2';

@@ -75,16 +75,43 @@ export interface ExtractContext extends PluginContext {
   count(name: string, n?: number): void;
 }
 
+/**
+ * What happened to one request a source made to its system's API, for the `collector_source_api_*`
+ * metrics: `call` for every attempt sent, then at most one of throttle/server-error/network-error for
+ * how it failed, and `retry` or `failure` for what the source did about it.
+ */
+export const API_OUTCOMES = ['call', 'throttle', 'server-error', 'network-error', 'retry', 'failure'] as const;
+export type ApiOutcome = (typeof API_OUTCOMES)[number];
+
+export interface SourceContext extends PluginContext {
+  /**
+   * Counts one API event of `operation` (the system's own name for the request, e.g. `ListDatabases`
+   * or `pg_stat_statements`); observability labels it with the source type. Cheap: call it per request.
+   */
+  apiCall(operation: string, outcome: ApiOutcome): void;
+}
+
+/**
+ * A source created for one resolved config: it owns its clients (sessions, pools) from `create` to
+ * `close`. The extract activity creates one per attempt and always closes it, after success, failure
+ * or cancellation alike.
+ */
+export interface Source {
+  /** Lists the window's units, lazily: a huge catalog is never held as one list of tables. */
+  units(ctx: ExtractContext): AsyncIterable<ExtractUnit>;
+  /** How many units may run at once (a positive integer). */
+  readonly concurrency: number;
+  /** One check per permission the source needs; a failed check names what to grant, never a secret. */
+  testConnection(): Promise<Check[]>;
+  /** Releases clients. Idempotent: a second call does nothing. */
+  close(): Promise<void>;
+}
+
 export interface SourcePlugin<C = unknown> {
   type: string;
   configSchema: ZodType<C>;
-  /** Lists the window's units, lazily: a huge catalog is never held as one list of tables. */
-  units(config: C, ctx: ExtractContext): AsyncIterable<ExtractUnit>;
-  /** How many units may run at once for this config. */
-  concurrency?(config: C): number;
-  testConnection(config: C, ctx: PluginContext): Promise<Check[]>;
-  /** Releases clients; called once after extraction. */
-  close?(config: C): Promise<void>;
+  /** Creates the source for a resolved config; dials nothing yet (a recipe's targets are checked first). */
+  create(config: C, ctx: SourceContext): Source;
   /** What this config reaches; without it, recipes may not use the plugin. */
   targets?(config: C): Target[];
 }

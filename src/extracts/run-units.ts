@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
-import type { ExtractContext, ExtractUnit, SourcePlugin, UnitOutput } from '../contracts/plugin';
+import type { ExtractContext, ExtractUnit, Source, UnitOutput } from '../contracts/plugin';
 import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from '../contracts/extract-format';
 import { PartWriter } from './part-writer';
 import { scrubSecrets } from '../secrets/scrub';
@@ -51,9 +51,11 @@ export interface ExtractedFile {
   rows: number;
 }
 
-export interface RunUnitsOptions<C> {
-  source: SourcePlugin<C>;
-  config: C;
+export interface RunUnitsOptions {
+  /** Created and closed by the caller. */
+  source: Source;
+  /** The source's type, for errors. */
+  sourceType: string;
   collector: string;
   stamp: string;
   compress: boolean;
@@ -77,7 +79,7 @@ const unitCounters = new AsyncLocalStorage<Record<string, number>>();
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
 /** The assembled files, the final checkpoint (with this attempt's counters) and how many units were reused. */
-export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number }> {
+export async function runUnits(opts: RunUnitsOptions): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number }> {
   const partsDir = join(opts.dir, 'parts');
   await mkdir(partsDir, { recursive: true });
   const journalPath = join(partsDir, 'units.jsonl');
@@ -128,7 +130,7 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
     target[name] = (target[name] ?? 0) + n;
   };
   const ctx: ExtractContext = { ...opts.ctx, warn, count };
-  const limit = Math.max(1, opts.source.concurrency?.(opts.config) ?? 4);
+  const limit = Math.max(1, opts.source.concurrency);
   const keys = new Set<string>();
   const running = new Set<Promise<void>>();
   let failure: unknown;
@@ -169,9 +171,9 @@ export async function runUnits<C>(opts: RunUnitsOptions<C>): Promise<{ files: Ex
   };
 
   try {
-    for await (const unit of opts.source.units(opts.config, ctx)) {
+    for await (const unit of opts.source.units(ctx)) {
       if (failure) break;
-      if (keys.has(unit.key)) throw new Error(`source "${opts.source.type}" yielded the unit key "${unit.key}" twice`);
+      if (keys.has(unit.key)) throw new Error(`source "${opts.sourceType}" yielded the unit key "${unit.key}" twice`);
       keys.add(unit.key);
       if (done.has(unit.key)) continue;
       opts.ctx.signal.throwIfAborted();

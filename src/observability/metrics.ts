@@ -4,7 +4,7 @@
  * docs/observability.md; keep the two in step.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { athenaApiCounters, type OperationCounts } from '../connectors/athena/counters';
+import type { ApiOutcome } from '../contracts/plugin';
 import { BUILD_ID, TOOL_VERSION } from '../version';
 
 export const collectorRegistry = new Registry();
@@ -77,45 +77,26 @@ new Gauge({
 
 // ---------------------------------------------------------------- source API counters
 
-/** A source's process-wide per-operation counters, read on every scrape. */
-export type ApiCounterSnapshot = () => Record<string, Partial<OperationCounts>>;
+const API_COUNTERS: Record<ApiOutcome, readonly [string, string]> = {
+  call: ['collector_source_api_calls_total', 'Source API calls by operation'],
+  throttle: ['collector_source_api_throttles_total', 'Source API calls refused by throttling, by operation'],
+  retry: ['collector_source_api_retries_total', 'Source API calls retried, by operation'],
+  'server-error': ['collector_source_api_server_errors_total', 'Source API calls answered with a server error, by operation'],
+  'network-error': ['collector_source_api_network_errors_total', 'Source API calls that failed on the network, by operation'],
+  failure: ['collector_source_api_failures_total', 'Source API calls that failed for good after retries, by operation'],
+};
 
-const apiSources = new Map<string, ApiCounterSnapshot>([['athena', () => athenaApiCounters.snapshot()]]);
+const apiCounters = Object.fromEntries(
+  Object.entries(API_COUNTERS).map(([outcome, [name, help]]) => [outcome, new Counter({ name, help, labelNames: ['source', 'operation'] as const, registers })]),
+) as Record<ApiOutcome, Counter<'source' | 'operation'>>;
 
 /**
- * Lets a source (built-in or plugin) publish its API call counters as `collector_source_api_*`.
- * The Athena source is registered here already; another source calls this once at module load.
+ * The `apiCall` of a source's context: every source reports its API requests here, labelled with its
+ * type, so observability knows no source by name.
  */
-export function registerApiCounters(source: string, snapshot: ApiCounterSnapshot): void {
-  apiSources.set(source, snapshot);
-}
-
-const API_FIELDS = {
-  calls: ['collector_source_api_calls_total', 'Source API calls by operation'],
-  throttles: ['collector_source_api_throttles_total', 'Source API calls refused by throttling, by operation'],
-  retries: ['collector_source_api_retries_total', 'Source API calls retried, by operation'],
-  serverErrors: ['collector_source_api_server_errors_total', 'Source API calls answered with a server error, by operation'],
-  networkErrors: ['collector_source_api_network_errors_total', 'Source API calls that failed on the network, by operation'],
-  failures: ['collector_source_api_failures_total', 'Source API calls that failed for good after retries, by operation'],
-} as const satisfies Record<keyof OperationCounts, readonly [string, string]>;
-
-for (const [field, [name, help]] of Object.entries(API_FIELDS) as [keyof OperationCounts, readonly [string, string]][]) {
-  const counter: Counter<'source' | 'operation'> = new Counter({
-    name,
-    help,
-    labelNames: ['source', 'operation'] as const,
-    registers,
-    // The sources keep monotonic counters of their own; mirror them at scrape time.
-    collect() {
-      counter.reset();
-      for (const [source, snapshot] of apiSources) {
-        for (const [operation, counts] of Object.entries(snapshot())) {
-          const n = counts[field] ?? 0;
-          if (n > 0) counter.inc({ source, operation }, n);
-        }
-      }
-    },
-  });
+export function sourceApiCalls(source: string): (operation: string, outcome: ApiOutcome) => void {
+  // A plugin file is plain JS: an outcome outside the contract is dropped, not a crash mid-request.
+  return (operation, outcome) => apiCounters[outcome]?.inc({ source, operation });
 }
 
 let defaultsOn = false;

@@ -11,7 +11,7 @@ import * as errors from '../contracts/errors';
 import { ConfigError } from '../contracts/errors';
 import type { Logger } from '../log';
 import { TOOL_VERSION } from '../version';
-import type { HwmPlugin, LandingPlugin, SourcePlugin } from '../contracts/plugin';
+import type { HwmPlugin, LandingPlugin, Source, SourceContext, SourcePlugin } from '../contracts/plugin';
 
 /**
  * What a plugin module exported as a function receives: the collector's own zod (config schemas must
@@ -102,6 +102,38 @@ function checkPlugin(file: string, list: string, i: number, v: unknown, methods:
   for (const m of methods) if (!fn(v, m)) throw new ConfigError(`${where} (${v.type}): ${m}() is missing`);
 }
 
+/**
+ * Before the Source lifecycle, a source plugin was the source itself (`units(config, ctx)`,
+ * `testConnection(config, ctx)`...): refused with what to change rather than "create() is missing".
+ */
+function checkSourceShape(file: string, i: number, v: unknown): void {
+  if (!isRecord(v) || fn(v, 'create') || !fn(v, 'units')) return;
+  throw new ConfigError(
+    `plugin ${file}: sources[${i}] (${String(v.type)}) has the old source shape (units(config, ctx) on the plugin): ` +
+      'export create(config, ctx) returning { units(ctx), concurrency, testConnection(), close() } instead, and keep type, configSchema and targets on the plugin (docs/plugins.md)',
+  );
+}
+
+/** A plugin file's source, checked where it is created: a bad one fails naming the plugin, not deep in a run. */
+function checkedSource(file: string, type: string, create: (config: unknown, ctx: SourceContext) => unknown): SourcePlugin<unknown>['create'] {
+  return (config, ctx) => {
+    const s = create(config, ctx);
+    const where = `plugin ${file}: source "${type}": create()`;
+    if (!isRecord(s)) throw new ConfigError(`${where} returned no object`);
+    for (const m of ['units', 'testConnection', 'close']) if (!fn(s, m)) throw new ConfigError(`${where} returned a source without ${m}()`);
+    if (!Number.isInteger(s.concurrency) || (s.concurrency as number) < 1) throw new ConfigError(`${where} returned a source whose concurrency is not a positive integer`);
+    const source = s as unknown as Source;
+    let closed: Promise<void> | undefined;
+    return {
+      units: (c) => source.units(c),
+      concurrency: source.concurrency,
+      testConnection: async () => source.testConnection(),
+      // Idempotent and always a promise, whatever the file's close() does.
+      close: () => (closed ??= Promise.resolve().then(() => source.close())),
+    };
+  };
+}
+
 /** The module's plugins: its exports, its default export, or what its exported function returns for `pluginHost`. */
 function exportsOf(mod: unknown): Record<string, unknown> {
   const m = isRecord(mod) && !('sources' in mod || 'landings' in mod || 'hwmStores' in mod) && mod.default !== undefined ? mod.default : mod;
@@ -154,7 +186,10 @@ export async function loadPlugins(
     if (!sources.length && !landings.length && !hwmStores.length) {
       throw new ConfigError(`plugin ${file}: exports no plugins; export { sources?, landings?, hwmStores? } (arrays)`);
     }
-    sources.forEach((p, i) => checkPlugin(file, 'sources', i, p, ['units', 'testConnection']));
+    sources.forEach((p, i) => {
+      checkSourceShape(file, i, p);
+      checkPlugin(file, 'sources', i, p, ['create']);
+    });
     landings.forEach((p, i) => checkPlugin(file, 'landings', i, p, ['create']));
     hwmStores.forEach((p, i) => checkPlugin(file, 'hwmStores', i, p, ['create']));
     const types: string[] = [];
@@ -165,7 +200,7 @@ export async function loadPlugins(
     };
     for (const p of sources as SourcePlugin<unknown>[]) {
       claim('sources', p.type);
-      out.sources.push(p);
+      out.sources.push({ ...p, create: checkedSource(file, p.type, p.create.bind(p)), ...(p.targets ? { targets: p.targets.bind(p) } : {}) });
     }
     for (const p of landings as LandingPlugin<unknown>[]) {
       claim('landings', p.type);

@@ -11,7 +11,8 @@ import { secretRefFields } from '../config/fields';
 import { ConfigError } from '../contracts/errors';
 import type { Logger } from '../log';
 import type { PluginRegistry } from '../contracts/registry';
-import type { HwmStore, LandingZone, PluginContext, SourcePlugin, Target } from '../contracts/plugin';
+import type { HwmStore, LandingZone, PluginContext, Source, SourcePlugin, Target } from '../contracts/plugin';
+import { sourceApiCalls } from '../observability/metrics';
 import type { CollectorRef } from '../run/types';
 import { SecretResolver } from '../secrets/resolve';
 import type { DataConverter } from '@temporalio/common';
@@ -107,7 +108,7 @@ export class CollectorRuntime {
     return new SecretResolver({ ...this.options.secretOptions, scope });
   }
 
-  source(collector: Collector): SourcePlugin<unknown> {
+  sourcePlugin(collector: Collector): SourcePlugin<unknown> {
     const plugin = this.registry.sources.get(collector.source.type);
     if (!plugin) throw new ConfigError(`source.type: unknown source "${collector.source.type}"`);
     return plugin;
@@ -116,8 +117,14 @@ export class CollectorRuntime {
   /** The source block as its schema parsed it at load time, with `${REF}`s replaced by their values. */
   async resolvedSourceConfig(collector: Collector, secrets: SecretResolver): Promise<unknown> {
     const config = await secrets.resolveDeep(collector.source, fieldBase(collector, 'source'));
-    this.assertGranted(collector, 'source', this.source(collector), config);
+    this.assertGranted(collector, 'source', this.sourcePlugin(collector), config);
     return config;
+  }
+
+  /** The collector's source, created from its resolved block; the caller closes it. */
+  async source(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<Source> {
+    const config = await this.resolvedSourceConfig(collector, secrets);
+    return this.sourcePlugin(collector).create(config, { ...ctx, stateDir: this.stateDir, apiCall: sourceApiCalls(collector.source.type) });
   }
 
   async landing(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<LandingZone> {

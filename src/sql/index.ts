@@ -1,3 +1,4 @@
+export { SQL_DIALECTS, type SqlDialect } from './dialect';
 export { maskLiterals, tokenize, NUMBER_PLACEHOLDER, STRING_PLACEHOLDER, type Token, type TokenType, type LexerOptions } from './masking';
 export { extractLineage, viewLineage, type LineageResult, type LineageStatement, type TableRef } from './lineage';
 export { classifyStatement, type DdlEvent, type DdlEventType, type ObjectName, type SqlContext } from './statements';

@@ -1,5 +1,5 @@
 /**
- * Table-level lineage of Athena statements that write data.
+ * Table-level lineage of statements that write data, in a source's SQL dialect (Athena's so far).
  *
  * The statement's head (target, column list, table properties, UNLOAD location, MERGE clauses) is
  * read from tokens; every query inside it is parsed by node-sql-parser (trino grammar, then its
@@ -18,6 +18,7 @@ import {
   lexerOptionsFor,
   tokenize,
 } from './masking';
+import type { SqlDialect } from './dialect';
 import { type SqlContext, readQualifiedName, resolveObject, skipWords, viewKeywordEnd } from './statements';
 
 export interface TableRef {
@@ -71,7 +72,7 @@ export function extractLineage(sql: string, context: SqlContext): LineageResult 
   if (head.length === 0) return unparseable('empty statement');
   if (!writesData(head)) return NONE;
   if (sql.length > MAX_STATEMENT_CHARS) return unparseable(`statement longer than ${MAX_STATEMENT_CHARS} characters`);
-  const all = statementTokens(sql, lexerOptionsFor(sql));
+  const all = statementTokens(sql, lexerOptionsFor(sql, context.dialect));
   if (typeof all === 'string') return unparseable(all);
   const end = statementEnd(all);
   if (end < 0) return unparseable('more than one statement');
@@ -86,8 +87,8 @@ export function extractLineage(sql: string, context: SqlContext): LineageResult 
  * Lineage of a view from its definition: the query alone or a whole CREATE VIEW statement. `view`
  * is the target whatever name a CREATE VIEW carries; unqualified names resolve in its database.
  */
-export function viewLineage(viewSql: string, view: TableRef): LineageResult {
-  const context = { catalog: view.catalog, database: view.database };
+export function viewLineage(viewSql: string, view: TableRef, dialect: SqlDialect): LineageResult {
+  const context: SqlContext = { catalog: view.catalog, database: view.database, dialect };
   const target = lowerRef(view);
   if (viewSql.length > MAX_STATEMENT_CHARS) return unparseable(`view longer than ${MAX_STATEMENT_CHARS} characters`);
   const all = statementTokens(viewSql, {});
@@ -318,8 +319,12 @@ interface AstParser {
   astify(sql: string, opt: { database: string }): unknown;
 }
 
-const GRAMMARS = ['trino', 'postgresql'] as const;
-type Grammar = (typeof GRAMMARS)[number];
+type Grammar = 'trino' | 'postgresql';
+/**
+ * node-sql-parser grammars per dialect, tried in order. Athena: trino, then postgresql, which accepts
+ * scalar and EXISTS subqueries the trino one rejects.
+ */
+const GRAMMARS: Record<SqlDialect, readonly Grammar[]> = { athena: ['trino', 'postgresql'] };
 const parsers = new Map<Grammar, AstParser>();
 
 /** Parsers load on first use: each grammar is a few hundred KB of JS that most callers never need. */
@@ -340,7 +345,7 @@ function parser(g: Grammar): AstParser {
 function querySources(query: string, ctx: SqlContext): TableRef[] | string {
   const text = normaliseQuery(query);
   let firstError = '';
-  for (const g of GRAMMARS) {
+  for (const g of GRAMMARS[ctx.dialect]) {
     let ast: unknown;
     try {
       ast = parser(g).astify(text, { database: g });

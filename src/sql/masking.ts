@@ -1,10 +1,11 @@
 /**
- * A small lexer for Athena SQL (Trino DML, Hive DDL) and literal masking for query history.
+ * A small lexer for SQL (Athena's dialect so far: Trino DML, Hive DDL) and literal masking for query history.
  *
  * The lexer is lossless: concatenating token texts gives back the input, so callers can rebuild or
  * rewrite a statement without losing anything they did not mean to change. It never throws; an
  * unterminated string, quoted identifier or comment runs to the end of the input.
  */
+import type { SqlDialect } from './dialect';
 
 export type TokenType =
   | 'whitespace'
@@ -353,11 +354,12 @@ export function findQueryAs(tokens: Token[], from: number): number {
 }
 
 /**
- * Lexer options for a statement: Hive DDL for the statements Athena runs on its Hive engine. Only
- * statements that are surely Hive DDL switch, since reading a Trino string ending in a backslash as
- * escaped would run it into the next literal and leave that unmasked.
+ * Lexer options for a statement of `dialect`. Athena: Hive DDL for the statements Athena runs on its
+ * Hive engine. Only statements that are surely Hive DDL switch, since reading a Trino string ending in a
+ * backslash as escaped would run it into the next literal and leave that unmasked.
  */
-export function lexerOptionsFor(sql: string): LexerOptions {
+export function lexerOptionsFor(sql: string, dialect: SqlDialect): LexerOptions {
+  if (dialect !== 'athena') return {};
   const head = leadingTokens(sql, 3);
   const hive: LexerOptions = { dialect: 'hive' };
   if (isWord(head[0], 'MSCK')) return hive;
@@ -385,8 +387,8 @@ export const NUMBER_PLACEHOLDER = '?';
  *
  * Linear in the input; an unterminated string is masked to the end of the input.
  */
-export function maskLiterals(sql: string): string {
-  const lexer = new Lexer(sql, lexerOptionsFor(sql));
+export function maskLiterals(sql: string, dialect: SqlDialect): string {
+  const lexer = new Lexer(sql, lexerOptionsFor(sql, dialect));
   const parts: string[] = [];
   let pendingComment = false;
   let lastIsSpace = true;

@@ -2,11 +2,14 @@
  * DDL events from Athena statements, read from tokens (comments skipped), not from a grammar: Athena
  * DDL is Hive's, which no maintained JS parser covers, and only the leading clauses matter here.
  */
+import type { SqlDialect } from './dialect';
 import { type Token, findQueryAs, isOp, isWord, lexerOptionsFor, significantTokens } from './masking';
 
+/** Where a statement ran (its unqualified names resolve there) and in which dialect it is written. */
 export interface SqlContext {
   catalog: string;
   database: string;
+  dialect: SqlDialect;
 }
 
 export interface ObjectName {
@@ -150,7 +153,7 @@ function renameTarget(tokens: Token[], i: number, from: ObjectName): ObjectName 
  * unknown or malformed DDL). Names resolve against `context` and come back lowercased.
  */
 export function classifyStatement(sql: string, context: SqlContext): DdlEvent | null {
-  const t = significantTokens(sql, lexerOptionsFor(sql));
+  const t = significantTokens(sql, lexerOptionsFor(sql, context.dialect));
   if (isWord(t[0], 'CREATE')) return classifyCreate(t, context);
   if (isWord(t[0], 'DROP')) return classifyDrop(t, context);
   if (isWord(t[0], 'ALTER')) return classifyAlter(t, context);

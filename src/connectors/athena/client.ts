@@ -6,7 +6,7 @@ import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { parseDuration } from '../../run/duration';
 import type { AthenaConfig } from './config';
-import { athenaApiCounters, type ApiCounters } from './counters';
+import type { ApiOutcome } from '../../contracts/plugin';
 import { classify, isRetryable, toCollectorError } from './faults';
 import { limitersFor, type AthenaOperation, type Limiters } from './quotas';
 import { sleep } from './sleep';
@@ -28,9 +28,10 @@ export class AthenaSession {
   readonly retry: RetryPolicy;
   private readonly memo = new Map<string, Promise<unknown>>();
 
+  /** `report` counts every request's outcome (the source's `ctx.apiCall`); none by default, for tools. */
   constructor(
     readonly config: AthenaConfig,
-    readonly counters: ApiCounters = athenaApiCounters,
+    readonly report: (operation: AthenaOperation, outcome: ApiOutcome) => void = () => undefined,
   ) {
     this.client = new AthenaClient({
       region: config.region,
@@ -56,22 +57,22 @@ export class AthenaSession {
   async call<T>(operation: AthenaOperation, send: (options: SendOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.limiters[operation].acquire(signal);
-      this.counters.inc(operation, 'calls');
+      this.report(operation, 'call');
       try {
         return await send(signal ? { abortSignal: signal } : {});
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         const kind = classify(err);
         if (kind === 'throttle') {
-          this.counters.inc(operation, 'throttles');
+          this.report(operation, 'throttle');
           this.limiters[operation].drain();
-        } else if (kind === 'server') this.counters.inc(operation, 'serverErrors');
-        else if (kind === 'network') this.counters.inc(operation, 'networkErrors');
+        } else if (kind === 'server') this.report(operation, 'server-error');
+        else if (kind === 'network') this.report(operation, 'network-error');
         if (!isRetryable(kind) || attempt >= this.retry.maxAttempts) {
-          this.counters.inc(operation, 'failures');
+          this.report(operation, 'failure');
           throw toCollectorError(operation, err, kind, attempt);
         }
-        this.counters.inc(operation, 'retries');
+        this.report(operation, 'retry');
         await sleep(this.backoff(attempt), signal);
       }
     }
@@ -153,21 +154,4 @@ function credentialsFor(config: AthenaConfig): Credentials {
 /** Quotas are per account and region; the principal stands in for the account (never a secret). */
 function identityKey(config: AthenaConfig): string {
   return [config.region, config.endpoint ?? '', config.roleArn ?? config.accessKeyId ?? 'default-chain'].join('|');
-}
-
-const sessions = new WeakMap<AthenaConfig, AthenaSession>();
-
-/** The session for this config object, created on first use; `closeSession` releases it. */
-export function sessionFor(config: AthenaConfig): AthenaSession {
-  let s = sessions.get(config);
-  if (!s) {
-    s = new AthenaSession(config);
-    sessions.set(config, s);
-  }
-  return s;
-}
-
-export function closeSession(config: AthenaConfig): void {
-  sessions.get(config)?.close();
-  sessions.delete(config);
 }

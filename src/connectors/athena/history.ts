@@ -142,7 +142,7 @@ class WorkgroupHistory {
           { operation: 'BatchGetQueryExecution', workgroup: this.workgroup },
         );
       }
-      session.counters.inc('BatchGetQueryExecution', 'retries');
+      session.report('BatchGetQueryExecution', 'retry');
       await sleep(session.backoff(attempt), ctx.signal);
     }
     return found;
@@ -181,7 +181,7 @@ class WorkgroupHistory {
     });
 
     const keyword = firstKeyword(text);
-    const context = { catalog, database: database ?? 'default' };
+    const context = { catalog, database: database ?? 'default', dialect: 'athena' as const };
     if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
       // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
       await writeLineage(out, ctx, this.safely(() => extractLineage(text, context)), { origin: 'QUERY', queryId: id, observedAt: when });
@@ -217,7 +217,7 @@ class WorkgroupHistory {
   private shownText(text: string, id: string): string | null {
     if (!this.session.config.mask) return text;
     try {
-      return maskLiterals(text);
+      return maskLiterals(text, 'athena');
     } catch (err) {
       this.ctx.count('unmaskable_statements');
       this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
@@ -229,7 +229,7 @@ class WorkgroupHistory {
   private shownError(message: string | null): string | null {
     if (message === null || !this.session.config.mask) return message;
     try {
-      return maskLiterals(message);
+      return maskLiterals(message, 'athena');
     } catch {
       return null; // not even tokenizable: left out rather than shown unmasked
     }

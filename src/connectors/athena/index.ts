@@ -3,8 +3,8 @@
  * per workgroup, as resumable units.
  */
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import type { Connector, ExtractContext, ExtractUnit, SourcePlugin } from '../../contracts/plugin';
-import { closeSession, sessionFor } from './client';
+import type { Check, Connector, ExtractContext, ExtractUnit, Source, SourceContext, SourcePlugin } from '../../contracts/plugin';
+import { AthenaSession } from './client';
 import { athenaConfigSchema, databaseFilter, type AthenaConfig } from './config';
 import { catalogNames, databaseNames, workgroupNames } from './discovery';
 import { historyUnit } from './history';
@@ -13,7 +13,6 @@ import { testAthenaConnection } from './test-connection';
 import { awsConnectionTargets } from '../aws/targets';
 
 export { athenaConfigSchema, type AthenaConfig, type AthenaConfigInput } from './config';
-export { athenaApiCounters, ApiCounters, type OperationCounts } from './counters';
 export { DEFAULT_QUOTAS, ATHENA_OPERATIONS, type AthenaOperation } from './quotas';
 export { historyUnitKey } from './history';
 export { metadataUnitKey } from './metadata';
@@ -21,35 +20,65 @@ export { metadataUnitKey } from './metadata';
 /** How long Athena keeps query history. */
 export const HISTORY_RETENTION_DAYS = 45;
 
-async function* athenaUnits(config: AthenaConfig, ctx: ExtractContext): AsyncGenerator<ExtractUnit> {
-  const session = sessionFor(config);
-  // Every in-flight request and backoff listens on the run's signal; dozens at once is expected.
-  setMaxListeners(Math.max(getMaxListeners(ctx.signal), 16 * config.maxConcurrency + 16), ctx.signal);
-  if (config.queryHistory) {
-    const oldest = Date.now() - HISTORY_RETENTION_DAYS * 86_400_000;
-    if (Date.parse(ctx.window.start) < oldest) {
-      ctx.warn(
-        `window starts ${ctx.window.start}, more than ${HISTORY_RETENTION_DAYS} days ago: Athena keeps query history for ${HISTORY_RETENTION_DAYS} days, so queries before ${new Date(oldest).toISOString()} are gone and missing from this extract`,
-      );
-    }
-    // History first: its units are long sequential page chains and should start early.
-    for await (const workgroup of workgroupNames(session, ctx.signal)) yield historyUnit(session, ctx, workgroup);
+/** One config's Athena source: its session (client, limiters, memoized lookups) lives until `close`. */
+class AthenaSource implements Source {
+  readonly concurrency: number;
+  private session: AthenaSession | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: AthenaConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.concurrency = config.maxConcurrency;
   }
-  const keep = databaseFilter(config);
-  for await (const catalog of catalogNames(session, ctx.signal)) {
-    for await (const database of databaseNames(session, catalog, ctx.signal)) {
-      if (keep(catalog, database)) yield metadataUnit(session, ctx, catalog, database);
+
+  /** Created on first use, so a source that is only closed never builds a client. */
+  private open(): AthenaSession {
+    if (this.closed) throw new Error('the athena source was already closed');
+    this.session ??= new AthenaSession(this.config, this.ctx.apiCall);
+    return this.session;
+  }
+
+  async *units(ctx: ExtractContext): AsyncGenerator<ExtractUnit> {
+    const { config } = this;
+    const session = this.open();
+    // Every in-flight request and backoff listens on the run's signal; dozens at once is expected.
+    setMaxListeners(Math.max(getMaxListeners(ctx.signal), 16 * config.maxConcurrency + 16), ctx.signal);
+    if (config.queryHistory) {
+      const oldest = Date.now() - HISTORY_RETENTION_DAYS * 86_400_000;
+      if (Date.parse(ctx.window.start) < oldest) {
+        ctx.warn(
+          `window starts ${ctx.window.start}, more than ${HISTORY_RETENTION_DAYS} days ago: Athena keeps query history for ${HISTORY_RETENTION_DAYS} days, so queries before ${new Date(oldest).toISOString()} are gone and missing from this extract`,
+        );
+      }
+      // History first: its units are long sequential page chains and should start early.
+      for await (const workgroup of workgroupNames(session, ctx.signal)) yield historyUnit(session, ctx, workgroup);
     }
+    const keep = databaseFilter(config);
+    for await (const catalog of catalogNames(session, ctx.signal)) {
+      for await (const database of databaseNames(session, catalog, ctx.signal)) {
+        if (keep(catalog, database)) yield metadataUnit(session, ctx, catalog, database);
+      }
+    }
+  }
+
+  /** A session of its own with fewer retries (a person is waiting), closed before it returns. */
+  testConnection(): Promise<Check[]> {
+    return testAthenaConnection(this.config, this.ctx);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.session?.close();
+    this.session = undefined;
   }
 }
 
 export const athenaSource: SourcePlugin<AthenaConfig> = {
   type: 'athena',
   configSchema: athenaConfigSchema,
-  units: athenaUnits,
-  concurrency: (config) => config.maxConcurrency,
-  testConnection: testAthenaConnection,
-  close: async (config) => closeSession(config),
+  create: (config, ctx) => new AthenaSource(config, ctx),
   // The bucket of outputLocation is written by Athena with the collector's identity: a target like any.
   targets: (config) => [
     ...awsConnectionTargets(config),

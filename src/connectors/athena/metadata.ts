@@ -175,7 +175,7 @@ class DatabaseExtract {
 
   private async writeViewLineage(view: string, sql: string): Promise<void> {
     const target = { catalog: this.catalog, database: this.database, table: view };
-    await writeLineage(this.out, this.ctx, viewLineage(sql, target), { origin: 'VIEW_DEFINITION' });
+    await writeLineage(this.out, this.ctx, viewLineage(sql, target, 'athena'), { origin: 'VIEW_DEFINITION' });
   }
 
   private async viewFromInformationSchema(view: string): Promise<string | undefined> {

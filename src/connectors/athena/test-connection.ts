@@ -11,15 +11,15 @@ import {
   ListWorkGroupsCommand,
 } from '@aws-sdk/client-athena';
 import { AuthError, errorMessage } from '../../contracts/errors';
-import type { Check, PluginContext } from '../../contracts/plugin';
+import type { Check, SourceContext } from '../../contracts/plugin';
 import { AthenaSession } from './client';
 import { databaseFilter, queryWorkgroupOf, type AthenaConfig } from './config';
 import { DEFAULT_CATALOG } from './history';
 import { outputLocation, queryRows, runQuery } from './query';
 
-export async function testAthenaConnection(config: AthenaConfig, ctx: PluginContext): Promise<Check[]> {
+export async function testAthenaConnection(config: AthenaConfig, ctx: SourceContext): Promise<Check[]> {
   // Few attempts: a person is waiting, and a persistent throttle is worth reporting as such.
-  const session = new AthenaSession({ ...config, retry: { ...config.retry, maxAttempts: Math.min(3, config.retry.maxAttempts) } });
+  const session = new AthenaSession({ ...config, retry: { ...config.retry, maxAttempts: Math.min(3, config.retry.maxAttempts) } }, ctx.apiCall);
   const { signal } = ctx;
   const checks: Check[] = [];
   const check = async <T>(name: string, grant: string, required: boolean, fn: () => Promise<T>, describe: (v: T) => string) => {
