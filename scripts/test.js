@@ -20,6 +20,8 @@ const step = (what, cmd, args) => {
 };
 
 step('typecheck (tsc --noEmit, strict)', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+// Lint (typed rules: no floating promises, no Node built-ins in workflow code) on whole-suite runs only.
+if (!only.length) step('lint (eslint)', process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
 const files = only.length
   ? only
   : readdirSync(join(root, 'test'))

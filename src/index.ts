@@ -28,3 +28,4 @@ export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, T
 export type { CollectInput, RunSummary, Progress } from './run/types';
 export { encryptedDataConverter, dataConverterFromConfig } from './codec/data-converter';
 export { applyCollectorV8Profile, STARTUP_NODE_OPTIONS } from './v8-profile';
+export { COLLECT_WORKFLOW, progressQuery, approveSignal, rejectSignal } from '../workflows/messages';

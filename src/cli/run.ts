@@ -26,7 +26,7 @@ export async function startRun(client: Client, input: CollectInput, taskQueue: s
     });
   } catch (e) {
     if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new Error(`a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`);
+      throw new Error(`a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`, { cause: e });
     }
     throw e;
   }

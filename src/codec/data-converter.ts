@@ -7,7 +7,8 @@
  */
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { SecretResolver } from '../secrets/resolve';
-import { createEncryptionCodec, type EncryptionConfig } from './encryption-codec';
+import type { EncryptionConfig } from '../config/encryption';
+import { createEncryptionCodec } from './encryption-codec';
 
 /** Module exporting `failureConverter` (DefaultFailureConverter with encodeCommonAttributes: true). */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');

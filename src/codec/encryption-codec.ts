@@ -14,9 +14,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { z } from 'zod';
 import { ConfigError } from '../contracts/errors';
-import { secretRef } from '../config/fields';
+import { encryptionConfigSchema, KEY_ID, type EncryptionConfig } from '../config/encryption';
 import { SecretResolver } from '../secrets/resolve';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -24,7 +23,6 @@ export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 const ProtoPayload = temporal.api.common.v1.Payload;
 
@@ -34,31 +32,6 @@ export class CodecError extends Error {
     return 'CodecError';
   }
 }
-
-export const encryptionConfigSchema = z
-  .object({
-    keys: z
-      .array(
-        z
-          .object({
-            id: z.string().regex(KEY_ID, { message: 'must be 1-64 letters, digits, dots, dashes or underscores' }),
-            key: secretRef(),
-          })
-          .strict(),
-      )
-      .min(1, { message: 'needs at least one key; the first one encrypts' }),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.keys.forEach((k, i) => {
-      if (seen.has(k.id)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `duplicate key id "${k.id}"` });
-      seen.add(k.id);
-    });
-  });
-
-/** `{ keys: [{ id: 'k2', key: '${CODEC_KEY_2}' }, { id: 'k1', key: '${CODEC_KEY_1}' }] }`: newest first. */
-export type EncryptionConfig = z.infer<typeof encryptionConfigSchema>;
 
 export interface EncryptionKey {
   id: string;

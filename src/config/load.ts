@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../contracts/errors';
 import type { PluginRegistry } from '../contracts/registry';
-import type { EncryptionConfig } from '../codec/encryption-codec';
+import type { EncryptionConfig } from './encryption';
 import { SECRET_FIELD, SECRET_REF, secretRefFields } from './fields';
 import { RECIPE_PREFIX, RECIPES_OFF, recipesOffIssue, recipeSecretIssues, type RecipePolicy } from './recipe-policy';
 import { formatIssues } from './issues';

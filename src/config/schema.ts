@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { collectorName, duration, taskQueueName } from './fields';
-import { encryptionConfigSchema } from '../codec/encryption-codec';
+import { encryptionConfigSchema } from './encryption';
 import { RECIPE_PREFIX, recipePolicySchema } from './recipe-policy';
 
 export const DEFAULT_EXECUTOR = 'collectors';

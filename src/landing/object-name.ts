@@ -14,6 +14,7 @@ export const MAX_OBJECT_NAME_BYTES = 1024;
 export const MAX_SEGMENT_BYTES = 255;
 
 // C0 and C1 controls, DEL, and Unicode line/paragraph separators (they break logs and listings).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Why `name` is not a safe relative object name, or undefined when it is. */

@@ -8,7 +8,7 @@ import { parseDuration } from '../../run/duration';
 import { ATHENA_OPERATIONS } from './quotas';
 
 /** `arn:aws:iam::123456789012:role/path/name` in any partition (aws, aws-cn, aws-us-gov...). */
-export const ROLE_ARN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+export const ROLE_ARN = /^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 const quota = z
   .object({

