@@ -27,19 +27,32 @@ export function metadataUnit(s: PostgresSessions, ctx: ExtractContext, database:
   return {
     key: metadataUnitKey(database, schema),
     async run(out) {
-      let after = 0;
-      for (;;) {
+      // While one page's rows are written, the next page is already being read (two sessions at most).
+      const fetchPage = async (after: number): Promise<Page | null> => {
         const tables = await tablePage(s, database, schema, after, ctx.signal);
-        if (!tables.length) break;
+        if (!tables.length) return null;
         const oids = tables.map((t) => t.oid);
-        const [columns, constraints] = [await columnsOf(s, database, oids, ctx.signal), await constraintsOf(s, database, oids, ctx.signal)];
-        await writeTables(out, database, tables, group(columns), group(constraints));
-        ctx.count('postgres_relations', tables.length);
-        after = tables[tables.length - 1]!.oid;
-        if (tables.length < s.config.pageSize) break;
+        const [columns, constraints] = await Promise.all([columnsOf(s, database, oids, ctx.signal), constraintsOf(s, database, oids, ctx.signal)]);
+        return { tables, columns: group(columns), constraints: group(constraints) };
+      };
+      let next = fetchPage(0);
+      for (;;) {
+        const page = await next;
+        if (!page) break;
+        next = page.tables.length < s.config.pageSize ? Promise.resolve(null) : fetchPage(page.tables[page.tables.length - 1]!.oid);
+        // If writing fails, the read ahead's own failure (if any) is not the one to report.
+        next.catch(() => undefined);
+        await writeTables(out, database, page.tables, page.columns, page.constraints);
+        ctx.count('postgres_relations', page.tables.length);
       }
     },
   };
+}
+
+interface Page {
+  tables: TableRow[];
+  columns: Map<number, ColumnRow[]>;
+  constraints: Map<number, ConstraintRow[]>;
 }
 
 function group<T extends { oid: number }>(rows: T[]): Map<number, T[]> {
