@@ -43,6 +43,9 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('table_comment', 'string'),
     c('table_parameters', 'json'),
     c('view_definition', 'string'),
+    c('is_nullable', 'bool'),
+    c('column_default', 'string'),
+    c('column_parameters', 'json'),
   ],
   databaselog: [
     c('query_id', 'string', true),
@@ -101,5 +104,7 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
 /**
  * The manifest's `formatVersion`: moves when a column's meaning or requiredness changes.
  * 2: `databaselog.workgroup` is no longer required (a source without workgroups leaves it empty).
+ * 3: `metadata` gains `is_nullable`, `column_default` and `column_parameters` (appended; empty where a
+ *    source does not know them).
  */
-export const FORMAT_VERSION = '2';
+export const FORMAT_VERSION = '3';
