@@ -3,6 +3,7 @@ import { createEncryptionCodec } from '../codec/encryption-codec';
 import { startCodecServer } from '../codec/server';
 import { ConfigError } from '../contracts/errors';
 import { createLogger } from '../log';
+import { settings } from '../settings';
 import type { CollectorPlugin } from '../plugin';
 
 export async function serveCodec(
@@ -14,7 +15,7 @@ export async function serveCodec(
   if (!encryption) throw new ConfigError(`${runtime.configPath}: no "encryption" section, so there is nothing to decode`);
   const codec = await createEncryptionCodec(encryption, runtime.secrets());
   // The token is a secret: from the environment, never a command-line flag (visible in `ps`).
-  const bearerToken = process.env.COLLECTOR_CODEC_TOKEN || undefined;
+  const bearerToken = settings().codecToken;
   const server = await startCodecServer({
     port: options.port,
     host: options.host,

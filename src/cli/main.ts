@@ -43,6 +43,7 @@ import { sdkMetricsAddress } from '../observability/prometheus';
 import { setupTracing } from '../observability/tracing';
 import { loadPlugins, pluginSpecs } from '../runtime/plugin-loader';
 import { applyCollectorV8Profile } from '../v8-profile';
+import { settings } from '../settings';
 
 const say = (m: string) => process.stdout.write(`${m}\n`);
 const interactive = Boolean(process.stdout.isTTY);
@@ -52,14 +53,14 @@ interface Common {
   stateDir?: string;
 }
 
-const stateDirOf = (o: Common) => resolve(o.stateDir ?? process.env.COLLECTOR_STATE_DIR ?? '.collector');
+const stateDirOf = (o: Common) => resolve(o.stateDir ?? settings().stateDir);
 
 /** The collectors file as the worker sees it: built-ins plus the plugins named in COLLECTOR_PLUGINS. */
 async function pluginFor(o: Common): Promise<CollectorPlugin> {
   const log = createLogger({ level: 'warn', destination: undefined });
   const base = { log, stateDir: stateDirOf(o), ...(o.config ? { configPath: o.config } : {}), workflows: false, activities: false };
   const builtins = new CollectorPlugin(base).runtime.registry;
-  const loaded = await loadPlugins(pluginSpecs(process.env), log, {
+  const loaded = await loadPlugins(pluginSpecs(), log, {
     sources: builtins.sources.keys(),
     landings: builtins.landings.keys(),
     hwmStores: builtins.hwmStores.keys(),
@@ -125,9 +126,9 @@ export function buildProgram(): Command {
       ) => {
         const log = createLogger();
         // Every setting is checked before anything starts: a bad one exits 2 naming it.
-        const obs = observabilitySettings(process.env, { healthPort: o.healthPort, metricsPort: o.metricsPort, tracing: o.tracing });
+        const obs = observabilitySettings(undefined, { healthPort: o.healthPort, metricsPort: o.metricsPort, tracing: o.tracing });
         const builtins = new CollectorPlugin({ log, stateDir: stateDirOf(o), workflows: false, activities: false }).runtime.registry;
-        const loaded = await loadPlugins(pluginSpecs(process.env, o.plugin ?? []), log, {
+        const loaded = await loadPlugins(pluginSpecs(undefined, o.plugin ?? []), log, {
           sources: builtins.sources.keys(),
           landings: builtins.landings.keys(),
           hwmStores: builtins.hwmStores.keys(),
@@ -219,7 +220,7 @@ export function buildProgram(): Command {
   for (const [verb, signal] of [['approve', approveSignal], ['reject', rejectSignal]] as const) {
     common(program.command(`${verb} <workflowId>`))
       .description(`${verb} a run waiting at its approval gate`)
-      .option('--by <who>', 'who decided', process.env.USER)
+      .option('--by <who>', 'who decided', settings().env.USER)
       .option('--reason <text>', 'why')
       .action(async (workflowId: string, o: Common & { by?: string; reason?: string }) => {
         const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', say: (m) => process.stderr.write(`${m}\n`) });

@@ -8,10 +8,12 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { collectorRegistry, enableProcessMetrics } from './metrics';
 import type { Routes } from './http';
+import { settingsFor, type Env } from '../settings';
 
 /** A loopback address for the SDK's exporter: COLLECTOR_SDK_METRICS_ADDRESS, else a free port now. */
-export async function sdkMetricsAddress(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.COLLECTOR_SDK_METRICS_ADDRESS) return env.COLLECTOR_SDK_METRICS_ADDRESS;
+export async function sdkMetricsAddress(env?: Env): Promise<string> {
+  const configured = settingsFor(env).sdkMetricsAddress;
+  if (configured) return configured;
   const port = await new Promise<number>((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
