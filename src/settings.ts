@@ -54,8 +54,8 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], normalize:
   };
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const SDK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 export interface V8Profile {
   name: 'lean' | 'default';
@@ -232,6 +232,11 @@ let processSettings: Settings | undefined;
 /** This process's settings, from process.env (the one place it is read for them). */
 export function settings(): Settings {
   return (processSettings ??= readSettings(process.env));
+}
+
+/** Parses `keys` now, so a command can refuse a bad variable before it starts anything. */
+export function checkSettings(keys: (keyof typeof VARIABLES)[], s: Settings = settings()): void {
+  for (const k of keys) void s[k];
 }
 
 /** `env`'s settings when a caller (a test) passes one, else the process's. */

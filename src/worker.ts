@@ -83,7 +83,7 @@ export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'
 /** Staging left by runs whose host was lost long ago; recent ones may still be resumed here. */
 const STALE_STAGING_MS = 7 * 24 * 3_600_000;
 
-export async function sweepStaleStaging(root: string, log: Logger): Promise<void> {
+async function sweepStaleStaging(root: string, log: Logger): Promise<void> {
   const entries = await readdir(root).catch(() => [] as string[]);
   for (const name of entries) {
     const dir = join(root, name);

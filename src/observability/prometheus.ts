@@ -42,7 +42,7 @@ function fetchText(address: string, timeoutMs: number): Promise<string> {
 }
 
 /** The collector's metrics, then the SDK's (when `sdkAddress` is set); a failed SDK fetch becomes a comment. */
-export async function renderMetrics(sdkAddress?: string): Promise<string> {
+async function renderMetrics(sdkAddress?: string): Promise<string> {
   const own = await collectorRegistry.metrics();
   if (!sdkAddress) return own;
   const sdk = await fetchText(sdkAddress, 2_000).catch((e: unknown) => `# temporal SDK metrics unavailable from ${sdkAddress}: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -33,7 +33,7 @@ export interface PluginHost {
   toolVersion: string;
 }
 
-export const pluginHost: PluginHost = {
+const pluginHost: PluginHost = {
   z,
   errors: {
     ConfigError: errors.ConfigError,

@@ -96,7 +96,7 @@ export async function connectClient(target: TemporalTarget, dataConverter?: Data
 }
 
 /** Recorded on every run this CLI starts: the run summary's startedBy reads it back for the audit trail. */
-export function cliIdentity(): string {
+function cliIdentity(): string {
   let user = settings().env.USER ?? '';
   try {
     user = userInfo().username;

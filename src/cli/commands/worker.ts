@@ -2,6 +2,7 @@
 import { loadRuntime } from '../../compose';
 import { DEFAULT_EXECUTOR } from '../../config/schema';
 import { createLogger } from '../../log';
+import { checkSettings } from '../../settings';
 import type { CollectorRuntime } from '../../runtime/runtime';
 import { observabilitySettings } from '../../observability/settings';
 import { sdkMetricsAddress } from '../../observability/prometheus';
@@ -26,6 +27,7 @@ export async function worker(o: WorkerFlags): Promise<void> {
   const log = createLogger();
   // Every setting is checked before anything starts: a bad one exits 2 naming it.
   const obs = observabilitySettings(undefined, { healthPort: o.healthPort, metricsPort: o.metricsPort, tracing: o.tracing });
+  checkSettings(['shutdownGraceMs', 'sdkLogLevel', 'hwmRefreshSeconds', 'workflowBundle']);
   const stateDir = stateDirOf(o);
   const { runtime } = await loadRuntime({ log, stateDir, pluginFiles: o.plugin ?? [], ...(o.config ? { configPath: o.config } : {}) });
   const sdkAddress = installSdkLogging(log, obs.metrics ? { prometheusAddress: await sdkMetricsAddress() } : {});
