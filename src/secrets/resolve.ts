@@ -9,7 +9,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, realpath, lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthError, SecretError, TransientError } from '../contracts/errors';
 import { readSettings } from '../settings';
 import { scrubSecrets } from './scrub';
@@ -291,7 +291,7 @@ export class SecretResolver {
     const client = this.smClient(region, endpoint);
     let out;
     try {
-      out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      out = await client.send(new (secretsManager().GetSecretValueCommand)({ SecretId: secretId }));
     } catch (e) {
       throw awsError(e, where, ref, field);
     }
@@ -318,7 +318,7 @@ export class SecretResolver {
     const key = `${region}\n${endpoint ?? ''}\n${credentials ? `${credentials.accessKeyId}\n${credentials.secretAccessKey}` : ''}`;
     let client = smClients.get(key);
     if (!client) {
-      client = new SecretsManagerClient({
+      client = new (secretsManager().SecretsManagerClient)({
         region,
         ...(endpoint ? { endpoint } : {}),
         ...(credentials ? { credentials } : {}),
@@ -338,6 +338,11 @@ export function clearSecretCache(): void {
 // Process-wide on purpose: the TTL must hold across the per-attempt resolvers.
 const smCache = new Map<string, { expires: number; value: Promise<string> }>();
 const smClients = new Map<string, SecretsManagerClient>();
+
+/** The SDK, loaded on the first `${aws-sm:...}`: commands that only read the collectors file never need it. */
+function secretsManager(): typeof import('@aws-sdk/client-secrets-manager') {
+  return require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+}
 
 function missing(ref: string, field: string, looked: string[]): SecretError {
   return new SecretError(`${field}: secret \${${ref}} not found; looked for ${looked.join(', then ')}`, { ref, field, looked });
