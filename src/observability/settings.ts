@@ -8,7 +8,6 @@ import { parsePort, settingsFor, type Env } from '../settings';
 import { tracingMode, type TracingMode } from './tracing';
 import { deploymentSettingsFromEnv, workerDeploymentOptions } from './versioning';
 
-
 export interface ObservabilitySettings {
   /** Undefined: disabled (port 0). */
   health: { host: string; port: number } | undefined;
