@@ -19,7 +19,13 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
 const config = join(dir, 'collectors.yaml');
 writeFileSync(
   config,
-  ['collectors:', '  example:', '    source: { type: athena, region: us-east-1 }', `    landing: { type: filesystem, path: ${JSON.stringify(join(dir, 'landing'))} }`, ''].join('\n'),
+  [
+    'collectors:',
+    '  example:',
+    '    source: { type: athena, region: us-east-1 }',
+    `    landing: { type: filesystem, path: ${JSON.stringify(join(dir, 'landing'))} }`,
+    '',
+  ].join('\n'),
 );
 
 const cases: [string, string[], number][] = [

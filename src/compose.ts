@@ -24,7 +24,12 @@ export interface RuntimeFactoryOptions extends Partial<Omit<RuntimeOptions, 'reg
 function registryOf(options: RuntimeFactoryOptions): PluginRegistry {
   const registry = builtinRegistry();
   for (const c of options.connectors ?? []) registry.addConnector(c);
-  return registry.addConnector({ system: 'options', sources: options.sources ?? [], landings: options.landings ?? [], hwmStores: options.hwmStores ?? [] });
+  return registry.addConnector({
+    system: 'options',
+    sources: options.sources ?? [],
+    landings: options.landings ?? [],
+    hwmStores: options.hwmStores ?? [],
+  });
 }
 
 function runtimeOver(registry: PluginRegistry, options: RuntimeFactoryOptions): CollectorRuntime {

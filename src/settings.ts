@@ -65,8 +65,18 @@ export interface V8Profile {
 
 /** Every variable, keyed by its settings property. Order is the README table's. */
 export const VARIABLES = {
-  configPath: variable({ name: 'COLLECTOR_CONFIG', default: './collectors.yaml', doc: 'the collectors file (`--config` wins)', parse: text }),
-  stateDir: variable({ name: 'COLLECTOR_STATE_DIR', default: './.collector', doc: 'staging directories, file HWMs and the embedded Temporal (`--state-dir` wins)', parse: text }),
+  configPath: variable({
+    name: 'COLLECTOR_CONFIG',
+    default: './collectors.yaml',
+    doc: 'the collectors file (`--config` wins)',
+    parse: text,
+  }),
+  stateDir: variable({
+    name: 'COLLECTOR_STATE_DIR',
+    default: './.collector',
+    doc: 'staging directories, file HWMs and the embedded Temporal (`--state-dir` wins)',
+    parse: text,
+  }),
   hostId: variable({
     name: 'COLLECTOR_HOST_ID',
     shown: 'hostname',
@@ -85,10 +95,25 @@ export const VARIABLES = {
     doc: `the Temporal SDK's own log lines that reach the collector's log: ${SDK_LOG_LEVELS.join(', ')}`,
     parse: oneOf('TEMPORAL_SDK_LOG_LEVEL', SDK_LOG_LEVELS, (v) => v.toUpperCase()),
   }),
-  healthPort: variable({ name: 'COLLECTOR_HEALTH_PORT', default: '8080', doc: '`/healthz` + `/readyz` of `collector worker` (`--health-port` wins; 0 disables)', parse: port('COLLECTOR_HEALTH_PORT') }),
+  healthPort: variable({
+    name: 'COLLECTOR_HEALTH_PORT',
+    default: '8080',
+    doc: '`/healthz` + `/readyz` of `collector worker` (`--health-port` wins; 0 disables)',
+    parse: port('COLLECTOR_HEALTH_PORT'),
+  }),
   healthHost: variable({ name: 'COLLECTOR_HEALTH_HOST', default: '0.0.0.0', doc: 'listen address of the health server', parse: text }),
-  metricsPort: variable({ name: 'COLLECTOR_METRICS_PORT', default: '9464', doc: 'Prometheus `/metrics` (`--metrics-port` wins; 0 disables)', parse: port('COLLECTOR_METRICS_PORT') }),
-  metricsHost: variable({ name: 'COLLECTOR_METRICS_HOST', shown: 'the health host', doc: 'listen address of the metrics server', parse: optional }),
+  metricsPort: variable({
+    name: 'COLLECTOR_METRICS_PORT',
+    default: '9464',
+    doc: 'Prometheus `/metrics` (`--metrics-port` wins; 0 disables)',
+    parse: port('COLLECTOR_METRICS_PORT'),
+  }),
+  metricsHost: variable({
+    name: 'COLLECTOR_METRICS_HOST',
+    shown: 'the health host',
+    doc: 'listen address of the metrics server',
+    parse: optional,
+  }),
   sdkMetricsAddress: variable({
     name: 'COLLECTOR_SDK_METRICS_ADDRESS',
     shown: 'a free loopback port',
@@ -102,7 +127,8 @@ export const VARIABLES = {
     parse: (v) => {
       const n = Number(v);
       // A bad value would otherwise be NaN and re-read every store on every scrape.
-      if (!Number.isFinite(n) || n < 1) throw new ConfigError(`COLLECTOR_HWM_REFRESH_SECONDS: "${v}" is not a number of seconds (1 or more)`);
+      if (!Number.isFinite(n) || n < 1)
+        throw new ConfigError(`COLLECTOR_HWM_REFRESH_SECONDS: "${v}" is not a number of seconds (1 or more)`);
       return n;
     },
   }),
@@ -115,31 +141,61 @@ export const VARIABLES = {
   deploymentName: variable({
     name: 'COLLECTOR_DEPLOYMENT_NAME',
     shown: 'off',
-    doc: 'turns Worker Deployment versioning on, with `COLLECTOR_BUILD_ID` ([docs/upgrades.md](docs/upgrades.md)); wins over the Worker Controller\'s pair below',
+    doc: "turns Worker Deployment versioning on, with `COLLECTOR_BUILD_ID` ([docs/upgrades.md](docs/upgrades.md)); wins over the Worker Controller's pair below",
     parse: optional,
   }),
-  buildId: variable({ name: 'COLLECTOR_BUILD_ID', default: 'dev', doc: "this build's id: `--version`, the startup line, and the deployment version", parse: text }),
+  buildId: variable({
+    name: 'COLLECTOR_BUILD_ID',
+    default: 'dev',
+    doc: "this build's id: `--version`, the startup line, and the deployment version",
+    parse: text,
+  }),
   versioningBehavior: variable({
     name: 'COLLECTOR_VERSIONING_BEHAVIOR',
     default: 'pinned',
-    doc: 'the deployment version\'s default: `pinned` or `auto-upgrade`',
+    doc: "the deployment version's default: `pinned` or `auto-upgrade`",
     parse: (v) => v,
   }),
-  controllerDeploymentName: variable({ name: 'TEMPORAL_DEPLOYMENT_NAME', doc: 'the deployment name the Temporal Worker Controller injects', parse: optional }),
-  controllerBuildId: variable({ name: 'TEMPORAL_WORKER_BUILD_ID', doc: 'the build id the Temporal Worker Controller injects', parse: optional }),
-  version: variable({ name: 'COLLECTOR_VERSION', shown: 'the package version', doc: 'the version `--version`, manifests and metrics report', parse: (v) => v ?? pkg.version }),
+  controllerDeploymentName: variable({
+    name: 'TEMPORAL_DEPLOYMENT_NAME',
+    doc: 'the deployment name the Temporal Worker Controller injects',
+    parse: optional,
+  }),
+  controllerBuildId: variable({
+    name: 'TEMPORAL_WORKER_BUILD_ID',
+    doc: 'the build id the Temporal Worker Controller injects',
+    parse: optional,
+  }),
+  version: variable({
+    name: 'COLLECTOR_VERSION',
+    shown: 'the package version',
+    doc: 'the version `--version`, manifests and metrics report',
+    parse: (v) => v ?? pkg.version,
+  }),
   plugins: variable({
     name: 'COLLECTOR_PLUGINS',
     doc: 'your own plugin files, `path#sha256`, separated by commas or newlines ([docs/plugins.md](docs/plugins.md))',
-    parse: (v) => Object.freeze(text(v).split(/[,\n]/).map((x) => x.trim()).filter(Boolean)),
+    parse: (v) =>
+      Object.freeze(
+        text(v)
+          .split(/[,\n]/)
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
   }),
-  secretDir: variable({ name: 'COLLECTOR_SECRET_DIR', default: '/mnt/secrets', doc: 'where `${NAME}` / `${file:NAME}` secrets are read', parse: text }),
+  secretDir: variable({
+    name: 'COLLECTOR_SECRET_DIR',
+    default: '/mnt/secrets',
+    doc: 'where `${NAME}` / `${file:NAME}` secrets are read',
+    parse: text,
+  }),
   secretMaxLength: variable({
     name: 'COLLECTOR_SECRET_MAXLEN',
     default: '1048576',
     doc: 'largest secret file, in bytes',
     parse: (v) => {
-      if (!/^\d+$/.test(text(v).trim()) || Number(v) <= 0) throw new ConfigError(`COLLECTOR_SECRET_MAXLEN must be a positive number of bytes, not "${v}"`);
+      if (!/^\d+$/.test(text(v).trim()) || Number(v) <= 0)
+        throw new ConfigError(`COLLECTOR_SECRET_MAXLEN must be a positive number of bytes, not "${v}"`);
       return Number(v);
     },
   }),
@@ -176,14 +232,19 @@ export const VARIABLES = {
   v8Profile: variable({
     name: 'COLLECTOR_V8_PROFILE',
     default: 'lean',
-    doc: '`lean` keeps peak memory flat with catalog size (two V8 flags set at start, [src/v8-profile.ts](src/v8-profile.ts)); `default` leaves Node\'s settings. The image also sets `NODE_OPTIONS=--max-semi-space-size=4`, the part that must be given at start',
+    doc: "`lean` keeps peak memory flat with catalog size (two V8 flags set at start, [src/v8-profile.ts](src/v8-profile.ts)); `default` leaves Node's settings. The image also sets `NODE_OPTIONS=--max-semi-space-size=4`, the part that must be given at start",
     parse: (v): V8Profile => {
       const name = text(v).trim().toLowerCase();
       // A typo must not silently change memory behaviour, nor stop a worker: lean, with a warning.
       return name === 'lean' || name === 'default' ? { name } : { name: 'lean', unknown: text(v) };
     },
   }),
-  temporalCliPath: variable({ name: 'TEMPORAL_CLI_PATH', shown: '`temporal` on `PATH`', doc: 'the `temporal` binary that runs the embedded dev server', parse: optional }),
+  temporalCliPath: variable({
+    name: 'TEMPORAL_CLI_PATH',
+    shown: '`temporal` on `PATH`',
+    doc: 'the `temporal` binary that runs the embedded dev server',
+    parse: optional,
+  }),
 } as const;
 
 export type TracingMode = 'off' | 'otlp';

@@ -43,7 +43,11 @@ describe('settings', () => {
       'names: a variable missing from one side must be added to the other',
     );
     for (const d of declared) assert.equal(table.find((r) => r.name === d.name)?.shown, d.shown, `default of ${d.name}`);
-    for (const name of ['COLLECTOR_SHUTDOWN_GRACE', 'COLLECTOR_WORKFLOW_BUNDLE']) assert.ok(table.some((r) => r.name === name), name);
+    for (const name of ['COLLECTOR_SHUTDOWN_GRACE', 'COLLECTOR_WORKFLOW_BUNDLE'])
+      assert.ok(
+        table.some((r) => r.name === name),
+        name,
+      );
   });
 
   it('defaults when unset or blank', () => {

@@ -39,15 +39,15 @@ function common(cmd: Command): Command {
 function scheduleOptions(cmd: Command): Command {
   return cmd
     .option('--cron <expr...>', 'cron expression(s), e.g. "0 */6 * * *" (default: the collector\'s schedule: block)')
-    .option('--every <duration>', 'interval instead of cron, e.g. 6h (default: the collector\'s schedule: block)')
-    .option('--timezone <tz>', 'IANA time zone for cron, e.g. Europe/Prague (default: the schedule: block\'s)')
-    .option('--jitter <duration>', 'random delay up to this, to spread load (default: the schedule: block\'s)')
+    .option('--every <duration>', "interval instead of cron, e.g. 6h (default: the collector's schedule: block)")
+    .option('--timezone <tz>', "IANA time zone for cron, e.g. Europe/Prague (default: the schedule: block's)")
+    .option('--jitter <duration>', "random delay up to this, to spread load (default: the schedule: block's)")
     .option('--overlap <policy>', 'skip | buffer-one | buffer-all | cancel-other | terminate-other | allow-all', 'skip')
     .option('--catchup-window <duration>', 'how late a missed run may still start')
     .option('--pause-on-failure', 'pause the schedule when a run fails')
     .option('--paused', 'create it paused')
     .option('--note <text>', 'a note shown with the schedule')
-    .option('--executor <queue>', 'task queue to start runs on (default: the collector\'s executor)');
+    .option('--executor <queue>', "task queue to start runs on (default: the collector's executor)");
 }
 
 export function buildProgram(): Command {
@@ -59,13 +59,21 @@ export function buildProgram(): Command {
 
   common(program.command('worker'))
     .description('run the collector worker: polls the executor task queues, outbound connections only')
-    .option('-e, --executor <queue...>', 'executor task queues to serve (default: every executor in the collectors file, else "collectors")')
+    .option(
+      '-e, --executor <queue...>',
+      'executor task queues to serve (default: every executor in the collectors file, else "collectors")',
+    )
     .addOption(new Option('--workflows-only', 'serve the workflow side only').conflicts('activitiesOnly'))
     .option('--activities-only', 'serve activities only (the workflow side runs elsewhere)')
     .option('--health-port <n>', '/healthz and /readyz port (default: $COLLECTOR_HEALTH_PORT or 8080; 0 disables)')
     .option('--metrics-port <n>', 'Prometheus /metrics port (default: $COLLECTOR_METRICS_PORT or 9464; 0 disables)')
     .option('--tracing <mode>', 'OpenTelemetry tracing: otlp (default: $COLLECTOR_TRACING, else off)')
-    .option('--plugin <spec>', 'load a source/landing/HWM plugin module: path[#sha256] (repeatable; also $COLLECTOR_PLUGINS)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--plugin <spec>',
+      'load a source/landing/HWM plugin module: path[#sha256] (repeatable; also $COLLECTOR_PLUGINS)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .action((o: WorkerFlags) => commands.worker().worker(o));
 
   common(program.command('run <collector>'))
@@ -88,16 +96,18 @@ export function buildProgram(): Command {
 
   const schedule = program
     .command('schedule')
-    .description('manage Temporal Schedules of collectors (defaults from each collector\'s schedule: block in collectors.yaml)');
+    .description("manage Temporal Schedules of collectors (defaults from each collector's schedule: block in collectors.yaml)");
   const SCHEDULE_HELP = {
-    create: 'create the collector\'s Temporal Schedule from its schedule: block in collectors.yaml; flags override the block',
-    update: 'change the collector\'s Temporal Schedule to its schedule: block and the flags given (pause state and note are kept)',
+    create: "create the collector's Temporal Schedule from its schedule: block in collectors.yaml; flags override the block",
+    update: "change the collector's Temporal Schedule to its schedule: block and the flags given (pause state and note are kept)",
   } as const;
   for (const verb of ['create', 'update'] as const) {
     scheduleOptions(common(schedule.command(`${verb} <collector>`)))
       .description(SCHEDULE_HELP[verb])
       .option('--schedule-id <id>', 'default: the collector name')
-      .action((name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }) => commands.schedule().write(verb, name, o));
+      .action((name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }) =>
+        commands.schedule().write(verb, name, o),
+      );
   }
   common(schedule.command('apply'))
     .description(
@@ -130,7 +140,7 @@ export function buildProgram(): Command {
     .option('--overlap <policy>', 'overlap policy for the backfill', 'buffer-all')
     .action((id: string, o: Common & { start: string; end: string; overlap: string }) => commands.schedule().backfill(id, o));
 
-  const hwm = program.command('hwm').description('read or change a collector\'s high-water mark');
+  const hwm = program.command('hwm').description("read or change a collector's high-water mark");
   const hwmOptions = (c: Command) => c.option('-c, --config <file>', 'collectors file').option('--state-dir <dir>', 'state directory');
   hwmOptions(hwm.command('get <collector>')).action((name: string, o: Common) => commands.hwm().get(name, o));
   hwmOptions(hwm.command('set <collector> <timestamp>'))
@@ -138,7 +148,7 @@ export function buildProgram(): Command {
     .option('--force', 'allow moving the HWM backwards')
     .action((name: string, ts: string, o: Common & { force?: boolean }) => commands.hwm().set(name, ts, o));
   hwmOptions(hwm.command('reset <collector>'))
-    .description('remove the HWM: the next run starts from the schedule\'s last result or initialLookback')
+    .description("remove the HWM: the next run starts from the schedule's last result or initialLookback")
     .action((name: string, o: Common) => commands.hwm().reset(name, o));
 
   common(program.command('validate-config'))
@@ -146,7 +156,7 @@ export function buildProgram(): Command {
     .action((o: Common) => commands.validateConfig().validateConfig(o));
 
   common(program.command('test-connection <collector>'))
-    .description('check every permission the collector\'s source and landing zone need')
+    .description("check every permission the collector's source and landing zone need")
     .action((name: string, o: Common) => commands.testConnection().testConnection(name, o));
 
   program

@@ -5,6 +5,8 @@ import { withClient } from '../session';
 
 export async function decide(verb: 'approve' | 'reject', workflowId: string, o: Common & { by?: string; reason?: string }): Promise<void> {
   const signal = verb === 'approve' ? approveSignal : rejectSignal;
-  await withClient(o, (s) => s.client.workflow.getHandle(workflowId).signal(signal, { ...(o.by ? { by: o.by } : {}), ...(o.reason ? { reason: o.reason } : {}) }));
+  await withClient(o, (s) =>
+    s.client.workflow.getHandle(workflowId).signal(signal, { ...(o.by ? { by: o.by } : {}), ...(o.reason ? { reason: o.reason } : {}) }),
+  );
   say(`${verb}d ${workflowId}`);
 }

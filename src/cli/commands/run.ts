@@ -37,9 +37,19 @@ export async function run(name: string, o: RunFlags): Promise<void> {
   }
   if (o.dryRun) input.dryRun = true;
   if (o.requireApproval) input.requireApproval = true;
-  const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'embedded', ...(o.config ? { configPath: o.config } : {}), say: note });
+  const session = await openSession({
+    stateDir: stateDirOf(o),
+    inProcessWorker: 'embedded',
+    ...(o.config ? { configPath: o.config } : {}),
+    say: note,
+  });
   try {
-    const handle = await startRun(session.client, input, taskQueue, o.workflowId ?? runWorkflowId(o.recipe ? `${RECIPE_PREFIX}${name}` : name));
+    const handle = await startRun(
+      session.client,
+      input,
+      taskQueue,
+      o.workflowId ?? runWorkflowId(o.recipe ? `${RECIPE_PREFIX}${name}` : name),
+    );
     say(`started ${handle.workflowId} on task queue ${taskQueue}`);
     if (!o.wait) return;
     const summary = await followRun(handle, say, interactive);

@@ -23,7 +23,11 @@ import {
 export type ScheduleVerb = 'pause' | 'unpause' | 'trigger' | 'delete';
 
 /** create | update <collector>: from its schedule: block, flags overriding. */
-export async function write(verb: 'create' | 'update', name: string, o: Common & ScheduleFlags & { executor?: string; scheduleId?: string }): Promise<void> {
+export async function write(
+  verb: 'create' | 'update',
+  name: string,
+  o: Common & ScheduleFlags & { executor?: string; scheduleId?: string },
+): Promise<void> {
   const id = o.scheduleId ?? name;
   const configured = await configuredCollector(o, name);
   const { flags, names } = withScheduleBlock(o, configured?.schedule, name);
@@ -37,7 +41,9 @@ export async function apply(o: Common & { dryRun?: boolean }): Promise<void> {
   const config = (await runtimeFor(o)).config();
   // Every block is checked before anything changes: one bad field exits 2 with nothing applied.
   const desired = [...config.collectors.values()].filter((c) => c.schedule).map((c) => desiredSchedule(c.name, c.executor, c.schedule!));
-  const counts = await withClient(o, async (s) => runApply(s.client, await planApply(s.client, desired, new Set(config.collectors.keys())), Boolean(o.dryRun), say));
+  const counts = await withClient(o, async (s) =>
+    runApply(s.client, await planApply(s.client, desired, new Set(config.collectors.keys())), Boolean(o.dryRun), say),
+  );
   if (counts.conflicts) throw new RunFailed(`${counts.conflicts} schedule(s) in conflict (see above); nothing was done to them`);
 }
 
@@ -46,7 +52,8 @@ export async function describe(id: string, o: Common): Promise<void> {
 }
 
 export async function list(o: Common): Promise<void> {
-  for (const s of await withClient(o, (x) => listSchedules(x.client))) say(`${s.scheduleId}\t${s.paused ? 'paused' : 'active'}\tnext ${s.next ?? '-'}`);
+  for (const s of await withClient(o, (x) => listSchedules(x.client)))
+    say(`${s.scheduleId}\t${s.paused ? 'paused' : 'active'}\tnext ${s.next ?? '-'}`);
 }
 
 export async function act(verb: ScheduleVerb, id: string, o: Common & { note?: string }): Promise<void> {
