@@ -3,6 +3,7 @@
  * Secret-bearing fields are redacted by path; free text is scrubbed by secrets/scrub.ts before logging.
  */
 import pino, { type Logger } from 'pino';
+import { settings } from './settings';
 
 export type { Logger } from 'pino';
 
@@ -23,13 +24,13 @@ const SECRET_KEYS = [
 ];
 
 /** pino redact paths: each secret key at the top level and up to three levels deep. */
-export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
 export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino(
     {
       name: options.name ?? 'collector',
-      level: options.level ?? process.env.COLLECTOR_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info',
+      level: options.level ?? settings().logLevel,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -9,20 +9,13 @@ import { SimplePlugin } from '@temporalio/plugin';
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities } from '../activities';
-import { createLogger, type Logger } from './log';
-import { builtinRegistry } from './builtins';
-import type { Connector, HwmPlugin, LandingPlugin, SourcePlugin } from './contracts/plugin';
-import { CollectorRuntime, type RuntimeOptions } from './runtime/runtime';
+import type { CollectorRuntime } from './runtime/runtime';
+import { createRuntime, type RuntimeFactoryOptions } from './compose';
 import { workflowSource } from './workflow-source';
 
-export interface CollectorPluginOptions extends Partial<Omit<RuntimeOptions, 'registry' | 'log'>> {
-  log?: Logger;
-  /** A customer's own connectors (folders like src/connectors/*), registered after the built-ins. */
-  connectors?: Connector[];
-  /** Extra plugins: a customer's own source, landing zone or HWM store (typed, or as loaded from a file). */
-  sources?: (SourcePlugin<never> | SourcePlugin<unknown>)[];
-  landings?: (LandingPlugin<never> | LandingPlugin<unknown>)[];
-  hwmStores?: (HwmPlugin<never> | HwmPlugin<unknown>)[];
+export interface CollectorPluginOptions extends RuntimeFactoryOptions {
+  /** A runtime already built (compose.ts) to serve; the runtime options above are then not used. */
+  runtime?: CollectorRuntime;
   /** E.g. the payload-encryption converter from codec/data-converter.ts. */
   dataConverter?: DataConverter;
   /** Serve workflows too (default). False: activities only, for an executor apart from the workflow side. */
@@ -46,11 +39,7 @@ export class CollectorPlugin extends SimplePlugin {
   readonly runtime: CollectorRuntime;
 
   constructor(options: CollectorPluginOptions = {}) {
-    const log = options.log ?? createLogger();
-    const registry = builtinRegistry();
-    for (const c of options.connectors ?? []) registry.addConnector(c);
-    registry.addConnector({ system: 'options', sources: options.sources ?? [], landings: options.landings ?? [], hwmStores: options.hwmStores ?? [] });
-    const runtime = new CollectorRuntime({ ...options, registry, log });
+    const runtime = options.runtime ?? createRuntime(options);
     const activities = options.activities === false ? undefined : createActivities(runtime);
     const source =
       options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));
@@ -78,9 +67,9 @@ export class CollectorPlugin extends SimplePlugin {
 
   /** A plugin whose data converter follows the collectors file's `encryption` section, when it has one. */
   static async fromConfig(options: CollectorPluginOptions = {}): Promise<CollectorPlugin> {
-    const probe = new CollectorPlugin({ ...options, workflows: false, activities: false });
-    const dataConverter = options.dataConverter ?? (await probe.runtime.dataConverter());
-    return new CollectorPlugin({ ...options, ...(dataConverter ? { dataConverter } : {}) });
+    const runtime = options.runtime ?? createRuntime(options);
+    const dataConverter = options.dataConverter ?? (await runtime.dataConverter());
+    return new CollectorPlugin({ ...options, runtime, ...(dataConverter ? { dataConverter } : {}) });
   }
 
   override async runWorker(worker: Worker, next: (w: Worker) => Promise<void>): Promise<void> {

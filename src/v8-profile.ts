@@ -20,6 +20,7 @@
  * themselves: they may call `applyCollectorV8Profile()` and set NODE_OPTIONS the same way.
  */
 import { setFlagsFromString } from 'node:v8';
+import { settingsFor, type Env } from './settings';
 
 /** Flags V8 honours when set at runtime, in the order they are applied. */
 export const RUNTIME_V8_FLAGS = ['--max-optimized-bytecode-size=8192', '--heap-growing-percent=20'] as const;
@@ -34,13 +35,11 @@ export const V8_PROFILE_ENV = 'COLLECTOR_V8_PROFILE';
  * Applies the runtime flags unless `COLLECTOR_V8_PROFILE=default`. Returns the flags applied. Call it
  * once, early: code already optimized stays optimized.
  */
-export function applyCollectorV8Profile(env: NodeJS.ProcessEnv = process.env): readonly string[] {
-  const setting = (env[V8_PROFILE_ENV] ?? 'lean').trim().toLowerCase();
-  if (setting === 'default') return [];
-  if (setting !== 'lean') {
-    // A typo must not silently change memory behaviour; there is no logger yet, so stderr it is.
-    process.stderr.write(`warning: ${V8_PROFILE_ENV}=${env[V8_PROFILE_ENV]} is not "lean" or "default"; using "lean"\n`);
-  }
+export function applyCollectorV8Profile(env?: Env): readonly string[] {
+  const profile = settingsFor(env).v8Profile;
+  if (profile.name === 'default') return [];
+  // There is no logger yet, so stderr it is.
+  if (profile.unknown !== undefined) process.stderr.write(`warning: ${V8_PROFILE_ENV}=${profile.unknown} is not "lean" or "default"; using "lean"\n`);
   for (const flag of RUNTIME_V8_FLAGS) setFlagsFromString(flag);
   return RUNTIME_V8_FLAGS;
 }

@@ -3,11 +3,11 @@
  * (which adds the host-queue companion), SDK logs routed into pino, graceful shutdown on SIGTERM/SIGINT,
  * and, when asked, /healthz + /readyz, /metrics, tracing and Worker Deployment versioning.
  */
-import { parseDuration } from './run/duration';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Logger } from './log';
+import { settings } from './settings';
 import { CollectorPlugin, type CollectorPluginOptions } from './plugin';
 import { BUILD_ID, TOOL_VERSION } from './version';
 import { Readiness, temporalProbe, type ExpectedWorker } from './observability/health';
@@ -18,11 +18,6 @@ import type { Tracing } from './observability/tracing';
 
 let runtimeInstalled = false;
 
-/**
- * On SIGTERM, running activities get this long to finish before they are cancelled: a rolling update
- * then rarely interrupts an upload (which would end the run). Keep it below the pod's grace period.
- */
-export const SHUTDOWN_GRACE: number = parseDuration(process.env.COLLECTOR_SHUTDOWN_GRACE ?? '4m') ?? 240_000;
 let sdkMetricsAt: string | undefined;
 
 export interface SdkRuntimeOptions {
@@ -39,7 +34,7 @@ export function installSdkLogging(log: Logger, options: SdkRuntimeOptions = {}):
   if (runtimeInstalled) return sdkMetricsAt;
   runtimeInstalled = true;
   sdkMetricsAt = options.prometheusAddress;
-  const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  const level: LogLevel = settings().sdkLogLevel;
   Runtime.install({
     ...(sdkMetricsAt ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAt } } } } : {}),
     logger: new DefaultLogger(level, (entry) => {
@@ -88,7 +83,7 @@ export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'
 /** Staging left by runs whose host was lost long ago; recent ones may still be resumed here. */
 const STALE_STAGING_MS = 7 * 24 * 3_600_000;
 
-export async function sweepStaleStaging(root: string, log: Logger): Promise<void> {
+async function sweepStaleStaging(root: string, log: Logger): Promise<void> {
   const entries = await readdir(root).catch(() => [] as string[]);
   for (const name of entries) {
     const dir = join(root, name);
@@ -155,7 +150,8 @@ export async function runCollectorWorkers(options: WorkerProcessOptions): Promis
           namespace,
           taskQueue,
           plugins,
-          shutdownGraceTime: SHUTDOWN_GRACE,
+          // Running activities get this long after SIGTERM: a rolling update then rarely interrupts an upload.
+          shutdownGraceTime: settings().shutdownGraceMs,
           ...(deployment ? { workerDeploymentOptions: deployment } : {}),
         });
         created.set(taskQueue, w);

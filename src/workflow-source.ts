@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { settings } from './settings';
 
-export const WORKFLOW_BUNDLE_PATH = process.env.COLLECTOR_WORKFLOW_BUNDLE ?? join(__dirname, '..', 'workflow-bundle.js');
+export const WORKFLOW_BUNDLE_PATH = settings().workflowBundle;
 /** Built with the encrypting failure converter inside (the SDK loads it from the bundle). */
 export const ENCRYPTED_WORKFLOW_BUNDLE_PATH = WORKFLOW_BUNDLE_PATH.replace(/\.js$/, '-encrypted.js');
 

@@ -1,6 +1,6 @@
 /** The `collector` command as a user runs it: a real process, its output and exit code. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,43 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     const r = await collector(['--version']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^\d+\.\d+\.\d+ \(build \S+\)/);
+  });
+
+  it('--version and --help load neither the worker nor an SDK; validate-config no Temporal client or worker', () => {
+    const heavy = /node_modules\/(@temporalio\/(worker|client)|@aws-sdk\/[^/]+|@azure\/[^/]+)\//;
+    const loaded = (args: string[]): string[] => {
+      const code = [
+        `process.stdout.write = () => true;`,
+        `require(${JSON.stringify(join(ROOT, 'src', 'cli', 'main.ts'))}).main(${JSON.stringify(args)}).then((code) => {`,
+        `  process.stderr.write(JSON.stringify({ code, modules: Object.keys(require.cache) }));`,
+        `});`,
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+      const out = JSON.parse(r.stderr.slice(r.stderr.indexOf('{'))) as { code: number; modules: string[] };
+      assert.equal(out.code, 0, r.stderr);
+      return [...new Set(out.modules.map((m) => heavy.exec(m)?.[1]).filter((m): m is string => Boolean(m)))];
+    };
+    assert.deepEqual(loaded(['--version']), []);
+    assert.deepEqual(loaded(['--help']), []);
+    const dir = tmp();
+    const file = join(dir, 'collectors.yaml');
+    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    assert.deepEqual(
+      loaded(['validate-config', '--config', file]).filter((m) => m.startsWith('@temporalio/')),
+      [],
+    );
+  });
+
+  it('a bad variable stops only the command that needs it, exit 2 naming it', async () => {
+    const bad = { COLLECTOR_HEALTH_PORT: 'http', COLLECTOR_SHUTDOWN_GRACE: 'soon' };
+    const version = await collector(['--version'], bad);
+    assert.equal(version.code, 0, version.stderr);
+    const worker = await collector(['worker'], bad);
+    assert.equal(worker.code, 2, worker.stderr);
+    assert.match(worker.stderr, /COLLECTOR_HEALTH_PORT: "http" is not a port/);
+    const grace = await collector(['worker', '--health-port', '0'], { COLLECTOR_SHUTDOWN_GRACE: 'soon' });
+    assert.equal(grace.code, 2, grace.stderr);
+    assert.match(grace.stderr, /COLLECTOR_SHUTDOWN_GRACE: "soon" is not a duration/);
   });
 
   it('validate-config exits 2 listing every bad field by path', async () => {

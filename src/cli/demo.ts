@@ -18,7 +18,7 @@ export interface DemoOptions {
   say(msg: string): void;
 }
 
-export const DEMO_EXECUTOR = 'collectors-demo';
+const DEMO_EXECUTOR = 'collectors-demo';
 
 export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
   const { say } = options;

@@ -40,9 +40,9 @@ export type ScheduleBlock = z.infer<typeof scheduleSchema>;
 type WhenField = 'cron' | 'every' | 'timezone' | 'jitter';
 /** What an error calls each field: the flag, or the collectors.yaml path the value came from. */
 export type FieldNames = Record<WhenField, string>;
-export const FLAG_NAMES: FieldNames = { cron: '--cron', every: '--every', timezone: '--timezone', jitter: '--jitter' };
+const FLAG_NAMES: FieldNames = { cron: '--cron', every: '--every', timezone: '--timezone', jitter: '--jitter' };
 
-export function blockFieldNames(collector: string): FieldNames {
+function blockFieldNames(collector: string): FieldNames {
   const at = `collectors.${collector}.schedule`;
   return { cron: `${at}.cron`, every: `${at}.every`, timezone: `${at}.timezone`, jitter: `${at}.jitter` };
 }
@@ -92,7 +92,7 @@ function durationField(name: string, value: string | undefined): number | undefi
   return ms;
 }
 
-export function buildSpec(flags: ScheduleFlags, names: FieldNames = FLAG_NAMES): ScheduleSpec {
+function buildSpec(flags: ScheduleFlags, names: FieldNames = FLAG_NAMES): ScheduleSpec {
   const every = durationField(names.every, flags.every);
   if (!flags.cron?.length && every === undefined) {
     throw new ConfigError('give --cron "<expression>" or --every <duration>, or a schedule: block (cron or every) for the collector in collectors.yaml');
@@ -120,7 +120,7 @@ export function buildSpec(flags: ScheduleFlags, names: FieldNames = FLAG_NAMES):
 }
 
 /** Memo key marking the schedules this tool created (and the runs they start). */
-export const MEMO_KEY = 'temporal-collectors';
+const MEMO_KEY = 'temporal-collectors';
 /**
  * `apply`: created by `collector schedule apply`, which may delete it; `cli`: by `schedule create`, which
  * apply updates when the collector has a block but never deletes. The schedule memo cannot change later.
@@ -160,7 +160,7 @@ export function buildSchedule(
 const GRPC_INVALID_ARGUMENT = 3;
 
 /** The server's refusal of a value the local checks let through (a cron field out of range...), as exit 2. */
-export function refusedInput(e: unknown, scheduleId: string, names: FieldNames): unknown {
+function refusedInput(e: unknown, scheduleId: string, names: FieldNames): unknown {
   let detail: string | undefined;
   // The SDK turns the server's "Invalid schedule spec" into a TypeError; other INVALID_ARGUMENTs stay gRPC errors.
   if (e instanceof TypeError) detail = e.message;

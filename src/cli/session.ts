@@ -8,10 +8,12 @@ import { createLogger, type Logger } from '../log';
 import { connectClient, connectWorker, loadTemporalTarget, temporalConfigured } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { installSdkLogging, runCollectorWorkers } from '../worker';
-import { CollectorPlugin } from '../plugin';
+import { createRuntime } from '../compose';
+import type { CollectorRuntime } from '../runtime/runtime';
 import { DEFAULT_EXECUTOR } from '../config/schema';
 import pino from 'pino';
 import { mkdirSync } from 'node:fs';
+import { note, stateDirOf, type Common } from './common';
 
 export interface SessionOptions {
   configPath?: string;
@@ -48,13 +50,15 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     }
     const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
     if (target.insecureWarning) options.say(`WARNING: ${target.insecureWarning}`);
-    const client = await connectClient(target, await clientDataConverter(options, log));
+    // The CLI encodes and decodes like the workers do, from the same collectors file.
+    const runtime = createRuntime({ log, stateDir: options.stateDir, ...(options.configPath ? { configPath: options.configPath } : {}) });
+    const client = await connectClient(target, await runtime.dataConverter());
     stops.unshift(() => client.connection.close());
     if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {
       installSdkLogging(log);
       const connection = await connectWorker(target);
       const abort = new AbortController();
-      const executors = options.executors ?? embeddedExecutors(options, log);
+      const executors = options.executors ?? embeddedExecutors(runtime);
       let running!: () => void;
       const ready = new Promise<void>((r) => (running = r));
       const done = runCollectorWorkers({
@@ -62,8 +66,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         connection,
         namespace: target.namespace,
         executors,
-        stateDir: options.stateDir,
-        ...(options.configPath ? { configPath: options.configPath } : {}),
+        runtime,
         signal: abort.signal,
         onRunning: () => running(),
       });
@@ -91,18 +94,21 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   }
 }
 
-/** The CLI encodes and decodes like the workers do, from the same collectors file. */
-async function clientDataConverter(options: SessionOptions, log: Logger) {
-  const plugin = new CollectorPlugin({ log, stateDir: options.stateDir, workflows: false, activities: false, ...(options.configPath ? { configPath: options.configPath } : {}) });
-  return plugin.runtime.dataConverter();
-}
-
-function embeddedExecutors(options: SessionOptions, log: Logger): string[] {
+function embeddedExecutors(runtime: CollectorRuntime): string[] {
   try {
-    const plugin = new CollectorPlugin({ log, stateDir: options.stateDir, ...(options.configPath ? { configPath: options.configPath } : {}) });
-    const queues = new Set([...plugin.runtime.config().collectors.values()].map((c) => c.executor));
+    const queues = new Set([...runtime.config().collectors.values()].map((c) => c.executor));
     return queues.size ? [...queues] : [DEFAULT_EXECUTOR];
   } catch {
     return [DEFAULT_EXECUTOR];
+  }
+}
+
+/** `fn` with a client of the configured (or embedded) Temporal, no in-process worker; closed after. */
+export async function withClient<T>(o: Common, fn: (s: Session) => Promise<T>): Promise<T> {
+  const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', ...(o.config ? { configPath: o.config } : {}), say: note });
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
   }
 }

@@ -37,8 +37,6 @@ export const optionsSchema = z
   })
   .strict();
 
-export type CollectorOptions = z.infer<typeof optionsSchema>;
-
 export const scheduleSchema = z
   .object({
     cron: z.string().optional(),

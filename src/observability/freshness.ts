@@ -4,7 +4,7 @@
  * stores on scrape, at most once per refresh interval, a few at a time, each read bounded by a timeout.
  */
 import { Gauge } from 'prom-client';
-import { ConfigError } from '../contracts/errors';
+import { settings } from '../settings';
 import type { CollectorRuntime } from '../runtime/runtime';
 import { collectorRegistry } from './metrics';
 
@@ -55,17 +55,9 @@ export function runtimeFreshnessSource(runtime: CollectorRuntime, executors: str
 }
 
 /** Starts reporting freshness for `source`; the returned function stops it (a stopped worker's collectors vanish). */
-/** A bad value would otherwise be NaN and re-read every store on every scrape. */
-function refreshSeconds(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return 30;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 1) throw new ConfigError(`COLLECTOR_HWM_REFRESH_SECONDS: "${value}" is not a number of seconds (1 or more)`);
-  return n;
-}
-
 export function trackFreshness(source: FreshnessSource, opts: FreshnessOptions = {}): () => void {
   options = {
-    refreshMs: opts.refreshMs ?? refreshSeconds(process.env.COLLECTOR_HWM_REFRESH_SECONDS) * 1000,
+    refreshMs: opts.refreshMs ?? settings().hwmRefreshSeconds * 1000,
     timeoutMs: opts.timeoutMs ?? 5_000,
     concurrency: opts.concurrency ?? 4,
   };

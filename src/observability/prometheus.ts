@@ -8,10 +8,12 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { collectorRegistry, enableProcessMetrics } from './metrics';
 import type { Routes } from './http';
+import { settingsFor, type Env } from '../settings';
 
 /** A loopback address for the SDK's exporter: COLLECTOR_SDK_METRICS_ADDRESS, else a free port now. */
-export async function sdkMetricsAddress(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.COLLECTOR_SDK_METRICS_ADDRESS) return env.COLLECTOR_SDK_METRICS_ADDRESS;
+export async function sdkMetricsAddress(env?: Env): Promise<string> {
+  const configured = settingsFor(env).sdkMetricsAddress;
+  if (configured) return configured;
   const port = await new Promise<number>((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -40,7 +42,7 @@ function fetchText(address: string, timeoutMs: number): Promise<string> {
 }
 
 /** The collector's metrics, then the SDK's (when `sdkAddress` is set); a failed SDK fetch becomes a comment. */
-export async function renderMetrics(sdkAddress?: string): Promise<string> {
+async function renderMetrics(sdkAddress?: string): Promise<string> {
   const own = await collectorRegistry.metrics();
   if (!sdkAddress) return own;
   const sdk = await fetchText(sdkAddress, 2_000).catch((e: unknown) => `# temporal SDK metrics unavailable from ${sdkAddress}: ${e instanceof Error ? e.message : String(e)}\n`);

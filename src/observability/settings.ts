@@ -4,11 +4,9 @@
  */
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { ConfigError } from '../contracts/errors';
+import { parsePort, settingsFor, type Env } from '../settings';
 import { tracingMode, type TracingMode } from './tracing';
 import { deploymentSettingsFromEnv, workerDeploymentOptions } from './versioning';
-
-export const DEFAULT_HEALTH_PORT = 8080;
-export const DEFAULT_METRICS_PORT = 9464;
 
 export interface ObservabilitySettings {
   /** Undefined: disabled (port 0). */
@@ -24,18 +22,17 @@ export interface ObservabilityFlags {
   tracing?: string | undefined;
 }
 
-function port(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name}: "${value}" is not a port (0-65535; 0 disables)`);
-  return n;
+/** A flag's port when it is given, else the variable's (parsed only then: an overridden bad value is ignored). */
+function port(flag: string, value: string | undefined, fromEnv: () => number): number {
+  return value !== undefined && value.trim() !== '' ? parsePort(flag, value) : fromEnv();
 }
 
-export function observabilitySettings(env: NodeJS.ProcessEnv = process.env, flags: ObservabilityFlags = {}): ObservabilitySettings {
-  const healthPort = port(flags.healthPort !== undefined ? '--health-port' : 'COLLECTOR_HEALTH_PORT', flags.healthPort ?? env.COLLECTOR_HEALTH_PORT, DEFAULT_HEALTH_PORT);
-  const metricsPort = port(flags.metricsPort !== undefined ? '--metrics-port' : 'COLLECTOR_METRICS_PORT', flags.metricsPort ?? env.COLLECTOR_METRICS_PORT, DEFAULT_METRICS_PORT);
-  const healthHost = env.COLLECTOR_HEALTH_HOST || '0.0.0.0';
-  const metricsHost = env.COLLECTOR_METRICS_HOST || healthHost;
+export function observabilitySettings(env?: Env, flags: ObservabilityFlags = {}): ObservabilitySettings {
+  const s = settingsFor(env);
+  const healthPort = port('--health-port', flags.healthPort, () => s.healthPort);
+  const metricsPort = port('--metrics-port', flags.metricsPort, () => s.metricsPort);
+  const healthHost = s.healthHost;
+  const metricsHost = s.metricsHost ?? healthHost;
   if (healthPort && healthPort === metricsPort && healthHost !== metricsHost) {
     throw new ConfigError(`COLLECTOR_HEALTH_PORT and COLLECTOR_METRICS_PORT are both ${healthPort} but the hosts differ (${healthHost}, ${metricsHost}): one port is one server`);
   }

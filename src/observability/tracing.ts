@@ -11,7 +11,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource, envDetectorSync } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
-import { ConfigError } from '../contracts/errors';
+import { parseTracingMode, settingsFor, type Env, type TracingMode } from '../settings';
 import { TOOL_NAME, TOOL_VERSION, BUILD_ID } from '../version';
 
 export interface Tracing {
@@ -21,13 +21,11 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-export type TracingMode = 'off' | 'otlp';
+export type { TracingMode };
 
-export function tracingMode(env: NodeJS.ProcessEnv = process.env, flag?: string): TracingMode {
-  const v = (flag ?? env.COLLECTOR_TRACING ?? '').trim().toLowerCase();
-  if (v === '' || v === 'off' || v === 'none' || v === 'false') return 'off';
-  if (v === 'otlp') return 'otlp';
-  throw new ConfigError(`COLLECTOR_TRACING: "${v}" is not a tracing mode (use "otlp", or leave it unset for none)`);
+/** `--tracing` when given, else COLLECTOR_TRACING. */
+export function tracingMode(env?: Env, flag?: string): TracingMode {
+  return flag !== undefined ? parseTracingMode(flag) : settingsFor(env).tracing;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { ConfigError } from '../contracts/errors';
+import { settingsFor, type Env } from '../settings';
 
 export type VersioningBehaviorName = 'PINNED' | 'AUTO_UPGRADE';
 
@@ -20,18 +21,16 @@ export interface DeploymentSettings {
 /** The defaults of a checkout and of an image built without --build-arg BUILD_ID. */
 const PLACEHOLDER_BUILD_IDS = new Set(['dev', 'unknown']);
 
-const given = (v: string | undefined): string | undefined => (v?.trim() ? v : undefined);
-const realBuildId = (v: string | undefined): string | undefined => (given(v) && !PLACEHOLDER_BUILD_IDS.has(v!.trim()) ? v : undefined);
+const realBuildId = (v: string): string | undefined => (PLACEHOLDER_BUILD_IDS.has(v.trim()) ? undefined : v);
 
-export function deploymentSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentSettings {
-  const behavior = env.COLLECTOR_VERSIONING_BEHAVIOR;
-  const own = given(env.COLLECTOR_DEPLOYMENT_NAME);
-  if (own) return { deploymentName: own, buildId: realBuildId(env.COLLECTOR_BUILD_ID) ?? given(env.TEMPORAL_WORKER_BUILD_ID) ?? env.COLLECTOR_BUILD_ID, behavior };
-  const controller = given(env.TEMPORAL_DEPLOYMENT_NAME);
+export function deploymentSettingsFromEnv(env?: Env): DeploymentSettings {
+  const s = settingsFor(env);
+  const behavior = s.versioningBehavior;
+  if (s.deploymentName) return { deploymentName: s.deploymentName, buildId: realBuildId(s.buildId) ?? s.controllerBuildId ?? s.buildId, behavior };
   // The image always sets COLLECTOR_BUILD_ID (for --version); under the controller, its build id must be the
   // controller's, or the controller never sees the version's pollers.
-  if (controller) return { deploymentName: controller, buildId: given(env.TEMPORAL_WORKER_BUILD_ID) ?? env.COLLECTOR_BUILD_ID, behavior };
-  return { deploymentName: undefined, buildId: env.COLLECTOR_BUILD_ID, behavior };
+  if (s.controllerDeploymentName) return { deploymentName: s.controllerDeploymentName, buildId: s.controllerBuildId ?? s.buildId, behavior };
+  return { deploymentName: undefined, buildId: s.buildId, behavior };
 }
 
 function behaviorOf(v: string | undefined): VersioningBehaviorName {

@@ -11,6 +11,7 @@ import * as errors from '../contracts/errors';
 import { ConfigError } from '../contracts/errors';
 import type { Logger } from '../log';
 import { TOOL_VERSION } from '../version';
+import { settingsFor, type Env } from '../settings';
 import type { HwmPlugin, LandingPlugin, Source, SourceContext, SourcePlugin } from '../contracts/plugin';
 
 /**
@@ -32,7 +33,7 @@ export interface PluginHost {
   toolVersion: string;
 }
 
-export const pluginHost: PluginHost = {
+const pluginHost: PluginHost = {
   z,
   errors: {
     ConfigError: errors.ConfigError,
@@ -77,9 +78,8 @@ export function parsePluginSpec(spec: string): PluginSpec {
 }
 
 /** Specs from COLLECTOR_PLUGINS (commas or newlines) followed by `flags`. */
-export function pluginSpecs(env: NodeJS.ProcessEnv = process.env, flags: string[] = []): PluginSpec[] {
-  const fromEnv = (env.COLLECTOR_PLUGINS ?? '').split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
-  return [...fromEnv, ...flags].map(parsePluginSpec);
+export function pluginSpecs(env?: Env, flags: string[] = []): PluginSpec[] {
+  return [...settingsFor(env).plugins, ...flags].map(parsePluginSpec);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

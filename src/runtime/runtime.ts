@@ -2,7 +2,6 @@
  * Everything the activities of one worker process share: the collectors file, the plugins, the secret
  * resolver, the state directory and this host's identity. Created once by the worker or the plugin.
  */
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { findCollector, loadCollectorsFile, parseRecipe, type Collector, type CollectorsConfig } from '../config/load';
@@ -18,6 +17,7 @@ import { SecretResolver } from '../secrets/resolve';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromConfig } from '../codec/data-converter';
 import { StagingLock } from './staging-lock';
+import { settings } from '../settings';
 
 export interface RuntimeOptions {
   registry: PluginRegistry;
@@ -44,9 +44,9 @@ export class CollectorRuntime {
   constructor(private readonly options: RuntimeOptions) {
     this.registry = options.registry;
     this.log = options.log;
-    this.configPath = resolve(options.configPath ?? process.env.COLLECTOR_CONFIG ?? 'collectors.yaml');
-    this.stateDir = resolve(options.stateDir ?? process.env.COLLECTOR_STATE_DIR ?? '.collector');
-    this.hostId = (options.hostId ?? process.env.COLLECTOR_HOST_ID ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '-');
+    this.configPath = resolve(options.configPath ?? settings().configPath);
+    this.stateDir = resolve(options.stateDir ?? settings().stateDir);
+    this.hostId = hostQueueSafe(options.hostId ?? settings().hostId);
   }
 
   /** Re-read when the file changes, so a ConfigMap update applies to the next step without a restart. */
@@ -175,6 +175,11 @@ export class CollectorRuntime {
   hostQueue(executor: string): string {
     return `${executor}@${this.hostId}`;
   }
+}
+
+/** A host id as a task-queue name part. */
+function hostQueueSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '-');
 }
 
 /** Where a block's fields are named in errors: `collectors.<name>.landing` or, for a recipe, `recipe.landing`. */

@@ -9,9 +9,9 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, realpath, lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AuthError, ConfigError, SecretError, TransientError } from '../contracts/errors';
-import { parseDuration } from '../run/duration';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AuthError, SecretError, TransientError } from '../contracts/errors';
+import { readSettings } from '../settings';
 import { scrubSecrets } from './scrub';
 import { REF_IN_TEXT } from '../config/fields';
 
@@ -29,10 +29,6 @@ export interface SecretResolverOptions {
    */
   scope?: { allows(ref: string): boolean; rule: string };
 }
-
-export const DEFAULT_SECRET_DIR = '/mnt/secrets';
-export const DEFAULT_SECRET_MAXLEN = 1024 * 1024;
-export const DEFAULT_SECRET_CACHE_TTL_MS = 60_000;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SCHEME = /^([a-z][a-z0-9-]*):(.*)$/s;
@@ -59,10 +55,13 @@ export class SecretResolver {
 
   constructor(options: SecretResolverOptions = {}) {
     this.scope = options.scope;
+    // `${NAME}` names any variable, so references are looked up in the live environment itself; this
+    // resolver's own settings are read from that same environment, once per resolver.
     this.env = options.env ?? process.env;
-    this.secretDir = options.secretDir ?? (this.env.COLLECTOR_SECRET_DIR || DEFAULT_SECRET_DIR);
-    this.maxLength = options.maxLength ?? positiveInt(this.env.COLLECTOR_SECRET_MAXLEN, 'COLLECTOR_SECRET_MAXLEN') ?? DEFAULT_SECRET_MAXLEN;
-    this.cacheTtlMs = options.cacheTtlMs ?? ttlFromEnv(this.env.COLLECTOR_SECRET_CACHE_TTL) ?? DEFAULT_SECRET_CACHE_TTL_MS;
+    const s = readSettings(this.env);
+    this.secretDir = options.secretDir ?? s.secretDir;
+    this.maxLength = options.maxLength ?? s.secretMaxLength;
+    this.cacheTtlMs = options.cacheTtlMs ?? s.secretCacheTtlMs;
   }
 
   /**
@@ -292,7 +291,7 @@ export class SecretResolver {
     const client = this.smClient(region, endpoint);
     let out;
     try {
-      out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      out = await client.send(new (secretsManager().GetSecretValueCommand)({ SecretId: secretId }));
     } catch (e) {
       throw awsError(e, where, ref, field);
     }
@@ -319,7 +318,7 @@ export class SecretResolver {
     const key = `${region}\n${endpoint ?? ''}\n${credentials ? `${credentials.accessKeyId}\n${credentials.secretAccessKey}` : ''}`;
     let client = smClients.get(key);
     if (!client) {
-      client = new SecretsManagerClient({
+      client = new (secretsManager().SecretsManagerClient)({
         region,
         ...(endpoint ? { endpoint } : {}),
         ...(credentials ? { credentials } : {}),
@@ -339,6 +338,11 @@ export function clearSecretCache(): void {
 // Process-wide on purpose: the TTL must hold across the per-attempt resolvers.
 const smCache = new Map<string, { expires: number; value: Promise<string> }>();
 const smClients = new Map<string, SecretsManagerClient>();
+
+/** The SDK, loaded on the first `${aws-sm:...}`: commands that only read the collectors file never need it. */
+function secretsManager(): typeof import('@aws-sdk/client-secrets-manager') {
+  return require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+}
 
 function missing(ref: string, field: string, looked: string[]): SecretError {
   return new SecretError(`${field}: secret \${${ref}} not found; looked for ${looked.join(', then ')}`, { ref, field, looked });
@@ -398,17 +402,3 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function positiveInt(text: string | undefined, variable: string): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  if (!/^\d+$/.test(text.trim()) || Number(text) <= 0) throw new ConfigError(`${variable} must be a positive number of bytes, not "${text}"`);
-  return Number(text);
-}
-
-/** Seconds (`60`) or a duration (`90s`, `5m`); `0` disables the cache. */
-function ttlFromEnv(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text) * 1000;
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new ConfigError(`COLLECTOR_SECRET_CACHE_TTL must be seconds (60) or a duration (90s, 5m), not "${text}"`);
-  return ms;
-}

@@ -11,6 +11,7 @@ import { NativeConnection, type NativeConnectionOptions } from '@temporalio/work
 import { ConfigError } from '../contracts/errors';
 import { hostname, userInfo } from 'node:os';
 import { insecureConnectionWarning } from './tls-warning';
+import { settings, settingsFor, type Env } from '../settings';
 
 export interface TemporalTarget {
   address: string;
@@ -26,7 +27,8 @@ export interface TemporalTarget {
  * TEMPORAL_CONFIG_FILE); its profile (TEMPORAL_PROFILE, else `default`) counts when it has an address.
  * An empty TEMPORAL_ADDRESS overrides the file's address, as in every Temporal SDK.
  */
-export function temporalConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+export function temporalConfigured(from?: Env): boolean {
+  const env = settingsFor(from).env;
   if (env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE || env.TEMPORAL_CONFIG_FILE) return true;
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) vars[k] = v;
@@ -94,8 +96,8 @@ export async function connectClient(target: TemporalTarget, dataConverter?: Data
 }
 
 /** Recorded on every run this CLI starts: the run summary's startedBy reads it back for the audit trail. */
-export function cliIdentity(): string {
-  let user = process.env.USER ?? '';
+function cliIdentity(): string {
+  let user = settings().env.USER ?? '';
   try {
     user = userInfo().username;
   } catch {

@@ -8,13 +8,15 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { ConfigError } from '../contracts/errors';
+import { settingsFor, type Env } from '../settings';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
+export function findTemporalCli(env?: Env): string {
+  const s = settingsFor(env);
   const candidates: string[] = [];
-  if (env.TEMPORAL_CLI_PATH) candidates.push(env.TEMPORAL_CLI_PATH);
-  for (const dir of (env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'temporal'));
+  if (s.temporalCliPath) candidates.push(s.temporalCliPath);
+  for (const dir of (s.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'temporal'));
   candidates.push(join(PROJECT_ROOT, '.tools', 'venv', 'bin', 'temporal'), join(PROJECT_ROOT, '..', '.tools', 'venv', 'bin', 'temporal'));
   for (const c of candidates) {
     try {

@@ -1,10 +1,11 @@
 /** `collector test-connection <name>`: every permission the source and landing zone need, ok or denied. */
-import type { Check } from '../contracts/plugin';
-import type { CollectorPlugin } from '../plugin';
-import { scrubSecrets } from '../secrets/scrub';
+import type { Check } from '../../contracts/plugin';
+import { scrubSecrets } from '../../secrets/scrub';
+import { RunFailed, say, type Common } from '../common';
+import { runtimeFor } from '../context';
 
-export async function testConnection(plugin: CollectorPlugin, name: string, say: (m: string) => void): Promise<boolean> {
-  const runtime = plugin.runtime;
+export async function testConnection(name: string, o: Common): Promise<void> {
+  const runtime = await runtimeFor(o);
   const collector = runtime.collector({ collector: name });
   const secrets = runtime.secrets(collector);
   const ctx = { log: runtime.log, signal: new AbortController().signal };
@@ -32,5 +33,5 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
       if (!c.ok && c.required) ok = false;
     }
   }
-  return ok;
+  if (!ok) throw new RunFailed('some required permissions are missing');
 }

@@ -1,20 +1,20 @@
 /** `collector codec-server`: /encode and /decode for the Temporal Web UI, keys from collectors.yaml. */
-import { createEncryptionCodec } from '../codec/encryption-codec';
-import { startCodecServer } from '../codec/server';
-import { ConfigError } from '../contracts/errors';
-import { createLogger } from '../log';
-import type { CollectorPlugin } from '../plugin';
+import { createEncryptionCodec } from '../../codec/encryption-codec';
+import { startCodecServer } from '../../codec/server';
+import { ConfigError } from '../../contracts/errors';
+import { createLogger } from '../../log';
+import { settings } from '../../settings';
+import { say, type Common } from '../common';
+import { runtimeFor } from '../context';
 
-export async function serveCodec(
-  plugin: CollectorPlugin,
-  options: { port: number; host: string; corsOrigins: string[]; say(m: string): void },
-): Promise<void> {
-  const runtime = plugin.runtime;
+export async function serveCodec(o: Common & { port: string; host: string; uiOrigin: string[] }): Promise<void> {
+  const runtime = await runtimeFor(o);
+  const options = { port: Number(o.port), host: o.host, corsOrigins: o.uiOrigin };
   const encryption = runtime.config().encryption;
   if (!encryption) throw new ConfigError(`${runtime.configPath}: no "encryption" section, so there is nothing to decode`);
   const codec = await createEncryptionCodec(encryption, runtime.secrets());
   // The token is a secret: from the environment, never a command-line flag (visible in `ps`).
-  const bearerToken = process.env.COLLECTOR_CODEC_TOKEN || undefined;
+  const bearerToken = settings().codecToken;
   const server = await startCodecServer({
     port: options.port,
     host: options.host,
@@ -23,7 +23,7 @@ export async function serveCodec(
     ...(bearerToken ? { bearerToken } : {}),
     log: createLogger({ name: 'codec-server' }),
   });
-  options.say(`codec server on ${server.url} (CORS: ${options.corsOrigins.join(', ')}${bearerToken ? ', bearer token required' : ''})`);
+  say(`codec server on ${server.url} (CORS: ${options.corsOrigins.join(', ')}${bearerToken ? ', bearer token required' : ''})`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

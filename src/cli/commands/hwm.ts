@@ -1,0 +1,39 @@
+/** `collector hwm get|set|reset <collector>`: the HWM for people, through the same compare-and-set. */
+import { ConfigError } from '../../contracts/errors';
+import type { HwmStore } from '../../contracts/plugin';
+import { say, type Common } from '../common';
+import { runtimeFor } from '../context';
+
+async function storeFor(o: Common, name: string): Promise<HwmStore> {
+  const runtime = await runtimeFor(o);
+  const collector = runtime.collector({ collector: name });
+  return runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal: new AbortController().signal });
+}
+
+export async function get(name: string, o: Common): Promise<void> {
+  const state = await (await storeFor(o, name)).get(name);
+  say(state.value ?? 'none');
+}
+
+/** Moving the HWM backwards re-collects that period, so it needs `force`. */
+export async function set(name: string, ts: string, o: Common & { force?: boolean }): Promise<void> {
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(ts))
+    throw new ConfigError(`"${ts}" is not an ISO-8601 timestamp such as 2026-11-01T00:00:00Z`);
+  const store = await storeFor(o, name);
+  const state = await store.get(name);
+  if (state.value && Date.parse(state.value) > ms && !o.force) {
+    throw new ConfigError(
+      `the HWM of ${name} is ${state.value}; moving it back to ${new Date(ms).toISOString()} re-collects that period: add --force if that is what you want`,
+    );
+  }
+  const next = await store.compareAndSet(name, state.version, new Date(ms).toISOString());
+  say(`${name}: ${state.value ?? 'none'} -> ${next.value}`);
+}
+
+export async function reset(name: string, o: Common): Promise<void> {
+  const store = await storeFor(o, name);
+  const state = await store.get(name);
+  await store.remove(name, state.version);
+  say(`${name}: HWM ${state.value ?? 'none'} removed`);
+}
