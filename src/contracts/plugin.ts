@@ -122,6 +122,8 @@ export interface LandingZone {
    */
   put(file: OutgoingFile, objectName: string, options: PutOptions): Promise<PutOutcome>;
   testConnection(): Promise<Check[]>;
+  /** Releases clients and sockets; called once the caller is done (in `finally`), safe to call twice. */
+  close(): Promise<void>;
 }
 
 export interface LandingPlugin<C = unknown> {
@@ -151,6 +153,13 @@ export interface HwmStore {
   compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState>;
   /** For `collector hwm reset`: removes the HWM if its version is still `expectedVersion`. */
   remove(collector: string, expectedVersion: string | null): Promise<void>;
+  /**
+   * For `collector test-connection`: read and conditional-write permission, checked on a probe name no
+   * collector can have, so no HWM moves. A failed check names the grant.
+   */
+  testConnection(): Promise<Check[]>;
+  /** Releases clients and sockets; called once the caller is done (in `finally`), safe to call twice. */
+  close(): Promise<void>;
 }
 
 export interface HwmPlugin<C = unknown> {

@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { HwmConflictError } from '../../contracts/errors';
 import { azureConnectionFields, AzureTarget, httpStatus, refineAzureConnection } from './landing';
-import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../../contracts/plugin';
+import { COLLECTOR_TMP_DIR } from '../../landing/object-name';
+import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
+import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../../contracts/plugin';
 import { assertStillAbsent, settleConditionalWrite } from '../object-store/conditional-write';
 import { formatHwmText, parseHwmText } from '../../hwm/text';
 
@@ -104,6 +106,20 @@ class AzureBlobHwmStore implements HwmStore {
     if (outcome === 'removed' || (outcome === 'absent' && ambiguous)) return;
     throw new HwmConflictError(`HWM of "${collector}" in ${this.describe()} changed meanwhile; not removed`);
   }
+
+  /** Under the prefix consumers ignore, like the landing's probe. */
+  testConnection(): Promise<Check[]> {
+    const sas = this.t.authKind === 'sas';
+    const rbac = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
+    return probeHwmStore(this, hwmProbeName(`${COLLECTOR_TMP_DIR}/`), {
+      read: sas ? 'SAS permission r' : `${rbac}/read`,
+      write: sas ? 'SAS permissions c,w' : `${rbac}/write`,
+      delete: sas ? 'SAS permission d (for collector hwm reset)' : `${rbac}/delete (for collector hwm reset)`,
+    });
+  }
+
+  /** The SDK's clients hold no sockets of their own between requests. */
+  async close(): Promise<void> {}
 
   private blob(collector: string): { blob: BlockBlobClient; name: string } {
     const name = this.t.blobName(hwmFileName(collector));

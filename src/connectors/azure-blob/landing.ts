@@ -681,6 +681,9 @@ class AzureBlobLanding implements LandingZone {
     }
   }
 
+  /** The SDK's clients hold no sockets of their own between requests. */
+  async close(): Promise<void> {}
+
   private async cleanUpProbe(blob: BlockBlobClient, name: string, signal: AbortSignal): Promise<Check> {
     const check = 'delete probe (optional)';
     if (this.t.canDelete === false) {

@@ -10,7 +10,9 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import { z } from 'zod';
 import { HwmConflictError } from '../../contracts/errors';
 import { refineS3Connection, s3Code, s3ConnectionFields, s3Status, S3Target } from './landing';
-import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../../contracts/plugin';
+import { COLLECTOR_TMP_DIR } from '../../landing/object-name';
+import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
+import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore, type PluginContext } from '../../contracts/plugin';
 import { assertStillAbsent, settleConditionalWrite } from '../object-store/conditional-write';
 import { formatHwmText, parseHwmText } from '../../hwm/text';
 
@@ -120,6 +122,20 @@ class S3HwmStore implements HwmStore {
       `s3:DeleteObject on arn:aws:s3:::${this.t.bucket}/${key}`,
     );
     if (outcome === 'changed') throw new HwmConflictError(`HWM of "${collector}" in ${this.describe()} changed meanwhile; not removed`);
+  }
+
+  /** Under the prefix consumers ignore, like the landing's probe. */
+  testConnection(): Promise<Check[]> {
+    const resource = `arn:aws:s3:::${this.t.bucket}/${this.t.prefix ? `${this.t.prefix}/` : ''}*`;
+    return probeHwmStore(this, hwmProbeName(`${COLLECTOR_TMP_DIR}/`), {
+      read: `s3:GetObject on ${resource}`,
+      write: this.t.writeGrant(),
+      delete: `s3:DeleteObject on ${resource} (for collector hwm reset)`,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.t.client.destroy();
   }
 }
 

@@ -531,27 +531,34 @@ class S3Landing implements LandingZone {
       });
     if (this.t.kmsKeyId) throw unverifiable('with SSE-KMS the ETag is not a content hash');
     if (c.bytes > MAX_SINGLE_PUT) throw unverifiable('objects over 5 GiB cannot be re-sent in one conditional PUT');
-    const etag = await expectedEtag(source, c.bytes, c.md5, partSize);
-    return this.t.call('write-only verification of the existing object', key, signal, async (ts) => {
-      try {
-        await this.t.client.send(
-          new PutObjectCommand({
-            ...this.common(c),
-            Key: key,
-            Body: 'buffer' in source ? source.buffer : createReadStream(source.path),
-            ContentLength: c.bytes,
-            ChecksumSHA256: Buffer.from(c.sha256, 'hex').toString('base64'),
-            IfMatch: `"${etag}"`,
-          }),
-          { abortSignal: ts },
-        );
-        return 'identical' as const;
-      } catch (e) {
-        if (isPreconditionFailed(e)) return 'different' as const;
-        if (s3Status(e) === 404) return 'absent' as const;
-        throw e;
-      }
-    });
+    // A multipart object has the MD5-of-part-MD5s ETag; once a write-only check has rewritten it in one
+    // PUT it has the plain MD5. Both mean these bytes, so both are tried (the second only on a 412).
+    const etags = [...new Set([await expectedEtag(source, c.bytes, c.md5, partSize), base64ToHex(c.md5)])];
+    let judgement: Judgement = 'different';
+    for (const etag of etags) {
+      judgement = await this.t.call('write-only verification of the existing object', key, signal, async (ts) => {
+        try {
+          await this.t.client.send(
+            new PutObjectCommand({
+              ...this.common(c),
+              Key: key,
+              Body: 'buffer' in source ? source.buffer : createReadStream(source.path),
+              ContentLength: c.bytes,
+              ChecksumSHA256: Buffer.from(c.sha256, 'hex').toString('base64'),
+              IfMatch: `"${etag}"`,
+            }),
+            { abortSignal: ts },
+          );
+          return 'identical' as const;
+        } catch (e) {
+          if (isPreconditionFailed(e)) return 'different' as const;
+          if (s3Status(e) === 404) return 'absent' as const;
+          throw e;
+        }
+      });
+      if (judgement !== 'different') return judgement;
+    }
+    return judgement;
   }
 
   private conflict(key: string, c: Content): ConflictError {
@@ -630,6 +637,10 @@ class S3Landing implements LandingZone {
     } catch (e) {
       return { name, ok: false, required: true, detail: (e as Error).message, grant: `s3:GetObject on arn:aws:s3:::${this.t.bucket}/${this.t.prefix ? `${this.t.prefix}/` : ''}*` };
     }
+  }
+
+  async close(): Promise<void> {
+    this.t.client.destroy();
   }
 
   private async cleanUp(keys: string[], signal: AbortSignal): Promise<Check> {
