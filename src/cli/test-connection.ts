@@ -1,7 +1,8 @@
-/** `collector test-connection <name>`: every permission the source and landing zone need, ok or denied. */
+/** `collector test-connection <name>`: every permission the source, landing zone and HWM store need, ok or denied. */
 import type { Check } from '../contracts/plugin';
 import type { CollectorPlugin } from '../plugin';
 import { scrubSecrets } from '../secrets/scrub';
+import { withClosing } from '../runtime/runtime';
 
 export async function testConnection(plugin: CollectorPlugin, name: string, say: (m: string) => void): Promise<boolean> {
   const runtime = plugin.runtime;
@@ -12,7 +13,8 @@ export async function testConnection(plugin: CollectorPlugin, name: string, say:
   const sourceConfig = await runtime.resolvedSourceConfig(collector, secrets);
   const groups: [string, () => Promise<Check[]>][] = [
     [`source ${collector.source.type}`, () => source.testConnection(sourceConfig, ctx)],
-    [`landing ${collector.landing.type}`, async () => (await runtime.landing(collector, secrets, ctx)).testConnection()],
+    [`landing ${collector.landing.type}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.landing(collector, secrets, ctx)).testConnection())],
+    [`hwm ${collector.hwm?.type ?? 'file'}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.hwmStore(collector, secrets, ctx)).testConnection())],
   ];
   let ok = true;
   for (const [title, run] of groups) {
