@@ -367,32 +367,18 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     }
   }
 
-  async writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null | undefined> {
+  async writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null> {
     const body = Buffer.from(text);
-    try {
-      const r = await this.blob(key).upload(body, body.length, {
-        conditions: expected === null ? { ifNoneMatch: '*' } : { ifMatch: expected },
-        blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8', blobContentMD5: createHash('md5').update(body).digest() },
-        abortSignal: signal,
-      });
-      return r.etag ?? null;
-    } catch (e) {
-      const s = httpStatus(e);
-      if (s === 409 || s === 412 || (s === 404 && expected !== null)) return undefined;
-      throw e;
-    }
+    const r = await this.blob(key).upload(body, body.length, {
+      conditions: expected === null ? { ifNoneMatch: '*' } : { ifMatch: expected },
+      blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8', blobContentMD5: createHash('md5').update(body).digest() },
+      abortSignal: signal,
+    });
+    return r.etag ?? null;
   }
 
-  async deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<'removed' | 'absent' | 'changed'> {
-    try {
-      await this.blob(key).delete({ conditions: { ifMatch: etag }, abortSignal: signal });
-      return 'removed';
-    } catch (e) {
-      const s = httpStatus(e);
-      if (s === 404) return 'absent';
-      if (s === 412) return 'changed';
-      throw e;
-    }
+  async deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<void> {
+    await this.blob(key).delete({ conditions: { ifMatch: etag }, abortSignal: signal });
   }
 
   get hwmGrants(): HwmClient['hwmGrants'] {

@@ -67,3 +67,12 @@ export function refineAzureConnection(cfg: AzureConnectionConfig, ctx: z.Refinem
     ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'only used with auth: azure-ad' });
   }
 }
+
+/** An `azure-blob` block: the connection fields plus `extra`, strict, with the connection rules. */
+export function azureBlobSchema<E extends z.ZodRawShape>(extra: E) {
+  return z
+    .object({ type: z.literal('azure-blob'), ...azureConnectionFields, ...extra })
+    .strict()
+    // TypeScript cannot see through the generic `extra` that the connection fields are still there.
+    .superRefine((cfg, ctx) => refineAzureConnection(cfg as AzureConnectionConfig, ctx));
+}

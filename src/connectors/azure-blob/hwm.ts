@@ -3,23 +3,15 @@
  * (the shared store in ../object-store/hwm.ts; the Azure calls in ./client.ts).
  * Needs read, create, write (and delete for `collector hwm reset`): SAS `rcwd`.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { HwmPlugin } from '../../contracts/plugin';
-import { ObjectStoreHwm } from '../object-store/hwm';
+import { objectStoreHwmPlugin } from '../object-store/hwm';
 import { AzureBlobClient } from './client';
-import { azureConnectionFields, refineAzureConnection } from './config';
+import { azureBlobSchema } from './config';
 import { azureConnectionTargets } from './targets';
 
-export const azureBlobHwmSchema = z
-  .object({ type: z.literal('azure-blob'), ...azureConnectionFields })
-  .strict()
-  .superRefine(refineAzureConnection);
+export const azureBlobHwmSchema = azureBlobSchema({});
 
 export type AzureBlobHwmConfig = z.infer<typeof azureBlobHwmSchema>;
 
-export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = {
-  type: 'azure-blob',
-  configSchema: azureBlobHwmSchema,
-  create: (config, ctx) => new ObjectStoreHwm(new AzureBlobClient(config, 'azure-blob HWM store', ctx.log), ctx),
-  targets: azureConnectionTargets,
-};
+export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = objectStoreHwmPlugin('azure-blob', azureBlobHwmSchema, (config, log) => new AzureBlobClient(config, 'azure-blob HWM store', log), azureConnectionTargets);

@@ -12,27 +12,19 @@
 import { z } from 'zod';
 import { ConfigError } from '../../contracts/errors';
 import type { LandingPlugin } from '../../contracts/plugin';
-import { ObjectStoreLanding } from '../object-store/landing';
+import { objectLandingFields, ObjectStoreLanding } from '../object-store/landing';
 import { AzureBlobClient } from './client';
-import { azureConnectionFields, refineAzureConnection } from './config';
+import { azureBlobSchema } from './config';
 import { azureConnectionTargets } from './targets';
 
 const MiB = 1024 * 1024;
 const MAX_BLOCK_MIB = 4000;
 
-export const azureBlobLandingSchema = z
-  .object({
-    type: z.literal('azure-blob'),
-    ...azureConnectionFields,
-    /** Block size in MiB (default 16); raised automatically so a blob stays within 50,000 blocks. */
-    blockSizeMiB: z.number().int().min(1).max(MAX_BLOCK_MIB).optional(),
-    /** Blocks in flight per file (default 4). */
-    concurrency: z.number().int().min(1).max(64).optional(),
-    /** How an existing object under the same name is judged; see docs/landing-zones.md. */
-    verifyExisting: z.enum(['auto', 'read', 'write-only']).optional(),
-  })
-  .strict()
-  .superRefine(refineAzureConnection);
+export const azureBlobLandingSchema = azureBlobSchema({
+  /** Block size in MiB (default 16); raised automatically so a blob stays within 50,000 blocks. */
+  blockSizeMiB: z.number().int().min(1).max(MAX_BLOCK_MIB).optional(),
+  ...objectLandingFields,
+});
 
 export type AzureBlobLandingConfig = z.infer<typeof azureBlobLandingSchema>;
 

@@ -82,12 +82,12 @@ export interface HwmClient extends ObjectStoreClient {
   /** The text and ETag of `key`, or undefined when there is none. */
   readText(key: string, signal: AbortSignal): Promise<{ text: string; etag: string | undefined } | undefined>;
   /**
-   * Writes `text` if the ETag is still `expected` (null: only if absent): the new ETag (null if the
-   * store gave none), or undefined when the condition was refused.
+   * One try of writing `text` if the ETag is still `expected` (null: only if absent): the new ETag (null
+   * if the store gave none). A refused condition throws with its status (see `status`).
    */
-  writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null | undefined>;
-  /** Deletes `key` if its ETag is `etag`. */
-  deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<'removed' | 'absent' | 'changed'>;
+  writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null>;
+  /** One try of deleting `key` if its ETag is `etag`; a missing key or a moved ETag throws with its status. */
+  deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<void>;
   /** S3 answers a delete of a missing key with success: the version is then checked by a read first. */
   readonly deleteOfMissingSucceeds: boolean;
   readonly hwmGrants: { read(key: string): string; write: string; delete(key: string): string };

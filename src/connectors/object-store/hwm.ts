@@ -5,7 +5,9 @@
  * HwmClient; a retried write may meet its own earlier success, which is recognised, not a conflict.
  */
 import { HwmConflictError } from '../../contracts/errors';
-import { hwmFileName, type Check, type HwmState, type HwmStore, type PluginContext } from '../../contracts/plugin';
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore, type PluginContext, type Target } from '../../contracts/plugin';
 import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
 import { formatHwmText, parseHwmText } from '../../hwm/text';
 import { COLLECTOR_TMP_DIR } from '../../landing/object-name';
@@ -35,9 +37,16 @@ export class ObjectStoreHwm implements HwmStore {
     const text = formatHwmText(value);
     // Set when a try failed without an answer: our write may have landed, and the retry then "conflicts" with it.
     let ambiguous = false;
-    const etag = await this.client.call('write of the HWM', key, this.ctx.signal, (ts, attempt) => {
+    const etag = await this.client.call('write of the HWM', key, this.ctx.signal, async (ts, attempt) => {
       if (attempt > 0) ambiguous = true;
-      return this.client.writeText(key, text, expectedVersion, ts);
+      try {
+        return await this.client.writeText(key, text, expectedVersion, ts);
+      } catch (e) {
+        const s = this.client.status(e);
+        // 412: the version moved; 404: it was removed; 409: a concurrent conditional write won.
+        if (s === 412 || s === 409 || (s === 404 && expectedVersion !== null)) return undefined;
+        throw e;
+      }
     });
     if (etag !== undefined) return { value: parseHwmText(text, key), version: etag };
     if (ambiguous) {
@@ -70,9 +79,17 @@ export class ObjectStoreHwm implements HwmStore {
       'removal of the HWM',
       key,
       this.ctx.signal,
-      (ts, attempt) => {
+      async (ts, attempt) => {
         if (attempt > 0) ambiguous = true;
-        return this.client.deleteIfMatch(key, expectedVersion, ts);
+        try {
+          await this.client.deleteIfMatch(key, expectedVersion, ts);
+          return 'removed' as const;
+        } catch (e) {
+          const s = this.client.status(e);
+          if (s === 404) return 'absent' as const;
+          if (s === 412) return 'changed' as const;
+          throw e;
+        }
       },
       this.client.hwmGrants.delete(key),
     );
@@ -96,4 +113,9 @@ export class ObjectStoreHwm implements HwmStore {
   private key(collector: string): string {
     return this.client.key(hwmFileName(collector));
   }
+}
+
+/** An object store's HWM plugin: its schema, its client for a config, and what a config reaches. */
+export function objectStoreHwmPlugin<C>(type: string, configSchema: ZodType<C>, client: (config: C, log: Logger) => HwmClient, targets: (config: C) => Target[]): HwmPlugin<C> {
+  return { type, configSchema, create: (config, ctx) => new ObjectStoreHwm(client(config, ctx.log), ctx), targets };
 }

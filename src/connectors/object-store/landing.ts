@@ -8,6 +8,7 @@
  * - probe: test-connection exercises exactly these paths under `.collector-tmp/`.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { ConflictError, errorMessage, TransientError } from '../../contracts/errors';
 import type { Check, LandingZone, OutgoingFile, PluginContext, PutOptions, PutOutcome } from '../../contracts/plugin';
 import { COLLECTOR_TMP_DIR, probeObjectName } from '../../landing/object-name';
@@ -15,6 +16,14 @@ import { checkStagedFile, metadataValue, type BlockSource } from './blocks';
 import type { Content, Judgement, LandingClient } from './client';
 
 export type VerifyMode = 'auto' | 'read' | 'write-only';
+
+/** Landing fields every object store has, besides its block or part size. */
+export const objectLandingFields = {
+  /** Blocks or parts in flight per file (default 4). */
+  concurrency: z.number().int().min(1).max(64).optional(),
+  /** How an existing object under the same name is judged; see docs/landing-zones.md. */
+  verifyExisting: z.enum(['auto', 'read', 'write-only']).optional(),
+};
 
 export class ObjectStoreLanding implements LandingZone {
   /** Set once a read was refused in auto mode: later puts go straight to the write-only proof. */

@@ -433,39 +433,24 @@ export class S3ObjectClient implements LandingClient, HwmClient {
     }
   }
 
-  async writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null | undefined> {
-    try {
-      const r = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: text,
-          ContentType: 'text/plain; charset=utf-8',
-          ChecksumSHA256: createHash('sha256').update(text).digest('base64'),
-          ...(expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected }),
-          ...this.sse,
-        }),
-        { abortSignal: signal },
-      );
-      return r.ETag ?? null;
-    } catch (e) {
-      const s = s3Status(e);
-      // 412: the version moved; 404: it was removed; 409: a concurrent conditional write won.
-      if (s === 412 || s === 409 || (s === 404 && expected !== null)) return undefined;
-      throw e;
-    }
+  async writeText(key: string, text: string, expected: string | null, signal: AbortSignal): Promise<string | null> {
+    const r = await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: text,
+        ContentType: 'text/plain; charset=utf-8',
+        ChecksumSHA256: createHash('sha256').update(text).digest('base64'),
+        ...(expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected }),
+        ...this.sse,
+      }),
+      { abortSignal: signal },
+    );
+    return r.ETag ?? null;
   }
 
-  async deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<'removed' | 'absent' | 'changed'> {
-    try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag }), { abortSignal: signal });
-      return 'removed';
-    } catch (e) {
-      const s = s3Status(e);
-      if (s === 404) return 'removed';
-      if (s === 412) return 'changed';
-      throw e;
-    }
+  async deleteIfMatch(key: string, etag: string, signal: AbortSignal): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag }), { abortSignal: signal });
   }
 
   get hwmGrants(): HwmClient['hwmGrants'] {

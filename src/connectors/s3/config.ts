@@ -65,3 +65,10 @@ export function refineS3Connection(cfg: S3ConnectionConfig, ctx: z.RefinementCtx
     if (ms < 900_000 || ms > 43_200_000) ctx.addIssue({ code: 'custom', path: ['roleSessionDuration'], message: 'must be between 15m and 12h' });
   }
 }
+
+/** An `s3` block: the connection fields plus `extra`, strict, with the connection rules. */
+export function s3Schema<E extends z.ZodRawShape>(extra: E) {
+  return z.object({ type: z.literal('s3'), ...s3ConnectionFields, ...extra }).strict()
+    // TypeScript cannot see through the generic `extra` that the connection fields are still there.
+    .superRefine((cfg, ctx) => refineS3Connection(cfg as S3ConnectionConfig, ctx));
+}

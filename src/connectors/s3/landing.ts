@@ -12,26 +12,18 @@
  */
 import { z } from 'zod';
 import type { LandingPlugin } from '../../contracts/plugin';
-import { ObjectStoreLanding } from '../object-store/landing';
+import { objectLandingFields, ObjectStoreLanding } from '../object-store/landing';
 import { s3ConnectionTargets } from '../aws/targets';
 import { S3ObjectClient } from './client';
-import { refineS3Connection, s3ConnectionFields } from './config';
+import { s3Schema } from './config';
 
 const MiB = 1024 * 1024;
 
-export const s3LandingSchema = z
-  .object({
-    type: z.literal('s3'),
-    ...s3ConnectionFields,
-    /** Part size in MiB for multipart uploads (default 16, min 5); files up to one part are one PutObject. */
-    partSizeMiB: z.number().int().min(5).max(5120).optional(),
-    /** Parts in flight per file (default 4). */
-    concurrency: z.number().int().min(1).max(64).optional(),
-    /** How an existing object under the same name is judged; see docs/landing-zones.md. */
-    verifyExisting: z.enum(['auto', 'read', 'write-only']).optional(),
-  })
-  .strict()
-  .superRefine(refineS3Connection);
+export const s3LandingSchema = s3Schema({
+  /** Part size in MiB for multipart uploads (default 16, min 5); files up to one part are one PutObject. */
+  partSizeMiB: z.number().int().min(5).max(5120).optional(),
+  ...objectLandingFields,
+});
 
 export type S3LandingConfig = z.infer<typeof s3LandingSchema>;
 
