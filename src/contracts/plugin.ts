@@ -178,6 +178,16 @@ export function hwmFileName(collector: string): string {
 // ---------------------------------------------------------------- connectors
 
 /**
+ * A credential shape of one vendor in free text (error messages, SDK fields): every match is replaced by
+ * `replacement` (`$1`... name the kept groups; `[redacted]` stands for the secret). Applied by the
+ * scrubber before its generic rules, for every registered connector.
+ */
+export interface SecretPattern {
+  pattern: RegExp;
+  replacement: string;
+}
+
+/**
  * One external system's plugins (a folder under src/connectors/), registered with one line in
  * src/builtins.ts or passed to CollectorPlugin by a customer.
  */
@@ -187,4 +197,6 @@ export interface Connector {
   sources?: readonly (SourcePlugin<never> | SourcePlugin<unknown>)[];
   landings?: readonly (LandingPlugin<never> | LandingPlugin<unknown>)[];
   hwmStores?: readonly (HwmPlugin<never> | HwmPlugin<unknown>)[];
+  /** How this system's credentials look in text, so the scrubber removes them wherever they appear. */
+  secretPatterns?: readonly SecretPattern[];
 }

@@ -14,7 +14,7 @@ import type { PluginRegistry } from '../contracts/registry';
 import type { HwmStore, LandingZone, PluginContext, SourcePlugin, Target } from '../contracts/plugin';
 import type { CollectorRef } from '../run/types';
 import { SecretResolver } from '../secrets/resolve';
-import { scrubSecrets } from '../secrets/scrub';
+import { addSecretPatterns, scrubSecrets } from '../secrets/scrub';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromConfig } from '../codec/data-converter';
 import { StagingLock } from './staging-lock';
@@ -56,6 +56,8 @@ export class CollectorRuntime {
 
   constructor(private readonly options: RuntimeOptions) {
     this.registry = options.registry;
+    // From here on every scrub in this process knows the connectors' credential shapes.
+    addSecretPatterns(this.registry.secretPatterns);
     this.log = options.log;
     this.configPath = resolve(options.configPath ?? process.env.COLLECTOR_CONFIG ?? 'collectors.yaml');
     this.stateDir = resolve(options.stateDir ?? process.env.COLLECTOR_STATE_DIR ?? '.collector');

@@ -11,6 +11,7 @@ import { historyUnit } from './history';
 import { metadataUnit } from './metadata';
 import { testAthenaConnection } from './test-connection';
 import { awsConnectionTargets } from '../aws/targets';
+import { awsSecretPatterns } from '../aws/secret-patterns';
 
 export { athenaConfigSchema, type AthenaConfig, type AthenaConfigInput } from './config';
 export { athenaApiCounters, ApiCounters, type OperationCounts } from './counters';
@@ -57,4 +58,4 @@ export const athenaSource: SourcePlugin<AthenaConfig> = {
   ],
 };
 
-export const athena: Connector = { system: 'athena', sources: [athenaSource] };
+export const athena: Connector = { system: 'athena', sources: [athenaSource], secretPatterns: awsSecretPatterns };
