@@ -1,6 +1,6 @@
 /** Step 1: load the collector, read the HWM and fix this run's window. Runs on the executor's queue. */
 import { Context } from '@temporalio/activity';
-import type { CollectorRuntime } from '../src/runtime/runtime';
+import { withClosing, type CollectorRuntime } from '../src/runtime/runtime';
 import { planWindow } from '../src/run/window-plan';
 import type { HostClaim, PlanRequest, RunPlan } from '../src/run/types';
 import { windowStamp } from '../src/contracts/window';
@@ -16,15 +16,15 @@ export function planActivities(runtime: CollectorRuntime) {
     async planRun(req: PlanRequest): Promise<RunPlan> {
       // Metrics label: known once the collector resolves (a bad name or recipe stays "(unknown)").
       let label = '(unknown)';
-      return observeStep('planRun', () => label, () => adapt(async (track) => keepAlive(async () => {
+      return observeStep('planRun', () => label, () => adapt(async (track) => keepAlive(() => withClosing(runtime.log, async (keep) => {
         const collector = runtime.collector(req.ref);
         label = collector.name;
         const secrets = runtime.secrets(collector);
         const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
         // A recipe's source is held to the worker's policy here too, so a refusal comes before any step.
         if (collector.origin === 'recipe') await runtime.resolvedSourceConfig(collector, secrets);
-        const store = await runtime.hwmStore(collector, secrets, ctx);
-        const landing = await runtime.landing(collector, secrets, ctx);
+        const store = keep(await runtime.hwmStore(collector, secrets, ctx));
+        const landing = keep(await runtime.landing(collector, secrets, ctx));
         const startedBy = await whoStarted(runtime.log);
         // After every resolution of this step, so a later failure is scrubbed of all of them.
         track(secrets.resolvedValues());
@@ -73,7 +73,7 @@ export function planActivities(runtime: CollectorRuntime) {
         };
         if (plan.empty) recordRunEnd(collector.name, 'empty');
         return planned;
-      })));
+      }))));
     },
 
     /** Step 2: the host that picks this up keeps the staging files; later steps go to its own queue. */

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
 import { hashFile } from '../src/extracts/hash';
 import { ValidationError } from '../src/contracts/errors';
-import type { CollectorRuntime } from '../src/runtime/runtime';
+import { withClosing, type CollectorRuntime } from '../src/runtime/runtime';
 import type { RunPlan, UploadResult, ValidateResult } from '../src/run/types';
 import { adapt } from './failures';
 import { assertHwmUnchanged } from '../src/hwm/commit';
@@ -21,15 +21,15 @@ export interface UploadHeartbeat {
 export function uploadActivities(runtime: CollectorRuntime) {
   return {
     async upload(plan: RunPlan, validated: ValidateResult): Promise<UploadResult> {
-      return observeStep('upload', () => plan.collector, () => adapt(async (track) => {
+      return observeStep('upload', () => plan.collector, () => adapt((track) => withClosing(runtime.log, async (keep) => {
         const ctx = Context.current();
         const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'upload', attempt: ctx.info.attempt });
         const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
         const collector = runtime.collector(plan.ref);
         const secrets = runtime.secrets(collector);
         const pctx = { log, signal: ctx.cancellationSignal };
-        const store = await runtime.hwmStore(collector, secrets, pctx);
-        const landing = await runtime.landing(collector, secrets, pctx);
+        const store = keep(await runtime.hwmStore(collector, secrets, pctx));
+        const landing = keep(await runtime.landing(collector, secrets, pctx));
         track(secrets.resolvedValues());
         // Another run moved the HWM since this one planned: stop before anything is sent.
         await assertHwmUnchanged(store, plan);
@@ -90,7 +90,7 @@ export function uploadActivities(runtime: CollectorRuntime) {
         const bytes = objects.reduce((n, o) => n + o.bytes, 0);
         annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, bytes, objects: objects.length });
         return { objects, bytes };
-      }));
+      })));
     },
   };
 }

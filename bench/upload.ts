@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     console.log(`raw  (BlockBlobClient.uploadFile, defaults): ${wall.raw.toFixed(2)} s, ${(total / 1e6 / wall.raw).toFixed(1)} MB/s (client CPU ${cpu.raw.toFixed(1)} s)`);
     console.log(`ours (azure-blob landing put):              ${wall.ours.toFixed(2)} s, ${(total / 1e6 / wall.ours).toFixed(1)} MB/s (client CPU ${cpu.ours.toFixed(1)} s)`);
     console.log(`upload_ratio_vs_raw=${(wall.raw / wall.ours).toFixed(3)}`);
+    await ours.close();
   } finally {
     await az.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -129,20 +129,36 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     assert.match(bad.stderr, /not an ISO-8601 timestamp/);
   });
 
-  it('test-connection prints every permission ok, and names the IAM action to grant when one is denied', async () => {
+  it('test-connection prints every permission ok (source, landing, HWM store), and names the grant when one is denied', async () => {
     const athena = await startAthenaLocal({ seed: demoSeed(new Date()), port: 0 });
     try {
       const dir = tmp();
       const file = join(dir, 'collectors.yaml');
       writeFileSync(
         file,
-        `collectors:\n  a:\n    source: {type: athena, region: us-east-1, endpoint: "${athena.endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}\n    landing: {type: filesystem, path: ${dir}}\n`,
+        [
+          'collectors:',
+          ...['a', 'b'].flatMap((c) => [
+            `  ${c}:`,
+            `    source: {type: athena, region: us-east-1, endpoint: "${athena.endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}`,
+            `    landing: {type: filesystem, path: ${dir}}`,
+            // b's HWM directory is a file: the store cannot write there.
+            `    hwm: {type: file, dir: ${join(dir, c === 'a' ? 'hwm' : 'collectors.yaml')}}`,
+          ]),
+          '',
+        ].join('\n'),
       );
       const env = { K: 'local-key', S: 'local-secret' };
       const good = await collector(['test-connection', 'a', '--config', file], env);
       assert.equal(good.code, 0, good.stdout + good.stderr);
       assert.match(good.stdout, /ok\s+list query executions.*\[athena:ListQueryExecutions\]/);
       assert.doesNotMatch(good.stdout, /DENIED/);
+      // The HWM store's grant is checked too, without moving any HWM.
+      assert.match(good.stdout, /hwm file\n(.*\n)*\s+ok\s+HWM conditional create\n(.*\n)*\s+ok\s+HWM read/);
+      assert.equal(existsSync(join(dir, 'hwm', 'a_hwm.txt')), false);
+      const noHwm = await collector(['test-connection', 'b', '--config', file], env);
+      assert.equal(noHwm.code, 1, noHwm.stdout + noHwm.stderr);
+      assert.match(noHwm.stdout, /DENIED HWM conditional create -> grant read and write permission on .*collectors\.yaml/);
       athena.setFaults('ListQueryExecutions', { accessDenied: true });
       const denied = await collector(['test-connection', 'a', '--config', file], env);
       assert.equal(denied.code, 1, denied.stdout + denied.stderr);

@@ -4,53 +4,46 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, unlinkSync, utimesS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { HwmConflictError, TransientError } from '../src/contracts/errors';
-import { commitHwm } from '../src/hwm/commit';
-import { FileHwmStore } from '../src/connectors/filesystem/hwm';
+import { TransientError } from '../src/contracts/errors';
+import { fileHwm, FileHwmStore } from '../src/connectors/filesystem/hwm';
+import pino from 'pino';
+import { hwmStoreConformance } from './conformance/hwm-store';
 import { planWindow } from '../src/run/window-plan';
 import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'hwm-'));
 
+hwmStoreConformance('file', {
+  async fixture() {
+    const dir = tmp();
+    const path = (collector: string) => join(dir, `${collector}_hwm.txt`);
+    return {
+      store: async () => fileHwm.create({ type: 'file', dir }, { log: pino({ level: 'silent' }), signal: new AbortController().signal }),
+      readRaw: async (collector) => (existsSync(path(collector)) ? readFileSync(path(collector), 'utf8') : undefined),
+      writeRaw: async (collector, text) => writeFileSync(path(collector), text),
+      list: async () => readdirSync(dir).sort(),
+      secrets: [],
+    };
+  },
+});
+
 describe('file HWM store', () => {
-  it('starts empty, writes <name>_hwm.txt atomically, reads it back', async () => {
+  it('writes <name>_hwm.txt in the directory and leaves nothing else there', async () => {
     const dir = tmp();
     const store = new FileHwmStore(dir);
-    assert.deepEqual(await store.get('a'), { value: null, version: null });
     const s = await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
     assert.equal(s.value, '2026-11-01T00:00:00.000Z');
     assert.equal(readFileSync(join(dir, 'a_hwm.txt'), 'utf8'), '2026-11-01T00:00:00.000Z\n');
+    assert.deepEqual(readdirSync(dir), ['a_hwm.txt']);
   });
 
-  it('lets exactly one of many concurrent compare-and-sets from one version win', async () => {
-    const store = new FileHwmStore(tmp());
-    await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');
-    const { version } = await store.get('a');
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => store.compareAndSet('a', version, `2026-11-0${i + 2}T00:00:00Z`)),
-    );
-    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof HwmConflictError);
-  });
-
-  it('commitHwm moves only forward and is idempotent for its own earlier write', async () => {
-    const store = new FileHwmStore(tmp());
-    const run = { collector: 'a', hwmVersion: null, hwmBefore: null, window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' } };
-    assert.equal((await commitHwm(store, run)).advanced, true);
-    // The same commit retried after a lost response finds its own value: success, no change.
-    const again = await commitHwm(store, run);
-    assert.equal(again.advanced, false);
-    assert.equal(again.value, '2026-11-02T00:00:00.000Z');
-    // An older run ending earlier cannot move it back.
-    const stale = { ...run, window: { start: '2026-10-30T00:00:00.000Z', end: '2026-11-01T12:00:00.000Z' } };
-    await assert.rejects(commitHwm(store, stale), HwmConflictError);
-    assert.equal((await store.get('a')).value, '2026-11-02T00:00:00.000Z');
-  });
-
-  it('refuses a corrupt HWM file with a message saying how to fix it', async () => {
+  it('testConnection names the directory permission when it cannot write', async () => {
     const dir = tmp();
-    writeFileSync(join(dir, 'a_hwm.txt'), 'yesterday\n');
-    await assert.rejects(new FileHwmStore(dir).get('a'), /not a valid HWM.*collector hwm set/);
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, 'x');
+    const checks = await new FileHwmStore(blocker).testConnection();
+    assert.equal(checks[0]?.ok, false);
+    assert.match(checks[0]?.grant ?? '', /write permission on .*not-a-dir/);
   });
 });
 

@@ -1,16 +1,15 @@
 /**
- * The azure-blob and s3 HWM stores against Azurite and moto: the file store's text format, ETag
- * compare-and-set, a race of two runs from one version (exactly one wins), removal, and a lost
- * write response (the retry recognises its own write).
+ * The azure-blob and s3 HWM stores against Azurite and moto: the HWM-store conformance suite (the file
+ * store's text format, ETag compare-and-set, races, removal, the probe), a lost write response (the
+ * retry recognises its own write), and the probe naming the grant a store lacks.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { HwmConflictError } from '../src/contracts/errors';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { azureBlobHwmPlugin } from '../src/connectors/azure-blob/hwm';
 import { s3HwmPlugin } from '../src/connectors/s3/hwm';
-import { formatHwmText } from '../src/hwm/text';
+import { hwmStoreConformance } from './conformance/hwm-store';
 import type { HwmStore } from '../src/contracts/plugin';
 import { SecretResolver } from '../src/secrets/resolve';
 import { startAzurite, type Azurite } from './support/azurite';
@@ -27,25 +26,25 @@ let s3Proxy: FaultProxy;
 
 const ctx = () => ({ log: pino({ level: 'silent' }), signal: new AbortController().signal });
 
-async function azureStore(viaProxy = false): Promise<HwmStore> {
+async function azureStore(viaProxy = false, path = 'state/hwm', permissions = 'rcwd'): Promise<HwmStore> {
   const parsed = azureBlobHwmPlugin.configSchema.parse({
     type: 'azure-blob',
     serviceUrl: viaProxy ? `${azProxy.url}/${az.account}` : az.serviceUrl,
     container: CONTAINER,
-    path: 'state/hwm',
+    path,
     sasToken: '${HWM_SAS}',
     requestTimeout: '5s',
   });
   // The documented least grant for the store: read, create, write, delete.
-  const config = await new SecretResolver({ env: { HWM_SAS: az.containerSas(CONTAINER, 'rcwd') } }).resolveDeep(parsed);
+  const config = await new SecretResolver({ env: { HWM_SAS: az.containerSas(CONTAINER, permissions) } }).resolveDeep(parsed);
   return azureBlobHwmPlugin.create(config, ctx());
 }
 
-async function s3Store(viaProxy = false): Promise<HwmStore> {
+async function s3Store(viaProxy = false, prefix = 'state/hwm'): Promise<HwmStore> {
   const parsed = s3HwmPlugin.configSchema.parse({
     type: 's3',
     bucket: BUCKET,
-    prefix: 'state/hwm',
+    prefix,
     region: moto.region,
     endpoint: viaProxy ? s3Proxy.url : moto.endpoint,
     forcePathStyle: true,
@@ -57,12 +56,34 @@ async function s3Store(viaProxy = false): Promise<HwmStore> {
   return s3HwmPlugin.create(config, ctx());
 }
 
-async function rawText(kind: 'azure' | 's3', collector: string): Promise<string> {
-  if (kind === 'azure') {
-    return (await az.service.getContainerClient(CONTAINER).getBlockBlobClient(`state/hwm/${collector}_hwm.txt`).downloadToBuffer()).toString('utf8');
-  }
-  const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `state/hwm/${collector}_hwm.txt` }));
-  return r.Body!.transformToString();
+let seq = 0;
+
+/** Raw access to a store's objects, behind its back. */
+function raw(kind: 'azure' | 's3', prefix: string) {
+  const container = () => az.service.getContainerClient(CONTAINER);
+  return {
+    async read(collector: string): Promise<string | undefined> {
+      const name = `${prefix}/${collector}_hwm.txt`;
+      try {
+        if (kind === 'azure') return (await container().getBlockBlobClient(name).downloadToBuffer()).toString('utf8');
+        return await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: name }))).Body!.transformToString();
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404 || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+        throw e;
+      }
+    },
+    async write(collector: string, text: string): Promise<void> {
+      const name = `${prefix}/${collector}_hwm.txt`;
+      if (kind === 'azure') await container().getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+      else await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: name, Body: text }));
+    },
+    async list(): Promise<string[]> {
+      const out: string[] = [];
+      if (kind === 'azure') for await (const b of container().listBlobsFlat({ prefix: `${prefix}/` })) out.push(b.name);
+      else out.push(...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/` }))).Contents ?? []).map((o) => o.Key!));
+      return out.sort();
+    },
+  };
 }
 
 before(async () => {
@@ -84,51 +105,21 @@ after(async () => {
 for (const kind of ['azure', 's3'] as const) {
   const make = (viaProxy = false) => (kind === 'azure' ? azureStore(viaProxy) : s3Store(viaProxy));
 
+  hwmStoreConformance(kind === 'azure' ? 'azure-blob' : 's3', {
+    async fixture() {
+      const prefix = `conformance/${seq++}`;
+      const r = raw(kind, prefix);
+      return {
+        store: () => (kind === 'azure' ? azureStore(false, prefix) : s3Store(false, prefix)),
+        readRaw: r.read,
+        writeRaw: r.write,
+        list: r.list,
+        secrets: kind === 'azure' ? [new URLSearchParams(az.containerSas(CONTAINER, 'rcwd')).get('sig')!] : [moto.credentials.secretAccessKey],
+      };
+    },
+  });
+
   describe(`${kind} HWM store`, () => {
-    it('starts empty, creates once, then compares-and-sets on the ETag', async () => {
-      const store = await make();
-      assert.deepEqual(await store.get('athena-prod'), { value: null, version: null });
-      const v1 = await store.compareAndSet('athena-prod', null, '2024-03-01T00:00:00Z');
-      assert.equal(v1.value, '2024-03-01T00:00:00.000Z');
-      assert.ok(v1.version);
-      assert.equal(await rawText(kind, 'athena-prod'), formatHwmText('2024-03-01T00:00:00Z'), 'same text as the file store');
-      assert.deepEqual(await store.get('athena-prod'), v1);
-      await assert.rejects(store.compareAndSet('athena-prod', null, '2024-03-02T00:00:00Z'), HwmConflictError);
-      const v2 = await store.compareAndSet('athena-prod', v1.version, '2024-03-02T00:00:00Z');
-      assert.notEqual(v2.version, v1.version);
-      await assert.rejects(store.compareAndSet('athena-prod', v1.version, '2024-03-03T00:00:00Z'), HwmConflictError, 'a stale version loses');
-      assert.equal((await store.get('athena-prod')).value, '2024-03-02T00:00:00.000Z');
-    });
-
-    it('two runs racing from the same version: exactly one wins, every time', { timeout: 60_000 }, async () => {
-      const [a, b] = await Promise.all([make(), make()]);
-      let version = (await a.compareAndSet('race', null, '2024-01-01T00:00:00Z')).version;
-      for (let round = 1; round <= 15; round++) {
-        const day = String(round + 1).padStart(2, '0');
-        const results = await Promise.allSettled([
-          a.compareAndSet('race', version, `2024-01-${day}T00:00:00Z`),
-          b.compareAndSet('race', version, `2024-01-${day}T12:00:00Z`),
-        ]);
-        const won = results.filter((r) => r.status === 'fulfilled');
-        const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        assert.equal(won.length, 1, `round ${round}: ${results.map((r) => r.status).join(', ')}`);
-        assert.ok(lost[0]!.reason instanceof HwmConflictError, String(lost[0]!.reason));
-        const now = await a.get('race');
-        assert.deepEqual(now, (won[0] as PromiseFulfilledResult<typeof now>).value);
-        version = now.version;
-      }
-    });
-
-    it('removes only the version it was given', async () => {
-      const store = await make();
-      const v = await store.compareAndSet('rm', null, '2024-05-01T00:00:00Z');
-      await assert.rejects(store.remove('rm', '"0x8D0000000000000"'), HwmConflictError);
-      await assert.rejects(store.remove('rm', null), HwmConflictError);
-      await store.remove('rm', v.version);
-      assert.deepEqual(await store.get('rm'), { value: null, version: null });
-      await store.remove('rm', null);
-    });
-
     it('a lost write response is recognised as its own write on retry', async () => {
       const proxy = kind === 'azure' ? azProxy : s3Proxy;
       const store = await make(true);
@@ -141,14 +132,17 @@ for (const kind of ['azure', 's3'] as const) {
       proxy.setPlan(() => 'pass');
     });
 
-    it('refuses a corrupt HWM with a message saying how to fix it', async () => {
-      const store = await make();
-      if (kind === 'azure') await az.service.getContainerClient(CONTAINER).getBlockBlobClient('state/hwm/bad_hwm.txt').upload('yesterday\n', 10);
-      else {
-        const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-        await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'state/hwm/bad_hwm.txt', Body: 'yesterday\n' }));
-      }
-      await assert.rejects(store.get('bad'), /collector hwm set/);
-    });
   });
 }
+
+describe('azure-blob HWM store probe', () => {
+  it('names the SAS permission a read-less SAS lacks, and moves nothing', async () => {
+    const full = await azureStore(false, 'probe-grants');
+    const v = await full.compareAndSet('kept', null, '2024-05-01T00:00:00Z');
+    const checks = await (await azureStore(false, 'probe-grants', 'cw')).testConnection();
+    const read = checks.find((c) => c.name === 'HWM read');
+    assert.equal(read?.ok, false, JSON.stringify(checks));
+    assert.match(read?.grant ?? '', /SAS permission r/);
+    assert.deepEqual(await full.get('kept'), v);
+  });
+});

@@ -1,16 +1,17 @@
 /**
- * The filesystem landing: atomic no-clobber publish (never a partial file under the final name),
- * already-present / conflict on retries, a race for one name, unsafe names, a missing mount, and temp
- * files kept in `.collector-tmp/` and swept after a killed upload.
+ * The filesystem landing: the landing conformance suite, plus what is particular to a directory: atomic
+ * no-clobber publish (never a partial file under the final name), a manifest mismatch, a missing mount,
+ * and temp files kept in `.collector-tmp/` and swept after a killed upload.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { ConfigError, ConflictError, ValidationError } from '../src/contracts/errors';
+import { ConfigError, ValidationError } from '../src/contracts/errors';
+import { landingConformance } from './conformance/landing';
 import { filesystemLanding } from '../src/connectors/filesystem';
 import type { LandingZone, OutgoingFile } from '../src/contracts/plugin';
 
@@ -55,6 +56,21 @@ before(() => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+landingConformance('filesystem', {
+  atomicCreate: true,
+  keepsMetadata: false,
+  multiBlockBytes: 3 * 1024 * 1024 + 17,
+  async fixture() {
+    const at = mkdtempSync(join(dir, 'conformance-'));
+    return {
+      landing: async () => lz(at),
+      list: async () => tree(at).map((p) => p.split(sep).join('/')),
+      read: async (name) => readFileSync(join(at, ...name.split('/'))),
+      secrets: [],
+    };
+  },
+});
+
 describe('filesystem landing', () => {
   it('publishes under the final name only when complete, and leaves no temp file', async () => {
     const content = randomBytes(8 * 1024 * 1024 + 3);
@@ -74,38 +90,6 @@ describe('filesystem landing', () => {
     assert.ok(sawProgress);
     assert.ok(readFileSync(target).equals(content));
     assert.deepEqual(tree(root), [join('2024', 'big.csv')]);
-  });
-
-  it('0 B and 1 KiB files; a retry is already-present; other content is a ConflictError', async () => {
-    for (const [name, content] of [['empty.csv', Buffer.alloc(0)], ['small.csv', randomBytes(1024)]] as const) {
-      const f = file(name, content);
-      assert.equal(await put(lz(), f, `sizes/${name}`), 'created');
-      assert.equal(await put(lz(), f, `sizes/${name}`), 'already-present');
-      const other = file(`other-${name}`, Buffer.concat([content, Buffer.from('x')]));
-      await assert.rejects(put(lz(), other, `sizes/${name}`), (e: unknown) => e instanceof ConflictError && e.nonRetryable && e.message.includes(name));
-      assert.ok(readFileSync(join(root, 'sizes', name)).equals(content), 'existing file untouched');
-    }
-    assert.deepEqual(tree(join(root, 'sizes')), ['empty.csv', 'small.csv']);
-  });
-
-  it('two writers racing for one name: one creates, the other is already-present or a conflict', async () => {
-    const same = file('same.csv', randomBytes(2 * 1024 * 1024));
-    const r1 = await Promise.all([put(lz(), same, 'race/same.csv'), put(lz(), same, 'race/same.csv')]);
-    assert.deepEqual([...r1].sort(), ['already-present', 'created']);
-    const a = file('a.csv', randomBytes(2 * 1024 * 1024));
-    const b = file('b.csv', randomBytes(2 * 1024 * 1024));
-    const r2 = await Promise.allSettled([put(lz(), a, 'race/diff.csv'), put(lz(), b, 'race/diff.csv')]);
-    assert.equal(r2.filter((r) => r.status === 'fulfilled').length, 1);
-    assert.ok((r2.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason instanceof ConflictError);
-    assert.deepEqual(tree(join(root, 'race')), ['diff.csv', 'same.csv']);
-  });
-
-  it('refuses names that would escape the landing directory', async () => {
-    const f = file('n.csv', Buffer.from('x'));
-    for (const bad of ['../escape.csv', 'a/../../escape.csv', '/etc/passwd', 'a\\..\\b.csv', 'bell\u0007.csv', 'a//b.csv', '..', 'x/']) {
-      await assert.rejects(put(lz(), f, bad), ValidationError, JSON.stringify(bad));
-    }
-    assert.equal(existsSync(join(dir, 'escape.csv')), false);
   });
 
   it('refuses a staging file that does not match its manifest', async () => {

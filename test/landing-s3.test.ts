@@ -1,6 +1,6 @@
 /**
- * The s3 landing against a real moto server: sizes from 0 B to 300 MiB (multipart), retries and
- * conflicts in both verification modes, an IAM user allowed only s3:PutObject on the prefix (moto
+ * The s3 landing against a real moto server: the landing conformance suite in both verification modes,
+ * sizes up to 300 MiB (multipart), an IAM user allowed only s3:PutObject on the prefix (moto
  * enforcing IAM), AssumeRole, unsafe names, and faults on the wire.
  */
 import assert from 'node:assert/strict';
@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { AuthError, ConflictError, ValidationError } from '../src/contracts/errors';
+import { AuthError, ConflictError } from '../src/contracts/errors';
 import { s3Landing } from '../src/connectors/s3';
 import type { LandingZone, OutgoingFile, PluginContext } from '../src/contracts/plugin';
 import { SecretResolver } from '../src/secrets/resolve';
 import { startMoto, type Moto } from './support/moto';
+import { landingConformance } from './conformance/landing';
 import { cycle, first, startFaultProxy, type FaultProxy } from './support/fault-proxy';
 
 const MiB = 1024 * 1024;
@@ -60,13 +61,39 @@ before(async () => {
   moto = await startMoto();
   s3 = new S3Client({ region: moto.region, endpoint: moto.endpoint, forcePathStyle: true, credentials: moto.credentials });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  counter = await startFaultProxy(moto.endpoint);
 });
 
 after(async () => {
+  await counter?.close();
   s3?.destroy();
   await moto?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+let seq = 0;
+let counter: FaultProxy;
+
+for (const mode of ['auto', 'write-only'] as const) {
+  landingConformance(`s3 (verifyExisting ${mode})`, {
+    // moto checks If-None-Match and then writes without a lock: two racing creates can both succeed there.
+    atomicCreate: false,
+    keepsMetadata: true,
+    multiBlockBytes: 12 * MiB + 5,
+    async fixture() {
+      const prefix = `conformance-${mode}-${seq++}`;
+      return {
+        // Through a counting proxy: name checks must send nothing.
+        landing: () => motoLanding(prefix, { verifyExisting: mode, partSizeMiB: 5 }, counter.url),
+        list: async () => (await keysUnder(`${prefix}/`)).map((k) => k.slice(prefix.length + 1)),
+        read: async (name) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${name}` }))).Body!.transformToByteArray()),
+        metadata: async (name) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${name}` }))).Metadata ?? {},
+        requests: () => counter.log.length,
+        secrets: [moto.credentials.secretAccessKey],
+      };
+    },
+  });
+}
 
 describe('s3 config', () => {
   it('checks keys, roles and unknown fields', () => {
@@ -103,44 +130,6 @@ describe('s3 uploads', () => {
       assert.equal(head.ContentType, 'text/csv; charset=utf-8');
       assert.equal(await objectSha256(key), f.sha256, `${name} differs after download`);
       if (size > MiB) console.log(`# s3: ${size / MiB} MiB in ${ms} ms (${(size / MiB / (ms / 1000)).toFixed(0)} MiB/s)`);
-    }
-  });
-
-  for (const mode of ['auto', 'write-only'] as const) {
-    it(`verifyExisting ${mode}: a retry is already-present without a duplicate; other content is a ConflictError`, { timeout: 60_000 }, async () => {
-      const prefix = `retry-${mode}`;
-      for (const [label, size] of [['single', 1000], ['multipart', 12 * MiB + 5], ['empty', 0]] as const) {
-        const lz = await motoLanding(prefix, { verifyExisting: mode, partSizeMiB: 5 });
-        const f = await makeFile(`${mode}-${label}.csv`, size);
-        assert.equal(await put(lz, f, `${label}.csv`), 'created');
-        assert.equal(await put(await motoLanding(prefix, { verifyExisting: mode, partSizeMiB: 5 }), f, `${label}.csv`), 'already-present', label);
-        assert.equal(await objectSha256(`${prefix}/${label}.csv`), f.sha256);
-        if (size > 0) {
-          const other = await makeFile(`${mode}-${label}-other.csv`, size, 7);
-          await assert.rejects(put(lz, other, `${label}.csv`), (e: unknown) => {
-            assert.ok(e instanceof ConflictError, `${label}: ${String(e)}`);
-            assert.equal(e.nonRetryable, true);
-            assert.match(e.message, new RegExp(`${prefix}/${label}\\.csv`));
-            return true;
-          });
-          assert.equal(await objectSha256(`${prefix}/${label}.csv`), f.sha256, 'the existing object must be untouched');
-        }
-      }
-      assert.deepEqual(await keysUnder(`${prefix}/`), [`${prefix}/empty.csv`, `${prefix}/multipart.csv`, `${prefix}/single.csv`]);
-    });
-  }
-
-  it('refuses unsafe object names before any I/O', async () => {
-    const proxy = await startFaultProxy(moto.endpoint);
-    try {
-      const lz = await motoLanding('names', {}, proxy.url);
-      const f = await makeFile('n.csv', 10);
-      for (const bad of ['../escape.csv', 'a/../../b.csv', '/etc/passwd', 'a\\b.csv', 'tab\there.csv', 'a\u007fb.csv', 'a//b.csv', '.', 'x/./y']) {
-        await assert.rejects(put(lz, f, bad), ValidationError, JSON.stringify(bad));
-      }
-      assert.equal(proxy.log.length, 0);
-    } finally {
-      await proxy.close();
     }
   });
 

@@ -6,6 +6,13 @@ import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-
 import { BlobClient, RestError } from '@azure/storage-blob';
 import { SecretError } from '../src/contracts/errors';
 import { scrubError, scrubSecrets } from '../src/secrets/scrub';
+import pino from 'pino';
+import { builtinRegistry } from '../src/builtins';
+import { PluginRegistry } from '../src/contracts/registry';
+import { CollectorRuntime } from '../src/runtime/runtime';
+
+// Every worker and CLI builds a runtime, which hands its connectors' credential shapes to the scrubber.
+new CollectorRuntime({ registry: builtinRegistry(), log: pino({ level: 'silent' }) });
 
 const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const SIG = 'Jq4Yk3%2Bq9hT0wQ%2FzL1nE7r8s%3D';
@@ -207,5 +214,19 @@ describe('scrubError', () => {
       assert.ok(!out.message.includes('Jq4Yk3') && !out.stack!.includes('Jq4Yk3'));
       assert.match(out.message, /sig=\[redacted\] failed: Server failed to authenticate/);
     });
+  });
+});
+
+describe('vendor credential shapes', () => {
+  test('ship with the connectors and reach the scrubber through the registry', () => {
+    const registry = builtinRegistry();
+    // Azure's and AWS's shapes, each once although athena and s3 both bring AWS's.
+    assert.equal(new Set(registry.secretPatterns).size, registry.secretPatterns.length);
+    assert.ok(registry.secretPatterns.some((p) => p.pattern.source.includes('AccountKey')), 'Azure connection strings');
+    assert.ok(registry.secretPatterns.some((p) => p.pattern.source.includes('X-Amz-Signature')), 'SigV4 signatures');
+    const custom = new PluginRegistry().addConnector({ system: 'acme', secretPatterns: [{ pattern: /(acme-key:)[a-z0-9]{12}/g, replacement: '$1[redacted]' }] });
+    assert.equal(scrubSecrets('failed with acme-key:abcdef012345'), 'failed with acme-key:abcdef012345', 'unknown before a runtime registers it');
+    new CollectorRuntime({ registry: custom, log: pino({ level: 'silent' }) });
+    assert.equal(scrubSecrets('failed with acme-key:abcdef012345'), 'failed with acme-key:[redacted]');
   });
 });

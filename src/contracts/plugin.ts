@@ -149,6 +149,8 @@ export interface LandingZone {
    */
   put(file: OutgoingFile, objectName: string, options: PutOptions): Promise<PutOutcome>;
   testConnection(): Promise<Check[]>;
+  /** Releases clients and sockets; called once the caller is done (in `finally`), safe to call twice. */
+  close(): Promise<void>;
 }
 
 export interface LandingPlugin<C = unknown> {
@@ -178,6 +180,13 @@ export interface HwmStore {
   compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState>;
   /** For `collector hwm reset`: removes the HWM if its version is still `expectedVersion`. */
   remove(collector: string, expectedVersion: string | null): Promise<void>;
+  /**
+   * For `collector test-connection`: read and conditional-write permission, checked on a probe name no
+   * collector can have, so no HWM moves. A failed check names the grant.
+   */
+  testConnection(): Promise<Check[]>;
+  /** Releases clients and sockets; called once the caller is done (in `finally`), safe to call twice. */
+  close(): Promise<void>;
 }
 
 export interface HwmPlugin<C = unknown> {
@@ -196,6 +205,16 @@ export function hwmFileName(collector: string): string {
 // ---------------------------------------------------------------- connectors
 
 /**
+ * A credential shape of one vendor in free text (error messages, SDK fields): every match is replaced by
+ * `replacement` (`$1`... name the kept groups; `[redacted]` stands for the secret). Applied by the
+ * scrubber before its generic rules, for every registered connector.
+ */
+export interface SecretPattern {
+  pattern: RegExp;
+  replacement: string;
+}
+
+/**
  * One external system's plugins (a folder under src/connectors/), registered with one line in
  * src/builtins.ts or passed to CollectorPlugin by a customer.
  */
@@ -205,4 +224,6 @@ export interface Connector {
   sources?: readonly (SourcePlugin<never> | SourcePlugin<unknown>)[];
   landings?: readonly (LandingPlugin<never> | LandingPlugin<unknown>)[];
   hwmStores?: readonly (HwmPlugin<never> | HwmPlugin<unknown>)[];
+  /** How this system's credentials look in text, so the scrubber removes them wherever they appear. */
+  secretPatterns?: readonly SecretPattern[];
 }

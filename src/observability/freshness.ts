@@ -49,7 +49,11 @@ export function runtimeFreshnessSource(runtime: CollectorRuntime, executors: str
     async read(name, signal) {
       const collector = runtime.collector({ collector: name });
       const store = await runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal });
-      return (await store.get(name)).value;
+      try {
+        return (await store.get(name)).value;
+      } finally {
+        await store.close().catch(() => undefined);
+      }
     },
   };
 }

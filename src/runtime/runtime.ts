@@ -7,17 +7,31 @@ import { statSync } from 'node:fs';
 import { findCollector, loadCollectorsFile, parseRecipe, type Collector, type CollectorsConfig } from '../config/load';
 import { globMatcher, RECIPES_OFF, recipeTargetIssues, type RecipePolicy } from '../config/recipe-policy';
 import { secretRefFields } from '../config/fields';
-import { ConfigError } from '../contracts/errors';
+import { ConfigError, errorMessage } from '../contracts/errors';
 import type { Logger } from '../log';
 import type { PluginRegistry } from '../contracts/registry';
 import type { HwmStore, LandingZone, PluginContext, Source, SourcePlugin, Target } from '../contracts/plugin';
 import { sourceApiCalls } from '../observability/metrics';
 import type { CollectorRef } from '../run/types';
 import { SecretResolver } from '../secrets/resolve';
+import { addSecretPatterns, scrubSecrets } from '../secrets/scrub';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromConfig } from '../codec/data-converter';
 import { StagingLock } from './staging-lock';
 import { settings } from '../settings';
+
+/**
+ * Runs `fn`; every landing zone or HWM store it passes to `keep` is closed afterwards, whatever happened.
+ * A failing close is logged: it must not replace the outcome of the work itself.
+ */
+export async function withClosing<T>(log: Logger, fn: (keep: <R extends { close(): Promise<void> }>(r: R) => R) => Promise<T>): Promise<T> {
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    return await fn((r) => (opened.push(r), r));
+  } finally {
+    for (const r of opened.reverse()) await r.close().catch((e: unknown) => log.warn({ err: scrubSecrets(errorMessage(e)) }, 'closing a client failed'));
+  }
+}
 
 export interface RuntimeOptions {
   registry: PluginRegistry;
@@ -43,6 +57,8 @@ export class CollectorRuntime {
 
   constructor(private readonly options: RuntimeOptions) {
     this.registry = options.registry;
+    // From here on every scrub in this process knows the connectors' credential shapes.
+    addSecretPatterns(this.registry.secretPatterns);
     this.log = options.log;
     this.configPath = resolve(options.configPath ?? settings().configPath);
     this.stateDir = resolve(options.stateDir ?? settings().stateDir);

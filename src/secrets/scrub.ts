@@ -3,6 +3,7 @@
  * workflow history or failure messages. Field-level redaction of structured logs is log.ts's job;
  * this catches what SDKs put into strings.
  */
+import type { SecretPattern } from '../contracts/plugin';
 
 export const REDACTED = '[redacted]';
 
@@ -16,11 +17,20 @@ const QUOTED = `"(?:[^"\\\\\\r\\n]|\\\\.)*"|'(?:[^'\\\\\\r\\n]|\\\\.)*'`;
 /** Parameter and field names whose values are credentials (the name ends with one of these words). */
 const SECRET_WORD = '(?:authorization|password|passwd|pwd|secret|token|signature|accountkey|account_key|apikey|api_key|api-key|privatekey|private_key|credential|credentials|secret_access_key|secretaccesskey)';
 
+/**
+ * Vendors' credential shapes, registered by the runtime from its connectors (Connector.secretPatterns):
+ * the built-ins bring Azure's (SAS signatures, account keys, connection strings) and AWS's (SigV4, STS).
+ * Applied before the generic rules below, which replace whole values and would hide the vendor's shape.
+ */
+const vendorPatterns: SecretPattern[] = [];
+
+/** Adds connectors' credential shapes to every later scrub in this process (each pattern once). */
+export function addSecretPatterns(patterns: Iterable<SecretPattern>): void {
+  for (const p of patterns) if (!vendorPatterns.includes(p)) vendorPatterns.push(p);
+}
+
+/** Credential shapes every vendor shares: URLs with passwords, auth headers, key=value, bearer tokens, JWTs. */
 const RULES: Array<[RegExp, string | ((all: string, ...groups: string[]) => string)]> = [
-  // Azure connection strings: the value runs to the next `;` (a SAS inside contains `&`).
-  [/(?<![A-Za-z0-9])(AccountKey|SharedAccessSignature|SharedAccessKey)=(?!\[redacted\])[^;\s"'<>]+/gi, `$1=${R}`],
-  // S3 error documents echo the signature and the canonical request.
-  [/<(SignatureProvided|StringToSignBytes|CanonicalRequestBytes)>[^<]*<\/\1>/g, `<$1>${R}</$1>`],
   // user:password@ in URLs.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^@\s/]+@/gi, `$1${R}@`],
   // Credential-carrying headers, as raw header lines (to end of line) or quoted values.
@@ -28,12 +38,6 @@ const RULES: Array<[RegExp, string | ((all: string, ...groups: string[]) => stri
     /(?<![A-Za-z0-9-])((?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-amz-security-token|x-ms-copy-source-authorization|ocp-apim-subscription-key)(["']?[ \t]*:[ \t]*)("(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*'|(?!\[redacted\])[^\r\n]+)/gi,
     (_all, name, sep, value) => `${name}${sep}${keepQuotes(value!)}`,
   ],
-  // SAS `sig` and SigV4 query parameters, URL-encoded once or twice (a URL inside another URL).
-  [
-    /(?:(?<=%26|%3F|%2526|%253F)|(?<![A-Za-z0-9_.-]))(sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)(%3D|%253D)(?:(?!%26|%2526)[^\s&"'<>)\]}])+/gi,
-    `$1$2${R}`,
-  ],
-  [/(?<![A-Za-z0-9_.-])(sig)=(?!\[redacted\])[^\s&"'<>)\]},;]+/gi, `$1=${R}`],
   // name=value / "name": "value" for names ending in a secret word (X-Amz-Signature, sessionToken, DB_PASSWORD...).
   [
     new RegExp(`(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*${SECRET_WORD})(["']?[ \\t]*=[ \\t]*)(?!\\[redacted\\])(${QUOTED}|${END}+)`, 'gi'),
@@ -46,10 +50,6 @@ const RULES: Array<[RegExp, string | ((all: string, ...groups: string[]) => stri
   [/\b(Bearer)\s+(?!\[redacted\])[A-Za-z0-9\-._~+/]+=*/g, `$1 ${R}`],
   // JSON Web Tokens.
   [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, R],
-  // AWS STS session tokens by their fixed prefixes, raw or URL-encoded.
-  [/(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=%]{8,}/g, R],
-  // Azure storage account keys: 64 bytes of base64.
-  [/(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/g, R],
 ];
 
 /** `[redacted]`, inside the same quotes as `value` if it was quoted. */
@@ -62,6 +62,7 @@ function keepQuotes(value: string): string {
 export function scrubSecrets(text: string, knownValues?: Iterable<string>): string {
   let out = text;
   if (knownValues) out = scrubKnown(out, knownValues);
+  for (const { pattern, replacement } of vendorPatterns) out = out.replace(pattern, replacement);
   for (const [re, to] of RULES) out = typeof to === 'string' ? out.replace(re, to) : out.replace(re, to);
   return out;
 }

@@ -1,17 +1,20 @@
 /** `collector hwm get|set|reset <collector>`: the HWM for people, through the same compare-and-set. */
 import { ConfigError } from '../../contracts/errors';
 import type { HwmStore } from '../../contracts/plugin';
+import { withClosing } from '../../runtime/runtime';
 import { say, type Common } from '../common';
 import { runtimeFor } from '../context';
 
-async function storeFor(o: Common, name: string): Promise<HwmStore> {
+/** Runs `fn` with the collector's HWM store, closed afterwards. */
+async function withStore<T>(o: Common, name: string, fn: (store: HwmStore) => Promise<T>): Promise<T> {
   const runtime = await runtimeFor(o);
   const collector = runtime.collector({ collector: name });
-  return runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal: new AbortController().signal });
+  const ctx = { log: runtime.log, signal: new AbortController().signal };
+  return withClosing(runtime.log, async (keep) => fn(keep(await runtime.hwmStore(collector, runtime.secrets(collector), ctx))));
 }
 
 export async function get(name: string, o: Common): Promise<void> {
-  const state = await (await storeFor(o, name)).get(name);
+  const state = await withStore(o, name, (store) => store.get(name));
   say(state.value ?? 'none');
 }
 
@@ -20,20 +23,22 @@ export async function set(name: string, ts: string, o: Common & { force?: boolea
   const ms = Date.parse(ts);
   if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(ts))
     throw new ConfigError(`"${ts}" is not an ISO-8601 timestamp such as 2026-11-01T00:00:00Z`);
-  const store = await storeFor(o, name);
-  const state = await store.get(name);
-  if (state.value && Date.parse(state.value) > ms && !o.force) {
-    throw new ConfigError(
-      `the HWM of ${name} is ${state.value}; moving it back to ${new Date(ms).toISOString()} re-collects that period: add --force if that is what you want`,
-    );
-  }
-  const next = await store.compareAndSet(name, state.version, new Date(ms).toISOString());
-  say(`${name}: ${state.value ?? 'none'} -> ${next.value}`);
+  await withStore(o, name, async (store) => {
+    const state = await store.get(name);
+    if (state.value && Date.parse(state.value) > ms && !o.force) {
+      throw new ConfigError(
+        `the HWM of ${name} is ${state.value}; moving it back to ${new Date(ms).toISOString()} re-collects that period: add --force if that is what you want`,
+      );
+    }
+    const next = await store.compareAndSet(name, state.version, new Date(ms).toISOString());
+    say(`${name}: ${state.value ?? 'none'} -> ${next.value}`);
+  });
 }
 
 export async function reset(name: string, o: Common): Promise<void> {
-  const store = await storeFor(o, name);
-  const state = await store.get(name);
-  await store.remove(name, state.version);
-  say(`${name}: HWM ${state.value ?? 'none'} removed`);
+  await withStore(o, name, async (store) => {
+    const state = await store.get(name);
+    await store.remove(name, state.version);
+    say(`${name}: HWM ${state.value ?? 'none'} removed`);
+  });
 }

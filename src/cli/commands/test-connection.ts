@@ -1,8 +1,9 @@
-/** `collector test-connection <name>`: every permission the source and landing zone need, ok or denied. */
+/** `collector test-connection <name>`: every permission the source, landing zone and HWM store need, ok or denied. */
 import type { Check } from '../../contracts/plugin';
 import { scrubSecrets } from '../../secrets/scrub';
 import { RunFailed, say, type Common } from '../common';
 import { runtimeFor } from '../context';
+import { withClosing } from '../../runtime/runtime';
 
 export async function testConnection(name: string, o: Common): Promise<void> {
   const runtime = await runtimeFor(o);
@@ -12,7 +13,8 @@ export async function testConnection(name: string, o: Common): Promise<void> {
   const source = await runtime.source(collector, secrets, ctx);
   const groups: [string, () => Promise<Check[]>][] = [
     [`source ${collector.source.type}`, async () => source.testConnection().finally(() => source.close())],
-    [`landing ${collector.landing.type}`, async () => (await runtime.landing(collector, secrets, ctx)).testConnection()],
+    [`landing ${collector.landing.type}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.landing(collector, secrets, ctx)).testConnection())],
+    [`hwm ${collector.hwm?.type ?? 'file'}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.hwmStore(collector, secrets, ctx)).testConnection())],
   ];
   let ok = true;
   for (const [title, run] of groups) {

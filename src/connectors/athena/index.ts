@@ -11,6 +11,7 @@ import { historyUnit } from './history';
 import { metadataUnit } from './metadata';
 import { testAthenaConnection } from './test-connection';
 import { awsConnectionTargets } from '../aws/targets';
+import { awsSecretPatterns } from '../aws/secret-patterns';
 
 export { athenaConfigSchema, type AthenaConfig, type AthenaConfigInput } from './config';
 export { DEFAULT_QUOTAS, ATHENA_OPERATIONS, type AthenaOperation } from './quotas';
@@ -86,4 +87,4 @@ export const athenaSource: SourcePlugin<AthenaConfig> = {
   ],
 };
 
-export const athena: Connector = { system: 'athena', sources: [athenaSource] };
+export const athena: Connector = { system: 'athena', sources: [athenaSource], secretPatterns: awsSecretPatterns };

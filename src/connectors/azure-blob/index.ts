@@ -2,8 +2,9 @@
 import type { Connector } from '../../contracts/plugin';
 import { azureBlobHwmPlugin } from './hwm';
 import { azureBlobLanding } from './landing';
+import { azureSecretPatterns } from './secret-patterns';
 
 export { azureBlobLanding, type AzureBlobLandingConfig } from './landing';
 export { azureBlobHwmPlugin, type AzureBlobHwmConfig } from './hwm';
 
-export const azureBlob: Connector = { system: 'azure-blob', landings: [azureBlobLanding], hwmStores: [azureBlobHwmPlugin] };
+export const azureBlob: Connector = { system: 'azure-blob', landings: [azureBlobLanding], hwmStores: [azureBlobHwmPlugin], secretPatterns: azureSecretPatterns };

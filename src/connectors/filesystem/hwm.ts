@@ -12,7 +12,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, HwmConflictError, TransientError } from '../../contracts/errors';
-import { hwmFileName, type HwmPlugin, type HwmState, type HwmStore } from '../../contracts/plugin';
+import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore } from '../../contracts/plugin';
+import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
 import { parseHwmText, formatHwmText } from '../../hwm/text';
 
 export const fileHwmConfigSchema = z
@@ -119,6 +120,16 @@ export class FileHwmStore implements HwmStore {
       await rm(this.path(collector), { force: true });
     });
   }
+
+  /** Writes a probe next to the HWM files (a dot-name no collector has), under the same lock protocol. */
+  testConnection(): Promise<Check[]> {
+    const who = `the worker's user (uid ${process.getuid?.() ?? '?'})`;
+    const grant = `read and write permission on ${this.dir} for ${who}`;
+    return probeHwmStore(this, hwmProbeName('.'), { read: grant, write: grant, delete: grant });
+  }
+
+  /** Nothing is held between calls. */
+  async close(): Promise<void> {}
 
   private path(collector: string): string {
     return join(this.dir, hwmFileName(collector));

@@ -218,6 +218,9 @@ class FilesystemLanding implements LandingZone {
     this.ctx.log.debug({ probe }, 'filesystem landing probe done');
     return checks;
   }
+
+  /** Nothing is held between calls: every put opens and closes its own files. */
+  async close(): Promise<void> {}
 }
 
 /** Makes the new directory entry durable, where the platform allows opening a directory. */
