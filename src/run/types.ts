@@ -6,7 +6,7 @@ import type { Window, WindowOrigin } from '../contracts/window';
 
 /**
  * The workflow input, e.g. `{"collector": "athena-prod"}` from the temporal CLI or Web UI. Read strictly
- * by parseCollectInput (src/collect-input.ts): unknown keys and wrong types are refused.
+ * by parseCollectInput (src/run/collect-input.ts): unknown keys and wrong types are refused.
  */
 export interface CollectInput {
   /** A collector defined in the worker-side collectors.yaml. */
