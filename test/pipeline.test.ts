@@ -38,7 +38,9 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       // The landing "directory" is a regular file: every put fails, non-retryably.
       failing: { landing: { type: 'filesystem', path: notADirectory() } },
       // One unit at a time (with slow ListTableMetadata below), so a kill lands mid-extract, after a checkpoint.
-      killed: { source: { maxConcurrency: 1 } },
+      // The restarted worker must come back before the host counts as lost: on a loaded machine a worker
+      // takes longer than the default 6 s of these tests to start, so this collector waits for it longer.
+      killed: { source: { maxConcurrency: 1 }, options: { hostPickupTimeout: '2m' } },
       killedref: {},
       rerouted: { source: { maxConcurrency: 1 } },
       cancelled: {},
