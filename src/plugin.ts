@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { SimplePlugin } from '@temporalio/plugin';
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import { createActivities } from '../activities';
+import { executorActivities, hostActivities } from '../activities';
+import { collectorActivityInterceptors } from '../activities/interceptor';
 import { createLogger, type Logger } from './log';
 import { builtinRegistry } from './builtins';
 import type { Connector, HwmPlugin, LandingPlugin, SourcePlugin } from './contracts/plugin';
@@ -51,12 +52,15 @@ export class CollectorPlugin extends SimplePlugin {
     for (const c of options.connectors ?? []) registry.addConnector(c);
     registry.addConnector({ system: 'options', sources: options.sources ?? [], landings: options.landings ?? [], hwmStores: options.hwmStores ?? [] });
     const runtime = new CollectorRuntime({ ...options, registry, log });
-    const activities = options.activities === false ? undefined : createActivities(runtime);
+    // The executor's own queue serves the executor set; the host set goes on the companion (runWorker).
+    const activities = options.activities === false ? undefined : executorActivities(runtime);
     const source =
       options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));
     super({
       name: 'temporal-collectors',
-      ...(activities ? { activities } : {}),
+      // Timing, failure counting, conversion and scrubbing of every step (the companion copies it). Put
+      // a tracing plugin before this one, so the step's failure is recorded on its activity span.
+      ...(activities ? { activities, workerInterceptors: { activity: [collectorActivityInterceptors] } } : {}),
       ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
       // Never replace a customer's own workflows: they re-export ours from their workflows file.
       ...(source && 'workflowsPath' in source ? { workflowsPath: (existing?: string) => existing ?? source.workflowsPath } : {}),
@@ -94,7 +98,7 @@ export class CollectorPlugin extends SimplePlugin {
       taskQueue: this.runtime.hostQueue(taskQueue),
       // Host-pinned steps (extract, upload) drain on shutdown like the executor's own worker.
       shutdownGraceTime: worker.options.shutdownGraceTimeMs,
-      activities: createActivities(this.runtime),
+      activities: hostActivities(this.runtime),
       interceptors: { activity: interceptors.activity, client: interceptors.client },
       ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
       ...(dataConverter ? { dataConverter } : {}),

@@ -11,8 +11,13 @@ export const collectorRegistry = new Registry();
 
 const registers = [collectorRegistry];
 
-/** Steps of the collect workflow that run as activities; the `activity` label takes these values. */
-export type StepName = 'planRun' | 'claimHost' | 'extract' | 'validate' | 'upload' | 'commitHwm' | 'cleanup';
+/** Steps of the collect workflow timed and counted per attempt; the `activity` label takes these values. */
+const STEPS = ['planRun', 'extract', 'validate', 'upload', 'commitHwm', 'cleanup', 'acquirePublishLease', 'releasePublishLease'] as const;
+export type StepName = (typeof STEPS)[number];
+
+export function isStepName(name: string): name is StepName {
+  return (STEPS as readonly string[]).includes(name);
+}
 
 /** What a run ended as, as far as a worker can see it (the workflow's own result lives in Temporal). */
 export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'failed';

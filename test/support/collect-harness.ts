@@ -10,7 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
-import type { CollectorActivities } from '../../activities';
+import type { CollectorActivities, HostActivities } from '../../activities';
 import type { HostClaim, PlanRequest, Progress, RunPlan, RunSummary } from '../../src/run/types';
 import { progressQuery } from '../../workflows/messages';
 import { failureMessage } from '../../src/cli/run';
@@ -52,6 +52,8 @@ export function planFor(req: PlanRequest, options: Partial<RunPlan['options']> =
     startedBy: { origin: 'temporal-cli', identity: 'temporal-cli:tester@host' },
   };
 }
+
+const HOST_STEPS: ReadonlySet<string> = new Set<keyof HostActivities>(['extract', 'validate', 'upload', 'cleanup']);
 
 export type MockActivities = { [K in keyof CollectorActivities]: CollectorActivities[K] };
 
@@ -133,9 +135,11 @@ export async function runCollect(
 ): Promise<RunOutcome> {
   const calls: string[] = [];
   const activities = mockActivities(calls, opts.overrides?.(calls));
+  // Each queue serves only its own set, as the plugin registers them: a step sent to the wrong queue fails.
+  const only = (host: boolean) => Object.fromEntries(Object.entries(activities).filter(([name]) => HOST_STEPS.has(name) === host));
   const workers = await Promise.all([
-    Worker.create({ connection: h.env.nativeConnection, taskQueue: EXECUTOR, workflowBundle: h.bundle, activities }),
-    ...(opts.hostQueues ?? [`${EXECUTOR}@h`]).map((taskQueue) => Worker.create({ connection: h.env.nativeConnection, taskQueue, activities })),
+    Worker.create({ connection: h.env.nativeConnection, taskQueue: EXECUTOR, workflowBundle: h.bundle, activities: only(false) }),
+    ...(opts.hostQueues ?? [`${EXECUTOR}@h`]).map((taskQueue) => Worker.create({ connection: h.env.nativeConnection, taskQueue, activities: only(true) })),
   ]);
   const running = workers.map((w) => w.run());
   try {
