@@ -5,7 +5,7 @@ import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { RunPlan } from '../src/run/types';
 import { keepAlive } from './heartbeat';
 import { attemptScope } from './scope';
-import { annotateSpan, recordRunEnd } from '../src/observability/activity';
+import { annotateSpan } from '../src/observability/activity';
 import { recordHwmAdvanced } from '../src/observability/freshness';
 
 export function hwmActivities(runtime: CollectorRuntime) {
@@ -25,9 +25,7 @@ export function hwmActivities(runtime: CollectorRuntime) {
       return keepAlive(async () => {
         const result = await commitHwm(await storeFor(plan), plan);
         runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
-        // The HWM moving is what "completed" means: every file is in the landing zone.
         if (result.value) recordHwmAdvanced(plan.collector, result.value);
-        recordRunEnd(plan.collector, 'completed');
         annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window });
         return { hwm: result.value, advanced: result.advanced };
       });

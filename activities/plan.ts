@@ -9,7 +9,7 @@ import { keepAlive } from './heartbeat';
 import { attemptScope } from './scope';
 import { whoStarted } from './started-by';
 import { scrubSecrets } from '../src/secrets/scrub';
-import { annotateSpan, recordRunEnd } from '../src/observability/activity';
+import { annotateSpan } from '../src/observability/activity';
 
 export function planActivities(runtime: CollectorRuntime) {
   return {
@@ -66,7 +66,6 @@ export function planActivities(runtime: CollectorRuntime) {
           warnings: plan.warnings,
           startedBy,
         };
-        if (plan.empty) recordRunEnd(collector.name, 'empty');
         return planned;
       });
     },

@@ -6,7 +6,7 @@ import { validateFiles } from '../src/extracts/validate';
 import type { ExtractKind } from '../src/contracts/extract-format';
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { ExtractResult, RunPlan, ValidateResult } from '../src/run/types';
-import { annotateSpan, recordRunEnd } from '../src/observability/activity';
+import { annotateSpan } from '../src/observability/activity';
 
 export function validateActivities(runtime: CollectorRuntime) {
   return {
@@ -45,8 +45,6 @@ export function validateActivities(runtime: CollectorRuntime) {
         bytes: files.reduce((n, f) => n + f.bytes, manifest.bytes),
         files: files.length + 1,
       });
-      // A dry run ends here: the workflow returns right after this step.
-      if (plan.options.dryRun) recordRunEnd(plan.collector, 'dry_run');
       return {
         files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
         manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },

@@ -6,10 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimplePlugin } from '@temporalio/plugin';
-import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { executorActivities, hostActivities } from '../activities';
 import { collectorActivityInterceptors } from '../activities/interceptor';
+import type { CollectorSinks } from '../workflows/sinks';
+import { recordRunEnd } from './observability/activity';
 import { createLogger, type Logger } from './log';
 import { builtinRegistry } from './builtins';
 import type { Connector, HwmPlugin, LandingPlugin, SourcePlugin } from './contracts/plugin';
@@ -70,9 +72,17 @@ export class CollectorPlugin extends SimplePlugin {
     });
     this.runtime = runtime;
     this.runActivities = options.activities !== false;
+    this.runWorkflows = options.workflows !== false;
+  }
+
+  /** Adds the sink the collect workflow reports run outcomes to (SimplePlugin has no sinks option). */
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const configured = super.configureWorker(options);
+    return this.runWorkflows ? { ...configured, sinks: { ...configured.sinks, ...collectorSinks() } } : configured;
   }
 
   private readonly runActivities: boolean;
+  private readonly runWorkflows: boolean;
   private readonly companions = new Map<string, Worker>();
 
   /** The running host-queue companion Worker of each executor queue (for readiness probes). */
@@ -113,4 +123,9 @@ export class CollectorPlugin extends SimplePlugin {
       this.companions.delete(taskQueue);
     }
   }
+}
+
+/** The worker side of workflows/sinks.ts; not called while a history replays. */
+export function collectorSinks(): InjectedSinks<CollectorSinks> {
+  return { runs: { ended: { fn: (info, collector, outcome) => recordRunEnd(collector, outcome, info.runStartTime) } } };
 }

@@ -40,6 +40,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.ok(r.ok, r.ok ? '' : r.message);
     assert.equal(r.summary.status, 'empty-window');
     assert.deepEqual(r.calls, ['planRun']);
+    assert.deepEqual(r.ended, ['c1:empty']);
     assert.deepEqual(r.summary.hwm, { before: null, after: null, store: 'file:///hwm' });
     assert.equal(r.progress?.phase, 'done');
   });
@@ -50,6 +51,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     });
     assert.ok(r.ok, r.ok ? '' : r.message);
     assert.deepEqual(r.calls, HAPPY);
+    assert.deepEqual(r.ended, ['c1:completed'], 'the run outcome is reported once, by the workflow');
     const s = r.summary;
     assert.equal(s.status, 'completed');
     assert.equal(s.collector, 'c1');
@@ -72,6 +74,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.equal(r.summary.status, 'dry-run');
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate']);
     assert.equal(r.summary.hwm.after, null);
+    assert.deepEqual(r.ended, ['c1:dry_run']);
   });
 
   it('approval: waits at the gate, then an approve signal lets the upload go', async () => {
@@ -100,6 +103,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.deepEqual(r.summary.approval, { decision: 'rejected', by: 'ops', reason: 'too many rows' });
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate', 'cleanup']);
     assert.equal(r.summary.hwm.after, null);
+    assert.deepEqual(r.ended, ['c1:rejected']);
   });
 
   it('approval: an approve sent with the start counts at the gate (the first decision wins)', async () => {
@@ -130,6 +134,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     });
     assert.ok(!r.ok);
     assert.match(r.message, /^ApprovalTimeout: no approve or reject signal within 86400000 ms; nothing was uploaded/);
+    assert.deepEqual(r.ended, ['c1:failed']);
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate', 'cleanup']);
     // The server skipped the day: the run's own clock moved 24 h while the test took far less.
     const { closeTime, startTime } = await r.handle.describe();
@@ -261,6 +266,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.ok(!r.ok);
     assert.ok(r.error.cause instanceof CancelledFailure, String(r.error.cause));
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'extract stopped', 'cleanup']);
+    assert.deepEqual(r.ended, ['c1:cancelled']);
   });
 
   it('a run started without input fails with a ConfigError before any step', async () => {
@@ -269,5 +275,6 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.match(r.message, /^ConfigError: input: missing/);
     assert.deepEqual(r.calls, []);
     assert.equal(r.progress, undefined, 'failed before it could answer queries');
+    assert.deepEqual(r.ended, ['(unknown):failed']);
   });
 });

@@ -11,16 +11,19 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   log,
   patched,
   setHandler,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import { parseCollectInput } from '../src/run/collect-input';
 import { approveSignal, progressQuery, rejectSignal } from './messages';
 import { acquirer, committer, EXECUTOR_PICKUP, executorSteps, hostSteps, releaser } from './activity-options';
+import { runs } from './sinks';
+import type { RunOutcome } from '../src/observability/metrics';
 import type {
   CollectInput,
   CollectorRef,
@@ -35,7 +38,23 @@ const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */
 const LEASE_MARGIN_MS = 10 * 60_000;
 
+const OUTCOMES: Record<RunSummary['status'], RunOutcome> = { completed: 'completed', 'empty-window': 'empty', 'dry-run': 'dry_run', rejected: 'rejected' };
+
 export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
+  // How the run ended goes to the worker's metrics through a sink: nothing in history, and the workflow,
+  // not an activity guessing what comes next, knows.
+  const named = { collector: '(unknown)' };
+  try {
+    const summary = await run(rawInput, named);
+    runs.ended(named.collector, OUTCOMES[summary.status]);
+    return summary;
+  } catch (err) {
+    runs.ended(named.collector, isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+async function run(rawInput: CollectInput | undefined, named: { collector: string }): Promise<RunSummary> {
   // Whoever can start a workflow writes this input: read it strictly, and fail the run (never the
   // workflow task, which would retry forever) when it is wrong.
   const parsed = parseCollectInput(rawInput);
@@ -63,6 +82,7 @@ export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
     ),
     input,
   );
+  named.collector = plan.collector;
   Object.assign(progress, { collector: plan.collector, window: plan.window, step: 1 });
   const durations = { extract: 0, validate: 0, upload: 0, total: 0 };
   const summary = (status: RunSummary['status'], rest: Partial<RunSummary> = {}): RunSummary => ({
@@ -227,10 +247,11 @@ async function pickedUp<T>(queue: string, step: () => Promise<T>): Promise<T> {
 /** A scheduled run's window ends at its scheduled time (backfills too), other runs at their start. */
 function nominalEnd(): string {
   const info = workflowInfo();
-  const scheduled = info.searchAttributes?.['TemporalScheduledStartTime']?.[0];
-  const at = scheduled instanceof Date ? scheduled : typeof scheduled === 'string' ? new Date(scheduled) : info.runStartTime;
-  return at.toISOString();
+  return (info.typedSearchAttributes.get(SCHEDULED_START) ?? info.runStartTime).toISOString();
 }
+
+/** Set by the server on runs a schedule starts: the action's nominal time. */
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 function previousWindowEnd(): string | undefined {
   const last = workflowInfo().lastResult as RunSummary | undefined;

@@ -19,12 +19,12 @@ export function isStepName(name: string): name is StepName {
   return (STEPS as readonly string[]).includes(name);
 }
 
-/** What a run ended as, as far as a worker can see it (the workflow's own result lives in Temporal). */
-export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'failed';
+/** What a run ended as, as its workflow reports it (through a sink, src/plugin.ts). */
+export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'rejected' | 'failed' | 'cancelled';
 
 export const runsTotal = new Counter({
   name: 'collector_runs_total',
-  help: 'Runs by outcome, recorded where they end: completed at the HWM commit, dry_run after validation, empty at planning, failed at a step failure that will not be retried',
+  help: 'Runs by outcome, as the workflow ends them: completed (HWM committed), dry_run, empty, rejected (at the approval gate), failed, cancelled',
   labelNames: ['collector', 'outcome'] as const,
   registers,
 });

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { CollectorSinks } from '../../workflows/sinks';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import pino from 'pino';
 import type { CollectorActivities, HostActivities } from '../../activities';
@@ -114,10 +115,15 @@ export async function startHarness(interceptorModules: string[] = []): Promise<H
 }
 
 export type RunOutcome =
-  | { ok: true; summary: RunSummary; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined }
-  | { ok: false; message: string; error: WorkflowFailedError; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined };
+  | { ok: true; summary: RunSummary; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined; ended: string[] }
+  | { ok: false; message: string; error: WorkflowFailedError; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined; ended: string[] };
 
 let seq = 0;
+
+/** Records each `runs.ended` call of the workflow as `collector:outcome`. */
+function endedSink(ended: string[]): InjectedSinks<CollectorSinks> {
+  return { runs: { ended: { fn: (_info, collector, outcome) => void ended.push(`${collector}:${outcome}`) } } };
+}
 
 /**
  * Runs `collect` on workers serving `q` and `hostQueues` with the mocked activities; `drive` may talk to
@@ -134,11 +140,12 @@ export async function runCollect(
   } = {},
 ): Promise<RunOutcome> {
   const calls: string[] = [];
+  const ended: string[] = [];
   const activities = mockActivities(calls, opts.overrides?.(calls));
   // Each queue serves only its own set, as the plugin registers them: a step sent to the wrong queue fails.
   const only = (host: boolean) => Object.fromEntries(Object.entries(activities).filter(([name]) => HOST_STEPS.has(name) === host));
   const workers = await Promise.all([
-    Worker.create({ connection: h.env.nativeConnection, taskQueue: EXECUTOR, workflowBundle: h.bundle, activities: only(false) }),
+    Worker.create({ connection: h.env.nativeConnection, taskQueue: EXECUTOR, workflowBundle: h.bundle, activities: only(false), sinks: endedSink(ended) }),
     ...(opts.hostQueues ?? [`${EXECUTOR}@h`]).map((taskQueue) => Worker.create({ connection: h.env.nativeConnection, taskQueue, activities: only(true) })),
   ]);
   const running = workers.map((w) => w.run());
@@ -153,10 +160,10 @@ export async function runCollect(
     const progress = () => handle.query(progressQuery).catch(() => undefined);
     try {
       const summary = (await handle.result()) as RunSummary;
-      return { ok: true, summary, calls, handle, progress: await progress() };
+      return { ok: true, summary, calls, handle, progress: await progress(), ended };
     } catch (e) {
       assert.ok(e instanceof WorkflowFailedError, `the run fails as a workflow (not a stuck task): ${String(e)}`);
-      return { ok: false, message: failureMessage(e), error: e, calls, handle, progress: await progress() };
+      return { ok: false, message: failureMessage(e), error: e, calls, handle, progress: await progress(), ended };
     }
   } finally {
     workers.forEach((w) => w.shutdown());
