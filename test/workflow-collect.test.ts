@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { approveSignal, progressQuery, rejectSignal } from '../workflows/messages';
 import type { PlanRequest } from '../src/run/types';
 import { EXECUTOR, planFor, runCollect, startHarness, type Harness } from './support/collect-harness';
@@ -16,6 +18,7 @@ import { ROOT } from './support/processes';
 
 let h: Harness;
 const DAY_MS = 24 * 3600_000;
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const input = { collector: 'c1' };
 const HAPPY = ['planRun', 'claimHost', 'extract', 'validate', 'acquirePublishLease', 'upload', 'commitHwm', 'releasePublishLease', 'cleanup'];
 
@@ -267,6 +270,29 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.ok(r.error.cause instanceof CancelledFailure, String(r.error.cause));
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'extract stopped', 'cleanup']);
     assert.deepEqual(r.ended, ['c1:cancelled']);
+  });
+
+  it('a scheduled run\'s window ends at the schedule\'s nominal time (TemporalScheduledStartTime), others at their start', async () => {
+    const asked: string[] = [];
+    const overrides = () => ({
+      planRun: async (req: PlanRequest) => {
+        asked.push(req.nominalEnd);
+        return planFor(req);
+      },
+    });
+    // The test server knows no system attributes; registered here so a start can carry what a schedule sets.
+    await h.env.connection.operatorService.addSearchAttributes({ namespace: h.env.namespace ?? 'default', searchAttributes: { TemporalScheduledStartTime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } });
+    const nominal = new Date('2026-03-04T05:06:07.000Z');
+    const scheduled = await runCollect(h, [input], {
+      overrides,
+      start: (workflowId) =>
+        h.env.client.workflow.start('collect', { taskQueue: EXECUTOR, workflowId, args: [input], typedSearchAttributes: [{ key: SCHEDULED_START, value: nominal }] }),
+    });
+    assert.ok(scheduled.ok, scheduled.ok ? '' : scheduled.message);
+    const plain = await runCollect(h, [input], { overrides });
+    assert.ok(plain.ok, plain.ok ? '' : plain.message);
+    assert.equal(asked[0], nominal.toISOString());
+    assert.equal(asked[1], (await plain.handle.describe()).startTime.toISOString());
   });
 
   it('a run started without input fails with a ConfigError before any step', async () => {
