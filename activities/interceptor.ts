@@ -16,6 +16,8 @@ export function collectorActivityInterceptors(ctx: Context): ActivityInterceptor
     inbound: {
       async execute(input, next) {
         const step = ctx.info.activityType;
+        // A customer's own activities on the same worker are theirs to convert and measure.
+        if (!isStepName(step) && step !== 'claimHost') return next(input);
         // Most steps carry the plan, whose collector names the series before anything resolves.
         const first: unknown = input.args[0];
         const named = typeof first === 'object' && first !== null && typeof (first as { collector?: unknown }).collector === 'string';
@@ -28,6 +30,7 @@ export function collectorActivityInterceptors(ctx: Context): ActivityInterceptor
               throw toFailure(e, attemptSecrets(attempt));
             }
           });
+        // claimHost has no collector to label its series with: converted, not timed.
         return isStepName(step) ? observeStep(step, () => attempt.label, run) : run();
       },
     },

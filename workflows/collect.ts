@@ -23,11 +23,11 @@ import { parseCollectInput } from '../src/run/collect-input';
 import { approveSignal, progressQuery, rejectSignal } from './messages';
 import { acquirer, committer, EXECUTOR_PICKUP, executorSteps, hostSteps, releaser } from './activity-options';
 import { runs } from './sinks';
-import type { RunOutcome } from '../src/observability/metrics';
 import type {
   CollectInput,
   CollectorRef,
   Progress,
+  RunOutcome,
   RunPlan,
   RunSummary,
   ValidateResult,

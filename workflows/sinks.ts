@@ -4,7 +4,7 @@
  * the implementation (src/plugin.ts); like every sink it is not called while a history replays.
  */
 import { proxySinks, type Sinks } from '@temporalio/workflow';
-import type { RunOutcome } from '../src/observability/metrics';
+import type { RunOutcome } from '../src/run/types';
 
 export interface CollectorSinks extends Sinks {
   runs: {

@@ -19,8 +19,7 @@ export function isStepName(name: string): name is StepName {
   return (STEPS as readonly string[]).includes(name);
 }
 
-/** What a run ended as, as its workflow reports it (through a sink, src/plugin.ts). */
-export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'rejected' | 'failed' | 'cancelled';
+export type { RunOutcome } from '../run/types';
 
 export const runsTotal = new Counter({
   name: 'collector_runs_total',
