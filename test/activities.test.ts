@@ -12,6 +12,7 @@ import pino from 'pino';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Info } from '@temporalio/activity';
 import { hostActivities, type HostActivities } from '../activities';
@@ -68,6 +69,7 @@ let landingDir: string;
 let runtime: CollectorRuntime;
 let acts: HostActivities;
 let seq = 0;
+const quiet = new DefaultLogger('ERROR');
 
 function configure(units: string[]): void {
   writeFileSync(
@@ -86,7 +88,7 @@ function plan(): RunPlan {
 }
 
 function env(activityType: keyof HostActivities, info: Partial<Info> = {}): MockActivityEnvironment {
-  return new MockActivityEnvironment({ activityType, taskQueue: 'q@act-host', ...info }, { interceptors: [collectorActivityInterceptors] });
+  return new MockActivityEnvironment({ activityType, taskQueue: 'q@act-host', ...info }, { interceptors: [collectorActivityInterceptors], logger: quiet });
 }
 
 const staging = (p: RunPlan) => runtime.stagingDir(p.collector, p.runId);
