@@ -27,9 +27,9 @@ export function runAttempt<T>(attempt: Attempt, body: () => Promise<T>): Promise
   return attempts.run(attempt, body);
 }
 
-/** Every secret value resolved during the attempt, to scrub from what leaves it. */
+/** The secret values to scrub from what leaves the attempt (see AttemptScope.settledSecrets). */
 export function attemptSecrets(attempt: Attempt): string[] {
-  return attempt.scope?.secrets.resolvedValues() ?? [];
+  return attempt.scope?.settledSecrets() ?? [];
 }
 
 export class AttemptScope {
@@ -37,6 +37,7 @@ export class AttemptScope {
   readonly secrets: SecretResolver;
   readonly log: Logger;
   private readonly memo = new Map<string, Promise<unknown>>();
+  private readonly settled = new Set<string>();
 
   constructor(
     readonly runtime: CollectorRuntime,
@@ -70,9 +71,23 @@ export class AttemptScope {
     return this.once('source', () => this.runtime.resolvedSourceConfig(this.collector, this.secrets));
   }
 
+  /**
+   * Every secret value of the blocks that resolved. A block refused while resolving (a recipe's landing
+   * path outside the granted roots) names what it resolved in its own message, so the operator sees it.
+   */
+  settledSecrets(): string[] {
+    return [...this.settled];
+  }
+
   private once<T>(key: string, make: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
-    if (!p) this.memo.set(key, (p = make()));
+    if (!p) {
+      p = make().then((v) => {
+        for (const s of this.secrets.resolvedValues()) this.settled.add(s);
+        return v;
+      });
+      this.memo.set(key, p);
+    }
     return p;
   }
 }
