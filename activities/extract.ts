@@ -3,8 +3,8 @@ import { Context } from '@temporalio/activity';
 import { runUnits, unitsDone, type ExtractCheckpoint } from '../src/extracts/run-units';
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { ExtractResult, RunPlan } from '../src/run/types';
-import { adapt } from './failures';
-import { annotateSpan, observeStep } from '../src/observability/activity';
+import { attemptScope } from './scope';
+import { annotateSpan } from '../src/observability/activity';
 import { rowsExtracted } from '../src/observability/metrics';
 
 export interface ExtractHeartbeat {
@@ -15,53 +15,48 @@ export interface ExtractHeartbeat {
 export function extractActivities(runtime: CollectorRuntime) {
   return {
     async extract(plan: RunPlan): Promise<ExtractResult> {
-      return observeStep('extract', () => plan.collector, () => adapt(async (track) => {
-        const ctx = Context.current();
-        const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
-        const collector = runtime.collector(plan.ref);
-        const secrets = runtime.secrets(collector);
-        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'extract', attempt: ctx.info.attempt });
-        const source = await runtime.source(collector, secrets, { log, signal: ctx.cancellationSignal });
-        track(secrets.resolvedValues());
-        const dir = runtime.stagingDir(plan.collector, plan.runId);
-        const checkpointed = unitsDone(previous?.checkpoint);
-        if (checkpointed) log.info({ unitsDone: checkpointed }, 'resuming extract from checkpoint');
-        // Heartbeat on a timer too: a single long unit must not look like a dead worker.
-        let last: ExtractHeartbeat = previous ?? { checkpoint: { units: [], warnings: [], counters: {} }, rows: 0 };
-        const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
-        try {
-          ctx.heartbeat(last);
-          const { files, checkpoint, reused: resumed } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
-            source,
-            sourceType: collector.source.type,
-            collector: plan.collector,
-            stamp: plan.stamp,
-            compress: plan.options.compress,
-            dir,
-            ctx: { log, signal, window: plan.window },
-            checkpoint: previous?.checkpoint,
-            knownSecrets: secrets.resolvedValues(),
-            onUnitDone(cp, rows) {
-              last = { checkpoint: cp, rows };
-              ctx.heartbeat(last);
-            },
-          }));
-          log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
-          for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
-          annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
-          return {
-            files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
-            warnings: checkpoint.warnings,
-            counters: resumed ? { ...checkpoint.counters, units_resumed: resumed } : checkpoint.counters,
-            unitsDone: unitsDone(checkpoint),
-            unitsResumed: resumed,
-          };
-        } finally {
-          clearInterval(timer);
-          // Failed, cancelled and superseded attempts too: the source's clients and sockets go now.
-          await source.close().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'source did not close cleanly'));
-        }
-      }));
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as ExtractHeartbeat | undefined;
+      const scope = attemptScope(runtime, plan.ref, { runId: plan.runId });
+      const { log, secrets } = scope;
+      const source = await scope.source();
+      const dir = runtime.stagingDir(plan.collector, plan.runId);
+      const checkpointed = unitsDone(previous?.checkpoint);
+      if (checkpointed) log.info({ unitsDone: checkpointed }, 'resuming extract from checkpoint');
+      // Heartbeat on a timer too: a single long unit must not look like a dead worker.
+      let last: ExtractHeartbeat = previous ?? { checkpoint: { units: [], warnings: [], counters: {} }, rows: 0 };
+      const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
+      try {
+        ctx.heartbeat(last);
+        const { files, checkpoint, reused: resumed } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
+          source,
+          sourceType: scope.collector.source.type,
+          collector: plan.collector,
+          stamp: plan.stamp,
+          compress: plan.options.compress,
+          dir,
+          ctx: { log, signal, window: plan.window },
+          checkpoint: previous?.checkpoint,
+          knownSecrets: secrets.resolvedValues(),
+          onUnitDone(cp, rows) {
+            last = { checkpoint: cp, rows };
+            ctx.heartbeat(last);
+          },
+        }));
+        log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
+        for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
+        annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
+        return {
+          files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
+          warnings: checkpoint.warnings,
+          counters: resumed ? { ...checkpoint.counters, units_resumed: resumed } : checkpoint.counters,
+          unitsDone: unitsDone(checkpoint),
+          unitsResumed: resumed,
+        };
+      } finally {
+        // The source itself is closed with the attempt's scope (activities/interceptor.ts).
+        clearInterval(timer);
+      }
     },
   };
 }

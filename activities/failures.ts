@@ -8,12 +8,15 @@ import { CollectorError } from '../src/contracts/errors';
 import { scrubSecrets } from '../src/secrets/scrub';
 
 export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): unknown {
+  knownSecrets = [...knownSecrets];
   if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
   if (err instanceof CollectorError) {
     return ApplicationFailure.create({
       type: err.kind,
       message: scrubSecrets(err.message, knownSecrets),
       nonRetryable: err.nonRetryable,
+      // What to grant, on which object: for the caller (the CLI, the workflow's failure), scrubbed too.
+      ...(err.details ? { details: [scrubDetails(err.details, knownSecrets)] } : {}),
     });
   }
   if (isZodError(err)) {
@@ -36,14 +39,7 @@ function isZodError(err: unknown): err is Pick<ZodError, 'issues'> {
   return err instanceof ZodError || (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues));
 }
 
-/** Runs an activity body and converts whatever it throws. */
-export async function adapt<T>(body: (track: (values: Iterable<string>) => void) => Promise<T>): Promise<T> {
-  const secrets = new Set<string>();
-  try {
-    return await body((values) => {
-      for (const v of values) if (v) secrets.add(v);
-    });
-  } catch (e) {
-    throw toFailure(e, secrets);
-  }
+function scrubDetails(details: Record<string, unknown>, knownSecrets: Iterable<string>): Record<string, unknown> {
+  const known = [...knownSecrets];
+  return Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? scrubSecrets(v, known) : v]));
 }

@@ -1,33 +1,28 @@
 /** Step 1: load the collector, read the HWM and fix this run's window. Runs on the executor's queue. */
 import { Context } from '@temporalio/activity';
-import { withClosing, type CollectorRuntime } from '../src/runtime/runtime';
+import type { CollectorRuntime } from '../src/runtime/runtime';
 import { planWindow } from '../src/run/window-plan';
 import type { HostClaim, PlanRequest, RunPlan } from '../src/run/types';
 import { windowStamp } from '../src/contracts/window';
 import { parseDuration } from '../src/run/duration';
-import { adapt } from './failures';
 import { keepAlive } from './heartbeat';
+import { attemptScope } from './scope';
 import { whoStarted } from './started-by';
 import { scrubSecrets } from '../src/secrets/scrub';
-import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
+import { annotateSpan } from '../src/observability/activity';
 
 export function planActivities(runtime: CollectorRuntime) {
   return {
     async planRun(req: PlanRequest): Promise<RunPlan> {
-      // Metrics label: known once the collector resolves (a bad name or recipe stays "(unknown)").
-      let label = '(unknown)';
-      return observeStep('planRun', () => label, () => adapt(async (track) => keepAlive(() => withClosing(runtime.log, async (keep) => {
-        const collector = runtime.collector(req.ref);
-        label = collector.name;
-        const secrets = runtime.secrets(collector);
-        const ctx = { log: runtime.log, signal: Context.current().cancellationSignal };
+      return keepAlive(async () => {
+        // Resolving the collector names this attempt's metrics (a bad name or recipe stays "(unknown)").
+        const scope = attemptScope(runtime, req.ref, { runId: req.runId });
+        const { collector, secrets } = scope;
         // A recipe's source is held to the worker's policy here too, so a refusal comes before any step.
-        if (collector.origin === 'recipe') await runtime.resolvedSourceConfig(collector, secrets);
-        const store = keep(await runtime.hwmStore(collector, secrets, ctx));
-        const landing = keep(await runtime.landing(collector, secrets, ctx));
+        if (collector.origin === 'recipe') await scope.sourceConfig();
+        const store = await scope.hwmStore();
+        const landing = await scope.landing();
         const startedBy = await whoStarted(runtime.log);
-        // After every resolution of this step, so a later failure is scrubbed of all of them.
-        track(secrets.resolvedValues());
         const hwm = await store.get(collector.name);
         const o = collector.options;
         const ms = (d: string) => parseDuration(d)!;
@@ -71,9 +66,8 @@ export function planActivities(runtime: CollectorRuntime) {
           warnings: plan.warnings,
           startedBy,
         };
-        if (plan.empty) recordRunEnd(collector.name, 'empty');
         return planned;
-      }))));
+      });
     },
 
     /** Step 2: the host that picks this up keeps the staging files; later steps go to its own queue. */

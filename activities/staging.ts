@@ -3,19 +3,17 @@ import { rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { RunPlan } from '../src/run/types';
-import { adapt } from './failures';
 import { keepAlive } from './heartbeat';
-import { observeStep } from '../src/observability/activity';
 
 export function stagingActivities(runtime: CollectorRuntime) {
   return {
     async cleanup(plan: Pick<RunPlan, 'collector' | 'runId'>): Promise<void> {
-      return observeStep('cleanup', () => plan.collector, () => adapt(async () => keepAlive(async () => {
+      return keepAlive(async () => {
         const dir = runtime.stagingDir(plan.collector, plan.runId);
         // A writer still busy in the directory (an attempt the server gave up on) stops first.
         await runtime.staging.run(dir, Context.current().cancellationSignal, () => rm(dir, { recursive: true, force: true }));
         runtime.log.debug({ dir }, 'staging removed');
-      })));
+      });
     },
   };
 }

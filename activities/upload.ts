@@ -6,11 +6,11 @@ import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
 import { hashFile } from '../src/extracts/hash';
 import { ValidationError } from '../src/contracts/errors';
-import { withClosing, type CollectorRuntime } from '../src/runtime/runtime';
+import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { RunPlan, UploadResult, ValidateResult } from '../src/run/types';
-import { adapt } from './failures';
 import { assertHwmUnchanged } from '../src/hwm/commit';
-import { annotateSpan, observeStep } from '../src/observability/activity';
+import { attemptScope } from './scope';
+import { annotateSpan } from '../src/observability/activity';
 import { bytesUploaded, objectsUploaded } from '../src/observability/metrics';
 
 export interface UploadHeartbeat {
@@ -21,76 +21,71 @@ export interface UploadHeartbeat {
 export function uploadActivities(runtime: CollectorRuntime) {
   return {
     async upload(plan: RunPlan, validated: ValidateResult): Promise<UploadResult> {
-      return observeStep('upload', () => plan.collector, () => adapt((track) => withClosing(runtime.log, async (keep) => {
-        const ctx = Context.current();
-        const log = runtime.log.child({ collector: plan.collector, runId: plan.runId, activity: 'upload', attempt: ctx.info.attempt });
-        const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
-        const collector = runtime.collector(plan.ref);
-        const secrets = runtime.secrets(collector);
-        const pctx = { log, signal: ctx.cancellationSignal };
-        const store = keep(await runtime.hwmStore(collector, secrets, pctx));
-        const landing = keep(await runtime.landing(collector, secrets, pctx));
-        track(secrets.resolvedValues());
-        // Another run moved the HWM since this one planned: stop before anything is sent.
-        await assertHwmUnchanged(store, plan);
-        const dir = runtime.stagingDir(plan.collector, plan.runId);
-        const done = new Map((previous?.done ?? []).map((o) => [o.name, o]));
-        const inFlight = new Map<string, number>();
-        const state: UploadHeartbeat = { done: [...done.values()], bytesSent: 0 };
-        const beat = () => {
-          state.bytesSent = state.done.reduce((n, o) => n + o.bytes, 0) + [...inFlight.values()].reduce((a, b) => a + b, 0);
-          ctx.heartbeat(state);
-        };
-        const timer = setInterval(beat, Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
-        try {
-          const putOne = async (name: string, sha256: string) => {
-            if (done.has(name)) return;
-            const path = join(dir, name);
-            const hashed = await hashFile(path);
-            if (hashed.sha256 !== sha256) {
-              throw new ValidationError(`${name} changed in staging after validation (sha256 ${hashed.sha256} != ${sha256}); not uploaded`);
-            }
-            const gz = name.endsWith('.gz');
-            const outcome = await landing.put(
-              {
-                path,
-                bytes: hashed.bytes,
+      const ctx = Context.current();
+      const previous = ctx.info.heartbeatDetails as UploadHeartbeat | undefined;
+      const scope = attemptScope(runtime, plan.ref, { runId: plan.runId });
+      const { log } = scope;
+      const store = await scope.hwmStore();
+      const landing = await scope.landing();
+      // Another run moved the HWM since this one planned: stop before anything is sent.
+      await assertHwmUnchanged(store, plan);
+      const dir = runtime.stagingDir(plan.collector, plan.runId);
+      const done = new Map((previous?.done ?? []).map((o) => [o.name, o]));
+      const inFlight = new Map<string, number>();
+      const state: UploadHeartbeat = { done: [...done.values()], bytesSent: 0 };
+      const beat = () => {
+        state.bytesSent = state.done.reduce((n, o) => n + o.bytes, 0) + [...inFlight.values()].reduce((a, b) => a + b, 0);
+        ctx.heartbeat(state);
+      };
+      const timer = setInterval(beat, Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
+      try {
+        const putOne = async (name: string, sha256: string) => {
+          if (done.has(name)) return;
+          const path = join(dir, name);
+          const hashed = await hashFile(path);
+          if (hashed.sha256 !== sha256) {
+            throw new ValidationError(`${name} changed in staging after validation (sha256 ${hashed.sha256} != ${sha256}); not uploaded`);
+          }
+          const gz = name.endsWith('.gz');
+          const outcome = await landing.put(
+            {
+              path,
+              bytes: hashed.bytes,
+              sha256,
+              md5: hashed.md5,
+              contentType: name.endsWith('.json') ? 'application/json' : gz ? 'application/gzip' : 'text/csv; charset=utf-8',
+              metadata: {
+                collector: plan.collector,
+                runid: plan.runId,
+                windowstart: plan.window.start,
+                windowend: plan.window.end,
                 sha256,
-                md5: hashed.md5,
-                contentType: name.endsWith('.json') ? 'application/json' : gz ? 'application/gzip' : 'text/csv; charset=utf-8',
-                metadata: {
-                  collector: plan.collector,
-                  runid: plan.runId,
-                  windowstart: plan.window.start,
-                  windowend: plan.window.end,
-                  sha256,
-                },
               },
-              name,
-              { signal: ctx.cancellationSignal, onProgress: (n) => inFlight.set(name, n) },
-            );
-            inFlight.delete(name);
-            const entry = { name, outcome, bytes: hashed.bytes };
-            done.set(name, entry);
-            state.done.push(entry);
-            log.info({ object: name, outcome, bytes: hashed.bytes }, 'uploaded');
-            objectsUploaded.inc({ collector: plan.collector, outcome });
-            if (outcome === 'created') bytesUploaded.inc({ collector: plan.collector }, hashed.bytes);
-            beat();
-          };
-          await runBounded(
-            validated.files.map((f) => () => putOne(f.name, f.sha256)),
-            plan.options.uploadConcurrency,
+            },
+            name,
+            { signal: ctx.cancellationSignal, onProgress: (n) => inFlight.set(name, n) },
           );
-          await putOne(validated.manifest.name, validated.manifest.sha256);
-        } finally {
-          clearInterval(timer);
-        }
-        const objects = [...validated.files.map((f) => f.name), validated.manifest.name].map((n) => done.get(n)!);
-        const bytes = objects.reduce((n, o) => n + o.bytes, 0);
-        annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, bytes, objects: objects.length });
-        return { objects, bytes };
-      })));
+          inFlight.delete(name);
+          const entry = { name, outcome, bytes: hashed.bytes };
+          done.set(name, entry);
+          state.done.push(entry);
+          log.info({ object: name, outcome, bytes: hashed.bytes }, 'uploaded');
+          objectsUploaded.inc({ collector: plan.collector, outcome });
+          if (outcome === 'created') bytesUploaded.inc({ collector: plan.collector }, hashed.bytes);
+          beat();
+        };
+        await runBounded(
+          validated.files.map((f) => () => putOne(f.name, f.sha256)),
+          plan.options.uploadConcurrency,
+        );
+        await putOne(validated.manifest.name, validated.manifest.sha256);
+      } finally {
+        clearInterval(timer);
+      }
+      const objects = [...validated.files.map((f) => f.name), validated.manifest.name].map((n) => done.get(n)!);
+      const bytes = objects.reduce((n, o) => n + o.bytes, 0);
+      annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, bytes, objects: objects.length });
+      return { objects, bytes };
     },
   };
 }

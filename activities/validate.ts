@@ -6,54 +6,49 @@ import { validateFiles } from '../src/extracts/validate';
 import type { ExtractKind } from '../src/contracts/extract-format';
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { ExtractResult, RunPlan, ValidateResult } from '../src/run/types';
-import { adapt } from './failures';
-import { annotateSpan, observeStep, recordRunEnd } from '../src/observability/activity';
+import { annotateSpan } from '../src/observability/activity';
 
 export function validateActivities(runtime: CollectorRuntime) {
   return {
     async validate(plan: RunPlan, extracted: ExtractResult): Promise<ValidateResult> {
-      return observeStep('validate', () => plan.collector, () => adapt(async () => {
-        const ctx = Context.current();
-        const dir = runtime.stagingDir(plan.collector, plan.runId);
-        ctx.heartbeat();
-        const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async (signal) => {
-          const files = await validateFiles(
-            extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
-            (name) => ctx.heartbeat(name),
-            signal,
-          );
-          const manifest = await writeManifest(
-            dir,
-            plan.stamp,
-            {
-              collector: plan.collector,
-              sourceType: plan.sourceType,
-              workflowId: plan.workflowId,
-              runId: plan.runId,
-              window: plan.window,
-              warnings: extracted.warnings,
-              counters: extracted.counters,
-            },
-            files,
-            plan.window.end,
-          );
-          return { files, manifest };
-        }, () => ctx.heartbeat());
-        annotateSpan({
-          collector: plan.collector,
-          runId: plan.runId,
-          window: plan.window,
-          rows: files.reduce((n, f) => n + f.rows, 0),
-          bytes: files.reduce((n, f) => n + f.bytes, manifest.bytes),
-          files: files.length + 1,
-        });
-        // A dry run ends here: the workflow returns right after this step.
-        if (plan.options.dryRun) recordRunEnd(plan.collector, 'dry_run');
-        return {
-          files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
-          manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },
-        };
-      }));
+      const ctx = Context.current();
+      const dir = runtime.stagingDir(plan.collector, plan.runId);
+      ctx.heartbeat();
+      const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async (signal) => {
+        const files = await validateFiles(
+          extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
+          (name) => ctx.heartbeat(name),
+          signal,
+        );
+        const manifest = await writeManifest(
+          dir,
+          plan.stamp,
+          {
+            collector: plan.collector,
+            sourceType: plan.sourceType,
+            workflowId: plan.workflowId,
+            runId: plan.runId,
+            window: plan.window,
+            warnings: extracted.warnings,
+            counters: extracted.counters,
+          },
+          files,
+          plan.window.end,
+        );
+        return { files, manifest };
+      }, () => ctx.heartbeat());
+      annotateSpan({
+        collector: plan.collector,
+        runId: plan.runId,
+        window: plan.window,
+        rows: files.reduce((n, f) => n + f.rows, 0),
+        bytes: files.reduce((n, f) => n + f.bytes, manifest.bytes),
+        files: files.length + 1,
+      });
+      return {
+        files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+        manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },
+      };
     },
   };
 }

@@ -6,9 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimplePlugin } from '@temporalio/plugin';
-import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import { createActivities } from '../activities';
+import { executorActivities, hostActivities } from '../activities';
+import { collectorActivityInterceptors } from '../activities/interceptor';
+import type { CollectorSinks } from '../workflows/sinks';
+import { recordRunEnd } from './observability/activity';
 import type { CollectorRuntime } from './runtime/runtime';
 import { createRuntime, type RuntimeFactoryOptions } from './compose';
 import { workflowSource } from './workflow-source';
@@ -40,12 +43,15 @@ export class CollectorPlugin extends SimplePlugin {
 
   constructor(options: CollectorPluginOptions = {}) {
     const runtime = options.runtime ?? createRuntime(options);
-    const activities = options.activities === false ? undefined : createActivities(runtime);
+    // The executor's own queue serves the executor set; the host set goes on the companion (runWorker).
+    const activities = options.activities === false ? undefined : executorActivities(runtime);
     const source =
       options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));
     super({
       name: 'temporal-collectors',
-      ...(activities ? { activities } : {}),
+      // Timing, failure counting, conversion and scrubbing of every step (the companion copies it). Put
+      // a tracing plugin before this one, so the step's failure is recorded on its activity span.
+      ...(activities ? { activities, workerInterceptors: { activity: [collectorActivityInterceptors] } } : {}),
       ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
       // Never replace a customer's own workflows: they re-export ours from their workflows file.
       ...(source && 'workflowsPath' in source ? { workflowsPath: (existing?: string) => existing ?? source.workflowsPath } : {}),
@@ -55,9 +61,17 @@ export class CollectorPlugin extends SimplePlugin {
     });
     this.runtime = runtime;
     this.runActivities = options.activities !== false;
+    this.runWorkflows = options.workflows !== false;
+  }
+
+  /** Adds the sink the collect workflow reports run outcomes to (SimplePlugin has no sinks option). */
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const configured = super.configureWorker(options);
+    return this.runWorkflows ? { ...configured, sinks: { ...configured.sinks, ...collectorSinks() } } : configured;
   }
 
   private readonly runActivities: boolean;
+  private readonly runWorkflows: boolean;
   private readonly companions = new Map<string, Worker>();
 
   /** The running host-queue companion Worker of each executor queue (for readiness probes). */
@@ -83,7 +97,7 @@ export class CollectorPlugin extends SimplePlugin {
       taskQueue: this.runtime.hostQueue(taskQueue),
       // Host-pinned steps (extract, upload) drain on shutdown like the executor's own worker.
       shutdownGraceTime: worker.options.shutdownGraceTimeMs,
-      activities: createActivities(this.runtime),
+      activities: hostActivities(this.runtime),
       interceptors: { activity: interceptors.activity, client: interceptors.client },
       ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
       ...(dataConverter ? { dataConverter } : {}),
@@ -98,4 +112,9 @@ export class CollectorPlugin extends SimplePlugin {
       this.companions.delete(taskQueue);
     }
   }
+}
+
+/** The worker side of workflows/sinks.ts; not called while a history replays. */
+export function collectorSinks(): InjectedSinks<CollectorSinks> {
+  return { runs: { ended: { fn: (info, collector, outcome) => recordRunEnd(collector, outcome, info.runStartTime) } } };
 }

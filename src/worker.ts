@@ -142,7 +142,8 @@ export async function runCollectorWorkers(options: WorkerProcessOptions): Promis
   signal?.addEventListener('abort', abort, { once: true });
   try {
     await sweepStaleStaging(plugin.runtime.stagingRoot(), log);
-    const plugins = tracing ? [plugin, tracing.plugin] : [plugin];
+    // Tracing first: its activity span then encloses the collector's interceptor, which records failures on it.
+    const plugins = tracing ? [tracing.plugin, plugin] : [plugin];
     const workers = await Promise.all(
       executors.map(async (taskQueue) => {
         const w = await Worker.create({

@@ -5,136 +5,18 @@
  * schedule-to-start.)
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { CollectorActivities } from '../activities';
-import type { HostClaim, PlanRequest, RunPlan, RunSummary } from '../src/run/types';
-import { failureMessage } from '../src/cli/run';
-import { ROOT } from './support/processes';
-import { installSdkLogging } from '../src/worker';
-import pino from 'pino';
+import { runCollect, startHarness, type Harness } from './support/collect-harness';
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let seq = 0;
-
-function planFor(req: PlanRequest, executor: string): RunPlan {
-  return {
-    ref: req.ref,
-    collector: 'collector' in req.ref ? req.ref.collector : 'recipe.x',
-    sourceType: 'athena',
-    executor,
-    workflowId: req.workflowId,
-    runId: req.runId,
-    window: { start: '2026-01-01T00:00:00.000Z', end: '2026-01-02T00:00:00.000Z' },
-    windowOrigin: 'hwm',
-    empty: false,
-    hwmVersion: null,
-    hwmBefore: null,
-    stamp: '20260102T000000Z',
-    landing: 'file:///landing',
-    hwmStore: 'file:///hwm',
-    options: {
-      compress: false,
-      dryRun: false,
-      requireApproval: false,
-      approvalTimeoutMs: 60_000,
-      extractTimeoutMs: 60_000,
-      uploadTimeoutMs: 60_000,
-      heartbeatTimeoutMs: 10_000,
-      hostPickupTimeoutMs: 60_000,
-      maxHostAttempts: 1,
-      uploadConcurrency: 1,
-    },
-    warnings: [],
-    startedBy: { origin: 'temporal-cli', identity: 'temporal-cli:tester@host' },
-  };
-}
-
-/** Activities that record what was asked of them; the plan names `executor` as the collector's queue. */
-function mockActivities(executor: string, calls: string[]): Partial<CollectorActivities> {
-  return {
-    async planRun(req: PlanRequest) {
-      calls.push('planRun');
-      return planFor(req, executor);
-    },
-    async claimHost(): Promise<HostClaim> {
-      calls.push('claimHost');
-      return { hostQueue: `${executor}@h`, host: 'h' };
-    },
-    async extract() {
-      calls.push('extract');
-      return { files: [{ kind: 'metadata', name: 'm.csv', rows: 1 }], warnings: [], counters: {}, unitsDone: 1, unitsResumed: 0 };
-    },
-    async validate() {
-      calls.push('validate');
-      return { files: [{ kind: 'metadata', name: 'm.csv', rows: 1, bytes: 1, sha256: 'a' }], manifest: { name: 'manifest.json', bytes: 1, sha256: 'b' } };
-    },
-    async upload() {
-      calls.push('upload');
-      return { objects: [], bytes: 0 };
-    },
-    async acquirePublishLease() {
-      calls.push('acquirePublishLease');
-      return 'lease';
-    },
-    async releasePublishLease() {
-      calls.push('releasePublishLease');
-    },
-    async commitHwm() {
-      calls.push('commitHwm');
-      return { hwm: '2026-01-02T00:00:00.000Z', advanced: true };
-    },
-    async cleanup() {
-      calls.push('cleanup');
-    },
-  };
-}
-
-/** Runs `collect` with `args` on a worker serving `queues`; returns the result or the failure text. */
-async function run(args: unknown[], opts: { queues?: string[] } = {}) {
-  // The start queue, and the host queue the mocked claimHost hands out.
-  const queues = opts.queues ?? ['q', 'q@h'];
-  const calls: string[] = [];
-  const workers = await Promise.all(
-    queues.map((taskQueue) =>
-      Worker.create({
-        connection: env.nativeConnection,
-        taskQueue,
-        workflowBundle: bundle,
-        activities: mockActivities('q', calls),
-      }),
-    ),
-  );
-  const stopAll = () => workers.forEach((w) => w.shutdown());
-  const running = workers.map((w) => w.run());
-  try {
-    const handle = await env.client.workflow.start('collect', { taskQueue: queues[0]!, workflowId: `wf-${++seq}`, args });
-    try {
-      const summary = (await handle.result()) as RunSummary;
-      return { ok: true as const, summary, calls, handle };
-    } catch (e) {
-      assert.ok(e instanceof WorkflowFailedError, `the run fails as a workflow (not a stuck task): ${String(e)}`);
-      return { ok: false as const, message: failureMessage(e), calls, handle };
-    }
-  } finally {
-    stopAll();
-    await Promise.all(running);
-  }
-}
+let h: Harness;
+/** Runs `collect` with `args` on mocked activities; returns the result or the failure text. */
+const run = (args: unknown[]) => runCollect(h, args);
 
 describe('collect workflow: strict input (time-skipping server, mocked activities)', { timeout: 240_000 }, () => {
   before(async () => {
-    installSdkLogging(pino({ level: 'silent' }));
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: join(ROOT, '.tools', 'venv', 'bin', 'temporal-test-server') } },
-    });
-    bundle = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    h = await startHarness();
   });
-  after(async () => env?.teardown());
+  after(async () => h?.env.teardown());
 
   const refused: [string, unknown[], RegExp][] = [
     ['no input at all', [], /ConfigError: input: missing/],

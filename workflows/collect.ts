@@ -7,29 +7,27 @@
  * Deterministic and small: it passes names, counts and hashes between activities, never data.
  */
 import {
-  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   log,
   patched,
-  proxyActivities,
   setHandler,
   TimeoutFailure,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
-import type { CollectorActivities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../src/contracts/errors';
+import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import { parseCollectInput } from '../src/run/collect-input';
 import { approveSignal, progressQuery, rejectSignal } from './messages';
+import { acquirer, committer, EXECUTOR_PICKUP, executorSteps, hostSteps, releaser } from './activity-options';
+import { runs } from './sinks';
 import type {
   CollectInput,
   CollectorRef,
-  HostClaim,
   Progress,
+  RunOutcome,
   RunPlan,
   RunSummary,
   ValidateResult,
@@ -39,12 +37,24 @@ import type {
 const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */
 const LEASE_MARGIN_MS = 10 * 60_000;
-/** A step on an executor queue nobody polls fails after this long, naming the queue (a misrouted run). */
-const EXECUTOR_PICKUP = '3m';
-/** Executor-queue steps heartbeat every few seconds: a killed worker is noticed in this long. */
-const EXECUTOR_HEARTBEAT = '20s';
+
+const OUTCOMES: Record<RunSummary['status'], RunOutcome> = { completed: 'completed', 'empty-window': 'empty', 'dry-run': 'dry_run', rejected: 'rejected' };
 
 export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
+  // How the run ended goes to the worker's metrics through a sink: nothing in history, and the workflow,
+  // not an activity guessing what comes next, knows.
+  const named = { collector: '(unknown)' };
+  try {
+    const summary = await run(rawInput, named);
+    runs.ended(named.collector, OUTCOMES[summary.status]);
+    return summary;
+  } catch (err) {
+    runs.ended(named.collector, isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+async function run(rawInput: CollectInput | undefined, named: { collector: string }): Promise<RunSummary> {
   // Whoever can start a workflow writes this input: read it strictly, and fail the run (never the
   // workflow task, which would retry forever) when it is wrong.
   const parsed = parseCollectInput(rawInput);
@@ -72,6 +82,7 @@ export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
     ),
     input,
   );
+  named.collector = plan.collector;
   Object.assign(progress, { collector: plan.collector, window: plan.window, step: 1 });
   const durations = { extract: 0, validate: 0, upload: 0, total: 0 };
   const summary = (status: RunSummary['status'], rest: Partial<RunSummary> = {}): RunSummary => ({
@@ -236,10 +247,11 @@ async function pickedUp<T>(queue: string, step: () => Promise<T>): Promise<T> {
 /** A scheduled run's window ends at its scheduled time (backfills too), other runs at their start. */
 function nominalEnd(): string {
   const info = workflowInfo();
-  const scheduled = info.searchAttributes?.['TemporalScheduledStartTime']?.[0];
-  const at = scheduled instanceof Date ? scheduled : typeof scheduled === 'string' ? new Date(scheduled) : info.runStartTime;
-  return at.toISOString();
+  return (info.typedSearchAttributes.get(SCHEDULED_START) ?? info.runStartTime).toISOString();
 }
+
+/** Set by the server on runs a schedule starts: the action's nominal time. */
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 function previousWindowEnd(): string | undefined {
   const last = workflowInfo().lastResult as RunSummary | undefined;
@@ -257,65 +269,4 @@ function isPickupTimeout(err: unknown): boolean {
     err.cause instanceof TimeoutFailure &&
     err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
   );
-}
-
-const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-});
-
-/** Steps on the executor's queue; bounded, so a misrouted executor fails the run instead of hanging it. */
-function executorSteps(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({
-    taskQueue,
-    scheduleToStartTimeout: EXECUTOR_PICKUP,
-    startToCloseTimeout: '2m',
-    heartbeatTimeout: EXECUTOR_HEARTBEAT,
-    scheduleToCloseTimeout: '1h',
-    retry: retry(10),
-  });
-}
-
-/** The HWM commit after a complete upload: retried until it lands or a conflict says it must not. */
-function committer(taskQueue: string) {
-  const { maximumAttempts: _bounded, ...unlimited } = retry(1)!;
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '2m', heartbeatTimeout: EXECUTOR_HEARTBEAT, retry: unlimited });
-}
-
-/** Bounded well inside LEASE_MARGIN_MS, so a lease that took long to get is not spent before the upload. */
-function acquirer(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '3m', retry: retry(10) });
-}
-
-function releaser(taskQueue: string) {
-  return proxyActivities<CollectorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '10m', retry: retry(10) });
-}
-
-function hostSteps(host: HostClaim, plan: RunPlan) {
-  const o = plan.options;
-  const onHost: ActivityOptions = { taskQueue: host.hostQueue, scheduleToStartTimeout: o.hostPickupTimeoutMs };
-  // Cleanup must wait until a cancelled extract or upload has really stopped writing.
-  const { extract } = proxyActivities<CollectorActivities>({
-    ...onHost,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    startToCloseTimeout: o.extractTimeoutMs,
-    heartbeatTimeout: o.heartbeatTimeoutMs,
-    retry: retry(5),
-  });
-  const { validate } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
-  // The whole upload, every retry included, fits in uploadTimeout: the publish lease is sized by it.
-  const { upload } = proxyActivities<CollectorActivities>({
-    ...onHost,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    scheduleToCloseTimeout: o.uploadTimeoutMs,
-    startToCloseTimeout: o.uploadTimeoutMs,
-    heartbeatTimeout: o.heartbeatTimeoutMs,
-    retry: retry(8),
-  });
-  // Heartbeats: a worker killed mid-cleanup is noticed in seconds, not after the 5 minutes.
-  const { cleanup } = proxyActivities<CollectorActivities>({ ...onHost, startToCloseTimeout: '5m', heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
-  return { extract, validate, upload, cleanup };
 }

@@ -1,16 +1,14 @@
 /**
- * Hooks the activities call: step timing and failure counting (around `adapt`, so they see the Temporal
- * failure type and retryability the workflow sees), run outcomes, and attributes on the activity span
- * that @temporalio/interceptors-opentelemetry opens (no-ops when tracing is off).
+ * Step timing and failure counting for the activity interceptor (activities/interceptor.ts: around the
+ * failure conversion, so they see the Temporal failure type and retryability the workflow sees), run
+ * outcomes for the workflow's sink, and attributes on the activity span that
+ * @temporalio/interceptors-opentelemetry opens (no-ops when tracing is off).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { trace, type Attributes } from '@opentelemetry/api';
 import type { Window } from '../contracts/window';
 import { activityDuration, activityFailures, runDuration, runsTotal, type RunOutcome, type StepName } from './metrics';
-
-/** Steps whose terminal failure fails the run (cleanup failures are logged by the workflow, nothing more). */
-const RUN_STEPS: ReadonlySet<StepName> = new Set(['planRun', 'extract', 'validate', 'upload', 'commitHwm']);
 
 function failureOf(err: unknown): { type: string; retryable: boolean; cancelled: boolean } {
   if (err instanceof CancelledFailure) return { type: 'Cancelled', retryable: false, cancelled: true };
@@ -43,7 +41,6 @@ export async function observeStep<T>(step: StepName, collector: () => string, bo
     if (!f.cancelled) {
       const terminal = !f.retryable || lastAttempt();
       activityFailures.inc({ collector: name, activity: step, type: f.type, terminal: String(terminal) });
-      if (terminal && RUN_STEPS.has(step)) runsTotal.inc({ collector: name, outcome: 'failed' });
       trace.getActiveSpan()?.setAttribute('collector.failure_type', f.type);
     }
     throw err;
@@ -51,33 +48,12 @@ export async function observeStep<T>(step: StepName, collector: () => string, bo
 }
 
 /**
- * Counts a run that ended on this worker; its duration (from the workflow's start, which only Temporal
- * knows) is observed when a describe answers, off the activity's path and bounded by a timeout.
+ * Counts a run as its workflow ended it (the sink of workflows/sinks.ts); a completed or dry run's
+ * duration runs from the run's start, which the workflow's info carries.
  */
-export function recordRunEnd(collector: string, outcome: Exclude<RunOutcome, 'failed'>): void {
+export function recordRunEnd(collector: string, outcome: RunOutcome, runStartTime: Date): void {
   runsTotal.inc({ collector, outcome });
-  if (outcome === 'empty') return;
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-    void ctx.client;
-  } catch {
-    return;
-  }
-  const execution = ctx.info.workflowExecution;
-  if (!execution) return;
-  const { workflowId, runId } = execution;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5_000)));
-  const startedAt = ctx.client.workflow
-    .getHandle(workflowId, runId)
-    .describe()
-    .then((d) => d.startTime.getTime())
-    .catch(() => undefined);
-  void Promise.race([startedAt, timeout]).then((t) => {
-    clearTimeout(timer);
-    if (t !== undefined) runDuration.observe({ collector, outcome }, Math.max(0, (Date.now() - t) / 1000));
-  });
+  if (outcome === 'completed' || outcome === 'dry_run') runDuration.observe({ collector, outcome }, Math.max(0, (Date.now() - runStartTime.getTime()) / 1000));
 }
 
 /** Attributes on the current activity span: which collector, which window, how much. */

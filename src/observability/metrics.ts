@@ -11,15 +11,19 @@ export const collectorRegistry = new Registry();
 
 const registers = [collectorRegistry];
 
-/** Steps of the collect workflow that run as activities; the `activity` label takes these values. */
-export type StepName = 'planRun' | 'claimHost' | 'extract' | 'validate' | 'upload' | 'commitHwm' | 'cleanup';
+/** Steps of the collect workflow timed and counted per attempt; the `activity` label takes these values. */
+const STEPS = ['planRun', 'extract', 'validate', 'upload', 'commitHwm', 'cleanup', 'acquirePublishLease', 'releasePublishLease'] as const;
+export type StepName = (typeof STEPS)[number];
 
-/** What a run ended as, as far as a worker can see it (the workflow's own result lives in Temporal). */
-export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'failed';
+export function isStepName(name: string): name is StepName {
+  return (STEPS as readonly string[]).includes(name);
+}
+
+export type { RunOutcome } from '../run/types';
 
 export const runsTotal = new Counter({
   name: 'collector_runs_total',
-  help: 'Runs by outcome, recorded where they end: completed at the HWM commit, dry_run after validation, empty at planning, failed at a step failure that will not be retried',
+  help: 'Runs by outcome, as the workflow ends them: completed (HWM committed), dry_run, empty, rejected (at the approval gate), failed, cancelled',
   labelNames: ['collector', 'outcome'] as const,
   registers,
 });

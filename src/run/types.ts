@@ -114,6 +114,9 @@ export interface UploadResult {
 
 export type RunStatus = 'completed' | 'dry-run' | 'empty-window' | 'rejected';
 
+/** How a run ended, as the workflow reports it to its worker's metrics (workflows/sinks.ts). */
+export type RunOutcome = 'completed' | 'dry_run' | 'empty' | 'rejected' | 'failed' | 'cancelled';
+
 export interface RunSummary {
   collector: string;
   status: RunStatus;
