@@ -47,7 +47,7 @@ function peakRssMb(): number {
 async function child(role: string, port: number, password: string, database: string, tables: number): Promise<void> {
   const started = performance.now();
   let statements = 0;
-  let rows = 0;
+  let rows: number;
   const dir = mkdtempSync(join(tmpdir(), 'bench-pg-'));
   if (role === 'ours') {
     applyCollectorV8Profile();
