@@ -13,7 +13,8 @@ import { BUILD_ID, TOOL_VERSION } from './version';
 import { Readiness, temporalProbe, type ExpectedWorker } from './observability/health';
 import { serveRoutes, type Routes, type RunningServer } from './observability/http';
 import { metricsRoutes } from './observability/prometheus';
-import { runtimeFreshnessSource, trackFreshness } from './observability/freshness';
+import { trackFreshness } from './observability/freshness';
+import { runtimeFreshnessSource } from './runtime/freshness-source';
 import type { Tracing } from './observability/tracing';
 
 let runtimeInstalled = false;

@@ -5,7 +5,6 @@
  */
 import { Gauge } from 'prom-client';
 import { settings } from '../settings';
-import type { CollectorRuntime } from '../runtime/runtime';
 import { collectorRegistry } from './metrics';
 
 export interface FreshnessOptions {
@@ -35,28 +34,6 @@ const sources = new Set<FreshnessSource>();
 let options: Required<FreshnessOptions> = { refreshMs: 30_000, timeoutMs: 5_000, concurrency: 4 };
 let lastRefresh = 0;
 let inFlight: Promise<void> | undefined;
-
-/** The collectors a runtime serves: those of the collectors file whose executor is one of `executors`. */
-export function runtimeFreshnessSource(runtime: CollectorRuntime, executors: string[]): FreshnessSource {
-  return {
-    collectors() {
-      try {
-        return [...runtime.config().collectors.values()].filter((c) => executors.includes(c.executor)).map((c) => c.name);
-      } catch {
-        return [];
-      }
-    },
-    async read(name, signal) {
-      const collector = runtime.collector({ collector: name });
-      const store = await runtime.hwmStore(collector, runtime.secrets(collector), { log: runtime.log, signal });
-      try {
-        return (await store.get(name)).value;
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
-  };
-}
 
 /** Starts reporting freshness for `source`; the returned function stops it (a stopped worker's collectors vanish). */
 export function trackFreshness(source: FreshnessSource, opts: FreshnessOptions = {}): () => void {
