@@ -16,7 +16,6 @@ import type { CollectorRef } from '../run/types';
 import { SecretResolver } from '../secrets/resolve';
 import { addSecretPatterns, scrubSecrets } from '../secrets/scrub';
 import type { DataConverter } from '@temporalio/common';
-import { dataConverterFromConfig } from '../codec/data-converter';
 import { StagingLock } from './staging-lock';
 import { settings } from '../settings';
 
@@ -103,6 +102,9 @@ export class CollectorRuntime {
       if (e instanceof ConfigError && /not found/.test(e.message)) return undefined;
       throw e;
     }
+    // Loaded here, not with the runtime: the codec brings Temporal's protobuf definitions, which commands
+    // that only read collectors.yaml (validate-config) do not need.
+    const { dataConverterFromConfig } = require('../codec/data-converter') as typeof import('../codec/data-converter');
     return dataConverterFromConfig(encryption, this.secrets());
   }
 

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { HwmPlugin } from '../../contracts/plugin';
 import { objectStoreHwmPlugin } from '../object-store/hwm';
-import { AzureBlobClient } from './client';
+import { azureBlobClient } from './lazy-client';
 import { azureBlobSchema } from './config';
 import { azureConnectionTargets } from './targets';
 
@@ -14,4 +14,4 @@ export const azureBlobHwmSchema = azureBlobSchema({});
 
 export type AzureBlobHwmConfig = z.infer<typeof azureBlobHwmSchema>;
 
-export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = objectStoreHwmPlugin('azure-blob', azureBlobHwmSchema, (config, log) => new AzureBlobClient(config, 'azure-blob HWM store', log), azureConnectionTargets);
+export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = objectStoreHwmPlugin('azure-blob', azureBlobHwmSchema, (config, log) => azureBlobClient(config, 'azure-blob HWM store', log), azureConnectionTargets);

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../contracts/errors';
 import type { LandingPlugin } from '../../contracts/plugin';
 import { objectLandingFields, ObjectStoreLanding } from '../object-store/landing';
-import { AzureBlobClient } from './client';
+import { azureBlobClient } from './lazy-client';
 import { azureBlobSchema } from './config';
 import { azureConnectionTargets } from './targets';
 
@@ -32,7 +32,7 @@ export const azureBlobLanding: LandingPlugin<AzureBlobLandingConfig> = {
   type: 'azure-blob',
   configSchema: azureBlobLandingSchema,
   create(config, ctx) {
-    const client = new AzureBlobClient(config, 'azure-blob', ctx.log, { blockSize: (config.blockSizeMiB ?? 16) * MiB, concurrency: config.concurrency ?? 4 });
+    const client = azureBlobClient(config, 'azure-blob', ctx.log, { blockSize: (config.blockSizeMiB ?? 16) * MiB, concurrency: config.concurrency ?? 4 });
     const mode = config.verifyExisting ?? 'auto';
     if (mode === 'write-only' && client.authKind === 'shared-key') {
       throw new ConfigError('verifyExisting: write-only needs a SAS or auth: azure-ad (an account key can always read; use auto or read)');

@@ -1,57 +1,18 @@
 /**
  * The `postgres` source: per schema, the metadata of every relation from pg_catalog; per database, the
  * lineage of views and materialized views from pg_depend. Also for what speaks PostgreSQL's catalog:
- * RDS, Aurora, Cloud SQL, Azure Database for PostgreSQL.
+ * RDS, Aurora, Cloud SQL, Azure Database for PostgreSQL. This file stays light (schema, targets): the
+ * implementation and its driver load with the first `create`.
  */
-import type { Connector, ExtractContext, ExtractUnit, Source, SourceContext, SourcePlugin } from '../../contracts/plugin';
-import { PostgresSessions } from './client';
-import { databaseNames, schemaNames } from './catalog';
-import { postgresConfigSchema, schemaFilter, type PostgresConfig } from './config';
-import { lineageUnit } from './lineage';
-import { metadataUnit } from './metadata';
-import { testPostgresConnection } from './test-connection';
+import type { Connector, SourcePlugin } from '../../contracts/plugin';
+import { postgresConfigSchema, type PostgresConfig } from './config';
 
 export { postgresConfigSchema, type PostgresConfig } from './config';
-export { metadataUnitKey, TABLE_TYPES } from './metadata';
-export { lineageUnitKey } from './lineage';
-
-class PostgresSource implements Source {
-  readonly concurrency: number;
-  private readonly sessions: PostgresSessions;
-
-  constructor(config: PostgresConfig, private readonly ctx: SourceContext) {
-    this.concurrency = config.maxConnections;
-    // No session opens until the first statement.
-    this.sessions = new PostgresSessions(config, ctx.apiCall);
-  }
-
-  async *units(ctx: ExtractContext): AsyncGenerator<ExtractUnit> {
-    const keep = schemaFilter(this.sessions.config);
-    for (const database of await databaseNames(this.sessions, ctx.signal)) {
-      const schemas = (await schemaNames(this.sessions, database, ctx.signal)).filter((s) => keep(s.name));
-      const denied = schemas.filter((s) => !s.usable).map((s) => s.name);
-      if (denied.length) {
-        ctx.warn(`database ${database}: no USAGE on schema(s) ${denied.join(', ')}, so their tables are missing; grant it (collector test-connection prints the GRANT)`);
-      }
-      const usable = schemas.filter((s) => s.usable).map((s) => s.name);
-      for (const schema of usable) yield metadataUnit(this.sessions, ctx, database, schema);
-      if (usable.length) yield lineageUnit(this.sessions, ctx, database, usable);
-    }
-  }
-
-  testConnection() {
-    return testPostgresConnection(this.sessions, this.ctx.signal);
-  }
-
-  close() {
-    return this.sessions.close();
-  }
-}
 
 export const postgresSource: SourcePlugin<PostgresConfig> = {
   type: 'postgres',
   configSchema: postgresConfigSchema,
-  create: (config, ctx) => new PostgresSource(config, ctx),
+  create: (config, ctx) => new (require('./source') as typeof import('./source')).PostgresSource(config, ctx),
   targets: (config) => [{ kind: 'endpoint', field: 'host', value: `${config.host.toLowerCase()}:${config.port}` }],
 };
 

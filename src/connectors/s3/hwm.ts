@@ -7,11 +7,11 @@ import type { z } from 'zod';
 import type { HwmPlugin } from '../../contracts/plugin';
 import { objectStoreHwmPlugin } from '../object-store/hwm';
 import { s3ConnectionTargets } from '../aws/targets';
-import { S3ObjectClient } from './client';
+import { s3Client } from './lazy-client';
 import { s3Schema } from './config';
 
 export const s3HwmSchema = s3Schema({});
 
 export type S3HwmConfig = z.infer<typeof s3HwmSchema>;
 
-export const s3HwmPlugin: HwmPlugin<S3HwmConfig> = objectStoreHwmPlugin('s3', s3HwmSchema, (config, log) => new S3ObjectClient(config, 's3 HWM store', log), s3ConnectionTargets);
+export const s3HwmPlugin: HwmPlugin<S3HwmConfig> = objectStoreHwmPlugin('s3', s3HwmSchema, (config, log) => s3Client(config, 's3 HWM store', log), s3ConnectionTargets);

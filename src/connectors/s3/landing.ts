@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { LandingPlugin } from '../../contracts/plugin';
 import { objectLandingFields, ObjectStoreLanding } from '../object-store/landing';
 import { s3ConnectionTargets } from '../aws/targets';
-import { S3ObjectClient } from './client';
+import { s3Client } from './lazy-client';
 import { s3Schema } from './config';
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,7 @@ export const s3Landing: LandingPlugin<S3LandingConfig> = {
   configSchema: s3LandingSchema,
   create: (config, ctx) =>
     new ObjectStoreLanding(
-      new S3ObjectClient(config, 's3', ctx.log, { partSize: (config.partSizeMiB ?? 16) * MiB, concurrency: config.concurrency ?? 4 }),
+      s3Client(config, 's3', ctx.log, { partSize: (config.partSizeMiB ?? 16) * MiB, concurrency: config.concurrency ?? 4 }),
       config.verifyExisting ?? 'auto',
       ctx,
     ),
