@@ -6,7 +6,29 @@ import tseslint from 'typescript-eslint';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries, and from
 // the product only the pure modules (src/run, the error types). Types may come from anywhere.
-const NODE_BUILTINS = ['assert', 'buffer', 'child_process', 'crypto', 'dns', 'events', 'fs', 'fs/promises', 'http', 'https', 'net', 'os', 'path', 'process', 'stream', 'timers', 'tls', 'url', 'util', 'worker_threads', 'zlib'];
+const NODE_BUILTINS = [
+  'assert',
+  'buffer',
+  'child_process',
+  'crypto',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'https',
+  'net',
+  'os',
+  'path',
+  'process',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'worker_threads',
+  'zlib',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'test/fixtures/**', 'docker/**', 'examples/**', '**/*.js', '**/*.mjs'] },
@@ -20,7 +42,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it return promises the runner itself tracks.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       // tsc (noUnusedLocals/Parameters) already reports these, with the project's own conventions.
@@ -38,10 +68,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [...NODE_BUILTINS, ...NODE_BUILTINS.map((m) => `node:${m}`)].map((name) => ({ name, message: 'workflow code runs in the deterministic sandbox: no Node built-ins' })),
+          paths: [...NODE_BUILTINS, ...NODE_BUILTINS.map((m) => `node:${m}`)].map((name) => ({
+            name,
+            message: 'workflow code runs in the deterministic sandbox: no Node built-ins',
+          })),
           patterns: [
-            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity', '@aws-sdk/*', '@azure/*', 'pino'], message: 'not in the workflow sandbox: call an activity instead', allowTypeImports: true },
-            { regex: '^\\.\\./src/(?!run/|contracts/(errors|window)$)', message: 'workflow code may import only the pure modules src/run/* and src/contracts/errors|window', allowTypeImports: true },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity', '@aws-sdk/*', '@azure/*', 'pino'],
+              message: 'not in the workflow sandbox: call an activity instead',
+              allowTypeImports: true,
+            },
+            {
+              regex: '^\\.\\./src/(?!run/|contracts/(errors|window)$)',
+              message: 'workflow code may import only the pure modules src/run/* and src/contracts/errors|window',
+              allowTypeImports: true,
+            },
             { regex: '^\\.\\./activities', message: 'workflow code takes only the activity types (import type)', allowTypeImports: true },
           ],
         },

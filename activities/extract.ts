@@ -28,24 +28,36 @@ export function extractActivities(runtime: CollectorRuntime) {
       const timer = setInterval(() => ctx.heartbeat(last), Math.max(1000, Math.min(10_000, plan.options.heartbeatTimeoutMs / 3)));
       try {
         ctx.heartbeat(last);
-        const { files, checkpoint, reused: resumed } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) => runUnits({
-          source,
-          sourceType: scope.collector.source.type,
-          collector: plan.collector,
-          stamp: plan.stamp,
-          compress: plan.options.compress,
-          dir,
-          ctx: { log, signal, window: plan.window },
-          checkpoint: previous?.checkpoint,
-          knownSecrets: secrets.resolvedValues(),
-          onUnitDone(cp, rows) {
-            last = { checkpoint: cp, rows };
-            ctx.heartbeat(last);
-          },
-        }));
+        const {
+          files,
+          checkpoint,
+          reused: resumed,
+        } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) =>
+          runUnits({
+            source,
+            sourceType: scope.collector.source.type,
+            collector: plan.collector,
+            stamp: plan.stamp,
+            compress: plan.options.compress,
+            dir,
+            ctx: { log, signal, window: plan.window },
+            checkpoint: previous?.checkpoint,
+            knownSecrets: secrets.resolvedValues(),
+            onUnitDone(cp, rows) {
+              last = { checkpoint: cp, rows };
+              ctx.heartbeat(last);
+            },
+          }),
+        );
         log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
         for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
-        annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window, rows: files.reduce((n, f) => n + f.rows, 0), files: files.length });
+        annotateSpan({
+          collector: plan.collector,
+          runId: plan.runId,
+          window: plan.window,
+          rows: files.reduce((n, f) => n + f.rows, 0),
+          files: files.length,
+        });
         return {
           files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows })),
           warnings: checkpoint.warnings,

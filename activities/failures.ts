@@ -21,7 +21,11 @@ export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): un
   }
   if (isZodError(err)) {
     // A schema refusing a value is a configuration problem: retrying cannot fix it.
-    return ApplicationFailure.create({ type: 'ConfigError', message: scrubSecrets(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), knownSecrets), nonRetryable: true });
+    return ApplicationFailure.create({
+      type: 'ConfigError',
+      message: scrubSecrets(err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), knownSecrets),
+      nonRetryable: true,
+    });
   }
   if (err instanceof Error) {
     // Unknown errors (network, SDK) stay retryable; only the text is cleaned.
@@ -36,7 +40,9 @@ export function toFailure(err: unknown, knownSecrets: Iterable<string> = []): un
 
 /** Ours, or one from a plugin's own copy of zod (same shape, another class). */
 function isZodError(err: unknown): err is Pick<ZodError, 'issues'> {
-  return err instanceof ZodError || (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues));
+  return (
+    err instanceof ZodError || (err instanceof Error && err.name === 'ZodError' && Array.isArray((err as { issues?: unknown }).issues))
+  );
 }
 
 function scrubDetails(details: Record<string, unknown>, knownSecrets: Iterable<string>): Record<string, unknown> {

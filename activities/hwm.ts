@@ -24,7 +24,10 @@ export function hwmActivities(runtime: CollectorRuntime) {
     async commitHwm(plan: RunPlan): Promise<{ hwm: string | null; advanced: boolean }> {
       return keepAlive(async () => {
         const result = await commitHwm(await storeFor(plan), plan);
-        runtime.log.info({ collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced }, 'HWM committed');
+        runtime.log.info(
+          { collector: plan.collector, hwm: result.value, previous: plan.hwmBefore, advanced: result.advanced },
+          'HWM committed',
+        );
         if (result.value) recordHwmAdvanced(plan.collector, result.value);
         annotateSpan({ collector: plan.collector, runId: plan.runId, window: plan.window });
         return { hwm: result.value, advanced: result.advanced };

@@ -33,7 +33,10 @@ export function planActivities(runtime: CollectorRuntime) {
           initialLookbackMs: ms(o.initialLookback),
           safetyLagMs: ms(o.safetyLag),
         });
-        runtime.log.info({ collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId, startedBy }, 'window planned');
+        runtime.log.info(
+          { collector: collector.name, window: plan.window, origin: plan.origin, runId: req.runId, startedBy },
+          'window planned',
+        );
         annotateSpan({ collector: collector.name, runId: req.runId, window: plan.window });
         const planned: RunPlan = {
           ref: req.ref,

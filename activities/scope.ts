@@ -72,7 +72,9 @@ export class AttemptScope {
 
   /** The collector's source, created for this attempt and closed with it. */
   source(): Promise<Source> {
-    return this.once('source-instance', () => this.runtime.source(this.collector, this.secrets, this.pluginContext).then((s) => this.keep(s)));
+    return this.once('source-instance', () =>
+      this.runtime.source(this.collector, this.secrets, this.pluginContext).then((s) => this.keep(s)),
+    );
   }
 
   /**
@@ -81,7 +83,11 @@ export class AttemptScope {
    */
   async close(): Promise<void> {
     for (const r of this.opened.splice(0).reverse()) {
-      await r.close().catch((e: unknown) => this.log.warn({ err: scrubSecrets(errorMessage(e), [...this.settled]).slice(0, 300) }, 'closing a client failed'));
+      await r
+        .close()
+        .catch((e: unknown) =>
+          this.log.warn({ err: scrubSecrets(errorMessage(e), [...this.settled]).slice(0, 300) }, 'closing a client failed'),
+        );
     }
   }
 

@@ -35,9 +35,14 @@ export async function whoStarted(log: Logger): Promise<StartedBy> {
           : identity?.startsWith('temporal-cli')
             ? 'temporal-cli'
             : 'other';
-    return { origin, ...(identity ? { identity } : {}), ...(scheduleId ? { scheduleId } : {}), ...(parentWorkflowId ? { parentWorkflowId } : {}) };
+    return {
+      origin,
+      ...(identity ? { identity } : {}),
+      ...(scheduleId ? { scheduleId } : {}),
+      ...(parentWorkflowId ? { parentWorkflowId } : {}),
+    };
   } catch (e) {
-    log.warn({ err: (e as Error).message }, 'could not read who started the run (history not readable with this worker\'s credentials?)');
+    log.warn({ err: (e as Error).message }, "could not read who started the run (history not readable with this worker's credentials?)");
     return { origin: 'unknown' };
   }
 }

@@ -106,4 +106,3 @@ async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promis
   await Promise.all(workers);
   if (failed) throw failed.error;
 }
-

@@ -14,29 +14,34 @@ export function validateActivities(runtime: CollectorRuntime) {
       const ctx = Context.current();
       const dir = runtime.stagingDir(plan.collector, plan.runId);
       ctx.heartbeat();
-      const { files, manifest } = await runtime.staging.run(dir, ctx.cancellationSignal, async (signal) => {
-        const files = await validateFiles(
-          extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
-          (name) => ctx.heartbeat(name),
-          signal,
-        );
-        const manifest = await writeManifest(
-          dir,
-          plan.stamp,
-          {
-            collector: plan.collector,
-            sourceType: plan.sourceType,
-            workflowId: plan.workflowId,
-            runId: plan.runId,
-            window: plan.window,
-            warnings: extracted.warnings,
-            counters: extracted.counters,
-          },
-          files,
-          plan.window.end,
-        );
-        return { files, manifest };
-      }, () => ctx.heartbeat());
+      const { files, manifest } = await runtime.staging.run(
+        dir,
+        ctx.cancellationSignal,
+        async (signal) => {
+          const files = await validateFiles(
+            extracted.files.map((f) => ({ kind: f.kind as ExtractKind, name: f.name, rows: f.rows, path: join(dir, f.name) })),
+            (name) => ctx.heartbeat(name),
+            signal,
+          );
+          const manifest = await writeManifest(
+            dir,
+            plan.stamp,
+            {
+              collector: plan.collector,
+              sourceType: plan.sourceType,
+              workflowId: plan.workflowId,
+              runId: plan.runId,
+              window: plan.window,
+              warnings: extracted.warnings,
+              counters: extracted.counters,
+            },
+            files,
+            plan.window.end,
+          );
+          return { files, manifest };
+        },
+        () => ctx.heartbeat(),
+      );
       annotateSpan({
         collector: plan.collector,
         runId: plan.runId,

@@ -189,7 +189,13 @@ async function serverCounters(endpoint: string, reset = false): Promise<Record<s
 
 /** Our extraction: every unit, `concurrency` at once, each row streamed to its CSV file. */
 async function runOurs(endpoint: string, concurrency: number, dir: string): Promise<Omit<RunResult, 'role' | 'calls'>> {
-  const config = athenaSource.configSchema.parse({ type: 'athena', region: REGION, endpoint, outputLocation: OUTPUT, maxConcurrency: concurrency });
+  const config = athenaSource.configSchema.parse({
+    type: 'athena',
+    region: REGION,
+    endpoint,
+    outputLocation: OUTPUT,
+    maxConcurrency: concurrency,
+  });
   const now = Date.now();
   const ctx: ExtractContext = {
     log: pino({ level: 'warn' }),
@@ -237,14 +243,17 @@ async function runBaseline(endpoint: string, dir: string): Promise<Omit<RunResul
     const r = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
     const state = r.QueryExecution?.Status?.State;
     if (state === 'SUCCEEDED') break;
-    if (state === 'FAILED' || state === 'CANCELLED') throw new Error(`baseline query ${state}: ${r.QueryExecution?.Status?.StateChangeReason}`);
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new Error(`baseline query ${state}: ${r.QueryExecution?.Status?.StateChangeReason}`);
     await new Promise((res) => setTimeout(res, 200));
   }
   const rows: (string | null)[][] = [];
   let token: string | undefined;
   let first = true;
   do {
-    const page: GetQueryResultsCommandOutput = await client.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: token }));
+    const page: GetQueryResultsCommandOutput = await client.send(
+      new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, NextToken: token }),
+    );
     const data = page.ResultSet?.Rows ?? [];
     for (let i = first ? 1 : 0; i < data.length; i++) rows.push((data[i]!.Data ?? []).map((d) => d.VarCharValue ?? null));
     first = false;
@@ -289,11 +298,25 @@ function spawnJson<T>(args: string[], label: string, env: NodeJS.ProcessEnv = pr
         // not our line
       }
     });
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code}: ${err.split('\n').filter((l) => !/NodeVersionSupport|node >=22|a\.co\//.test(l)).join('\n')}`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `${label} exited with ${code}: ${err
+            .split('\n')
+            .filter((l) => !/NodeVersionSupport|node >=22|a\.co\//.test(l))
+            .join('\n')}`,
+        ),
+      ),
+    );
   });
 }
 
-async function startServer(tables: number, columns: number, executions: number, latencyMs: number): Promise<{ child: ChildProcess; endpoint: string }> {
+async function startServer(
+  tables: number,
+  columns: number,
+  executions: number,
+  latencyMs: number,
+): Promise<{ child: ChildProcess; endpoint: string }> {
   const main = require.resolve(join(__dirname, '..', 'tools', 'athena-local', 'main'));
   const spec = `tables=${tables},columns=${columns},executions=${executions},databases=${Math.min(20, Math.max(1, Math.ceil(tables / 50)))}`;
   const args = [main, '--port', '0', '--generate', spec, ...(latencyMs ? ['--latency-ms', String(latencyMs)] : [])];
@@ -320,8 +343,13 @@ async function measure(role: 'ours' | 'baseline', endpoint: string, o: Options):
 }
 
 function report(r: RunResult): void {
-  const rows = Object.entries(r.rows).map(([k, v]) => `${k}=${v}`).join(' ');
-  const calls = Object.entries(r.calls).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(' ');
+  const rows = Object.entries(r.rows)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const calls = Object.entries(r.calls)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   process.stdout.write(
     `${r.role.padEnd(14)} wall ${(r.wallMs / 1000).toFixed(1)}s  peak RSS ${r.peakRssMb.toFixed(0)} MB  peak heap ${r.peakHeapMb.toFixed(0)} MB  rows: ${rows}\n${' '.repeat(15)}API calls: ${calls}\n`,
   );

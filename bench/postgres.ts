@@ -51,9 +51,24 @@ async function child(role: string, port: number, password: string, database: str
   const dir = mkdtempSync(join(tmpdir(), 'bench-pg-'));
   if (role === 'ours') {
     applyCollectorV8Profile();
-    const config = { ...postgresConfigSchema.parse({ type: 'postgres', host: '127.0.0.1', port, user: 'postgres', password: '${P}', sslmode: 'disable', databases: [database] }), password };
+    const config = {
+      ...postgresConfigSchema.parse({
+        type: 'postgres',
+        host: '127.0.0.1',
+        port,
+        user: 'postgres',
+        password: '${P}',
+        sslmode: 'disable',
+        databases: [database],
+      }),
+      password,
+    };
     const log = pino({ level: 'silent' });
-    const source = postgresSource.create(config, { log, signal: new AbortController().signal, apiCall: (_op, outcome) => void (outcome === 'call' && statements++) });
+    const source = postgresSource.create(config, {
+      log,
+      signal: new AbortController().signal,
+      apiCall: (_op, outcome) => void (outcome === 'call' && statements++),
+    });
     try {
       const { files } = await runUnits({
         source,
@@ -74,7 +89,9 @@ async function child(role: string, port: number, password: string, database: str
     // What a hand-written extractor does: one query, every row in memory, then one file.
     const client = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database });
     await client.connect();
-    const result = await client.query(`SELECT * FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`);
+    const result = await client.query(
+      `SELECT * FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
+    );
     statements = 1;
     await client.end();
     rows = result.rows.length;
@@ -91,7 +108,11 @@ async function measure(role: string, port: number, password: string, database: s
   // Ours runs with the collector's V8 profile, as the `collector` command and the image do; the baseline on
   // Node's defaults, as a hand-written extractor would.
   const v8 = role === 'ours' ? [STARTUP_NODE_OPTIONS] : [];
-  const p = spawn(process.execPath, [...v8, '--import', 'tsx', __filename, '--child', role, String(port), password, database, String(tables)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    process.execPath,
+    [...v8, '--import', 'tsx', __filename, '--child', role, String(port), password, database, String(tables)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => p.once('exit', r));
@@ -115,24 +136,34 @@ async function main(): Promise<void> {
       await pg.sql(`CREATE DATABASE ${database}`);
       const started = performance.now();
       // Built server-side in a loop: a few seconds instead of ten thousand round trips.
-      const cols = Array.from({ length: columns }, (_, i) => `c${i} ${['int', 'text', 'numeric(12,2)', 'timestamptz', 'boolean'][i % 5]}`).join(', ');
+      const cols = Array.from(
+        { length: columns },
+        (_, i) => `c${i} ${['int', 'text', 'numeric(12,2)', 'timestamptz', 'boolean'][i % 5]}`,
+      ).join(', ');
       await pg.sql('CREATE SCHEMA app', database);
       // In batches: each table holds a lock until its transaction commits, and the lock table is finite.
       for (let from = 1; from <= tables; from += 500) {
         const to = Math.min(tables, from + 499);
-        await pg.sql(`DO $$ BEGIN FOR i IN ${from}..${to} LOOP EXECUTE format('CREATE TABLE app.t%s (${cols})', i); END LOOP; END $$;`, database);
+        await pg.sql(
+          `DO $$ BEGIN FOR i IN ${from}..${to} LOOP EXECUTE format('CREATE TABLE app.t%s (${cols})', i); END LOOP; END $$;`,
+          database,
+        );
       }
       process.stdout.write(`built ${tables} tables x ${columns} columns in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       for (const role of ['ours', 'baseline']) {
         const m = await measure(role, pg.port, pg.password, database, tables);
         results.push(m);
-        process.stdout.write(`${role.padEnd(8)} tables=${tables} wall_s=${m.seconds.toFixed(2)} statements=${m.statements} rows=${m.rows} peak_rss_mb=${m.peakRssMb.toFixed(0)}\n`);
+        process.stdout.write(
+          `${role.padEnd(8)} tables=${tables} wall_s=${m.seconds.toFixed(2)} statements=${m.statements} rows=${m.rows} peak_rss_mb=${m.peakRssMb.toFixed(0)}\n`,
+        );
       }
     }
     const at = (role: string, tables: number) => results.find((r) => r.role === role && r.tables === tables)!;
     const ratio = at('baseline', large).seconds / at('ours', large).seconds;
     const growth = at('ours', large).peakRssMb / at('ours', small).peakRssMb;
-    process.stdout.write(`ratio_vs_baseline=${ratio.toFixed(2)} peak_rss_mb=${at('ours', large).peakRssMb.toFixed(0)} rss_growth=${growth.toFixed(2)}\n`);
+    process.stdout.write(
+      `ratio_vs_baseline=${ratio.toFixed(2)} peak_rss_mb=${at('ours', large).peakRssMb.toFixed(0)} rss_growth=${growth.toFixed(2)}\n`,
+    );
   } finally {
     await pg.stop();
   }

@@ -36,5 +36,7 @@ for (const [name, run] of cases) {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  process.stdout.write(`${name.padEnd(48)} best ${times[0]!.toFixed(1)} ms  median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms\n`);
+  process.stdout.write(
+    `${name.padEnd(48)} best ${times[0]!.toFixed(1)} ms  median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms\n`,
+  );
 }

@@ -39,12 +39,24 @@ async function main(): Promise<void> {
     const files: OutgoingFile[] = [];
     for (const [i, share] of SHARES.entries()) files.push(await makeFile(dir, `f${i}.csv`, Math.round(TOTAL_MIB * share) * MiB));
     const bytes = files.reduce((n, f) => n + f.bytes, 0);
-    console.log(`files: ${files.map((f) => `${f.bytes / MiB} MiB`).join(', ')} (${bytes / MiB} MiB) x ${ROUNDS} round(s) per side ${JSON.stringify(tuning)}`);
+    console.log(
+      `files: ${files.map((f) => `${f.bytes / MiB} MiB`).join(', ')} (${bytes / MiB} MiB) x ${ROUNDS} round(s) per side ${JSON.stringify(tuning)}`,
+    );
 
     const raw = new ContainerClient(`${az.serviceUrl}/${container}?${sas}`, new AnonymousCredential());
     // Parsed with a reference, as collectors.yaml holds it; create() gets the resolved value, as in the worker.
-    const config = azureBlobLanding.configSchema.parse({ type: 'azure-blob', serviceUrl: az.serviceUrl, container, path: 'ours', sasToken: '${SAS}', ...tuning });
-    const ours = azureBlobLanding.create({ ...config, sasToken: sas }, { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+    const config = azureBlobLanding.configSchema.parse({
+      type: 'azure-blob',
+      serviceUrl: az.serviceUrl,
+      container,
+      path: 'ours',
+      sasToken: '${SAS}',
+      ...tuning,
+    });
+    const ours = azureBlobLanding.create(
+      { ...config, sasToken: sas },
+      { log: pino({ level: 'silent' }), signal: new AbortController().signal },
+    );
 
     // Warm-up: connections, JIT, Azurite's first extent.
     const warm = await makeFile(dir, 'warm.csv', 16 * MiB);
@@ -76,8 +88,12 @@ async function main(): Promise<void> {
       console.log(`after round ${round + 1}: raw ${wall.raw.toFixed(2)} s, ours ${wall.ours.toFixed(2)} s`);
     }
     const total = bytes * ROUNDS;
-    console.log(`raw  (BlockBlobClient.uploadFile, defaults): ${wall.raw.toFixed(2)} s, ${(total / 1e6 / wall.raw).toFixed(1)} MB/s (client CPU ${cpu.raw.toFixed(1)} s)`);
-    console.log(`ours (azure-blob landing put):              ${wall.ours.toFixed(2)} s, ${(total / 1e6 / wall.ours).toFixed(1)} MB/s (client CPU ${cpu.ours.toFixed(1)} s)`);
+    console.log(
+      `raw  (BlockBlobClient.uploadFile, defaults): ${wall.raw.toFixed(2)} s, ${(total / 1e6 / wall.raw).toFixed(1)} MB/s (client CPU ${cpu.raw.toFixed(1)} s)`,
+    );
+    console.log(
+      `ours (azure-blob landing put):              ${wall.ours.toFixed(2)} s, ${(total / 1e6 / wall.ours).toFixed(1)} MB/s (client CPU ${cpu.ours.toFixed(1)} s)`,
+    );
     console.log(`upload_ratio_vs_raw=${(wall.raw / wall.ours).toFixed(3)}`);
     await ours.close();
   } finally {

@@ -125,7 +125,10 @@ function main() {
       const gvk = { group: crd.spec.group, version: version.name, kind: crd.spec.names.kind };
       const open = version.schema?.openAPIV3Schema;
       if (!open) throw new Error(`${path}: version ${version.name} has no openAPIV3Schema`);
-      const withMeta = { ...open, properties: { ...open.properties, metadata: { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' } } };
+      const withMeta = {
+        ...open,
+        properties: { ...open.properties, metadata: { $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' } },
+      };
       files.set(kindFileName(gvk.group, gvk.version, gvk.kind), kindSchema(withMeta, gvk, '_definitions.json#'));
     }
   }

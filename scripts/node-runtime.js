@@ -46,11 +46,15 @@ function ensureNode22(say = (msg) => process.stderr.write(`[node] ${msg}\n`)) {
   const spec = `${packageName()}@${NODE_VERSION}`;
   say(`Node ${process.versions.node} is older than ${MIN_MAJOR}: installing Node ${NODE_VERSION} (${spec}, ~50 MB) into ${prefix}`);
   // --no-save/--no-package-lock: nothing is written outside .tools/node22, the project's lock is untouched.
-  execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', spec], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    shell: process.platform === 'win32',
-  });
+  execFileSync(
+    'npm',
+    ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', spec],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      shell: process.platform === 'win32',
+    },
+  );
   const installed = pinnedNode();
   if (!installed) throw new Error(`${spec} installed, but no Node binary found under ${prefix}`);
   const version = execFileSync(installed, ['--version'], { encoding: 'utf8' }).trim();

@@ -44,7 +44,9 @@ function pythonTools() {
       run(python, ['-m', 'venv', venv]);
     } catch (e) {
       // Debian and Ubuntu ship venv separately from python3.
-      throw new Error(`${python} -m venv failed: install the python3-venv package (apt-get install python3-venv), then run again (${e.message})`);
+      throw new Error(
+        `${python} -m venv failed: install the python3-venv package (apt-get install python3-venv), then run again (${e.message})`,
+      );
     }
   }
   say(`installing pinned tools from ${reqFile}`);

@@ -19,15 +19,29 @@ const step = (what, cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-step('typecheck (tsc --noEmit, strict)', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+step('typecheck (tsc --noEmit, strict)', process.execPath, [
+  join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-p',
+  'tsconfig.json',
+  '--noEmit',
+]);
 // Lint (typed rules: no floating promises, no Node built-ins in workflow code) on whole-suite runs only.
 if (!only.length) step('lint (eslint)', process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+if (!only.length) step('format (prettier --check; `npm run format` fixes it)', process.execPath, [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.']);
 const files = only.length
   ? only
   : readdirSync(join(root, 'test'))
       .filter((f) => f.endsWith('.test.ts'))
       .sort()
       .map((f) => join('test', f));
-step(`${files.length} test files`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files]);
+step(`${files.length} test files`, process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  '--test-concurrency=2',
+  ...files,
+]);
 // Deployment artefacts (Dockerfile, compose, Helm chart): static checks with pinned tools it installs.
-if (!only.length) step('deployment checks (hadolint, compose schema, helm lint/template, kubeconform)', 'bash', [join(root, 'scripts', 'check-deploy.sh')]);
+if (!only.length)
+  step('deployment checks (hadolint, compose schema, helm lint/template, kubeconform)', 'bash', [join(root, 'scripts', 'check-deploy.sh')]);

@@ -46,7 +46,11 @@ export class CollectorPlugin extends SimplePlugin {
     // The executor's own queue serves the executor set; the host set goes on the companion (runWorker).
     const activities = options.activities === false ? undefined : executorActivities(runtime);
     const source =
-      options.workflows === false ? undefined : options.bundleAtStart ? { workflowsPath: workflowsEntry() } : workflowSource(Boolean(options.dataConverter));
+      options.workflows === false
+        ? undefined
+        : options.bundleAtStart
+          ? { workflowsPath: workflowsEntry() }
+          : workflowSource(Boolean(options.dataConverter));
     super({
       name: 'temporal-collectors',
       // Timing, failure counting, conversion and scrubbing of every step (the companion copies it). Put

@@ -39,7 +39,8 @@ export function applyCollectorV8Profile(env?: Env): readonly string[] {
   const profile = settingsFor(env).v8Profile;
   if (profile.name === 'default') return [];
   // There is no logger yet, so stderr it is.
-  if (profile.unknown !== undefined) process.stderr.write(`warning: ${V8_PROFILE_ENV}=${profile.unknown} is not "lean" or "default"; using "lean"\n`);
+  if (profile.unknown !== undefined)
+    process.stderr.write(`warning: ${V8_PROFILE_ENV}=${profile.unknown} is not "lean" or "default"; using "lean"\n`);
   for (const flag of RUNTIME_V8_FLAGS) setFlagsFromString(flag);
   return RUNTIME_V8_FLAGS;
 }

@@ -88,7 +88,10 @@ async function sweepStaleStaging(root: string, log: Logger): Promise<void> {
   const entries = await readdir(root).catch(() => [] as string[]);
   for (const name of entries) {
     const dir = join(root, name);
-    const age = await stat(dir).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(dir).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > STALE_STAGING_MS) {
       await rm(dir, { recursive: true, force: true });
       log.info({ dir }, 'removed stale staging directory');
@@ -117,14 +120,31 @@ async function startServers(options: WorkerProcessOptions, readiness: Readiness)
 }
 
 export async function runCollectorWorkers(options: WorkerProcessOptions): Promise<void> {
-  const { log, connection, namespace, executors, signal, onRunning, health, metrics, tracing, deployment, onListening, ...pluginOptions } = options;
+  const { log, connection, namespace, executors, signal, onRunning, health, metrics, tracing, deployment, onListening, ...pluginOptions } =
+    options;
   const plugin = await CollectorPlugin.fromConfig({ ...pluginOptions, log, ...(tracing ? { bundleAtStart: true } : {}) });
   const serveActivities = pluginOptions.activities !== false;
   const created = new Map<string, Worker>();
   const expected = (): ExpectedWorker[] =>
     executors.flatMap((q) => [
-      { taskQueue: q, role: 'executor' as const, worker: created.get(q), workflows: pluginOptions.workflows !== false, activities: serveActivities },
-      ...(serveActivities ? [{ taskQueue: plugin.runtime.hostQueue(q), role: 'host' as const, worker: plugin.companionWorker(q), workflows: false, activities: true }] : []),
+      {
+        taskQueue: q,
+        role: 'executor' as const,
+        worker: created.get(q),
+        workflows: pluginOptions.workflows !== false,
+        activities: serveActivities,
+      },
+      ...(serveActivities
+        ? [
+            {
+              taskQueue: plugin.runtime.hostQueue(q),
+              role: 'host' as const,
+              worker: plugin.companionWorker(q),
+              workflows: false,
+              activities: true,
+            },
+          ]
+        : []),
     ]);
   const readiness = new Readiness(expected, temporalProbe(connection));
   // Up before the workers (bundling takes seconds): live at once, ready only once everything polls.
@@ -176,7 +196,9 @@ export async function runCollectorWorkers(options: WorkerProcessOptions): Promis
           version: TOOL_VERSION,
           buildId: BUILD_ID,
           host: plugin.runtime.hostId,
-          ...(deployment ? { deployment: deployment.version.deploymentName, versioningBehavior: deployment.defaultVersioningBehavior } : {}),
+          ...(deployment
+            ? { deployment: deployment.version.deploymentName, versioningBehavior: deployment.defaultVersioningBehavior }
+            : {}),
         },
         'Starting collector worker',
       );

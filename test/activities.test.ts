@@ -45,7 +45,12 @@ const unitsSource: SourcePlugin<{ type: 'units'; units: string[]; token: string 
           async run(out) {
             ran.push(name);
             if (failOnce.delete(name)) throw new Error(`unit ${name} failed once`);
-            if (name === 'deny') throw new AuthError(`reading ${name} with token ${config.token} was refused; grant SELECT`, { grant: 'SELECT on db.deny', object: 'db.deny', seen: `token ${config.token}` });
+            if (name === 'deny')
+              throw new AuthError(`reading ${name} with token ${config.token} was refused; grant SELECT`, {
+                grant: 'SELECT on db.deny',
+                object: 'db.deny',
+                seen: `token ${config.token}`,
+              });
             if (name === 'block') {
               // Waits for the attempt's cancellation, as a long query would.
               blocked?.();
@@ -53,7 +58,14 @@ const unitsSource: SourcePlugin<{ type: 'units'; units: string[]; token: string 
             }
             for (let i = 0; i < 3; i++) {
               await out.write('metadata', {
-                catalog: 'c', database: 'db', table_name: name, table_type: 'BASE TABLE', column_name: `col${i}`, ordinal_position: i + 1, data_type: 'string', table_create_time: new Date(ctx.window.start),
+                catalog: 'c',
+                database: 'db',
+                table_name: name,
+                table_type: 'BASE TABLE',
+                column_name: `col${i}`,
+                ordinal_position: i + 1,
+                data_type: 'string',
+                table_create_time: new Date(ctx.window.start),
               });
             }
           },
@@ -79,7 +91,12 @@ function configure(units: string[]): void {
     join(root, 'collectors.yaml'),
     stringify({
       collectors: {
-        act: { executor: 'q', source: { type: 'units', units, token: '${ACT_TOKEN}' }, landing: { type: 'filesystem', path: landingDir }, options: { initialLookback: '1d', safetyLag: '0s' } },
+        act: {
+          executor: 'q',
+          source: { type: 'units', units, token: '${ACT_TOKEN}' },
+          landing: { type: 'filesystem', path: landingDir },
+          options: { initialLookback: '1d', safetyLag: '0s' },
+        },
       },
     }),
   );
@@ -91,12 +108,20 @@ function plan(): RunPlan {
 }
 
 function env(activityType: keyof HostActivities, info: Partial<Info> = {}): MockActivityEnvironment {
-  return new MockActivityEnvironment({ activityType, taskQueue: 'q@act-host', ...info }, { interceptors: [collectorActivityInterceptors], logger: quiet });
+  return new MockActivityEnvironment(
+    { activityType, taskQueue: 'q@act-host', ...info },
+    { interceptors: [collectorActivityInterceptors], logger: quiet },
+  );
 }
 
 const staging = (p: RunPlan) => runtime.stagingDir(p.collector, p.runId);
 const tree = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name).slice(dir.length + 1)).sort() : [];
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+        .sort()
+    : [];
 
 describe('host activities on MockActivityEnvironment', () => {
   before(() => {
@@ -105,7 +130,13 @@ describe('host activities on MockActivityEnvironment', () => {
     mkdirSync(landingDir);
     process.env.ACT_TOKEN = TOKEN;
     const registry = builtinRegistry().addConnector({ system: 'test', sources: [unitsSource] });
-    runtime = new CollectorRuntime({ registry, log: pino({ level: 'silent' }), configPath: join(root, 'collectors.yaml'), stateDir: join(root, 'state'), hostId: 'act-host' });
+    runtime = new CollectorRuntime({
+      registry,
+      log: pino({ level: 'silent' }),
+      configPath: join(root, 'collectors.yaml'),
+      stateDir: join(root, 'state'),
+      hostId: 'act-host',
+    });
     acts = hostActivities(runtime);
   });
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -118,16 +149,22 @@ describe('host activities on MockActivityEnvironment', () => {
     const first = env('extract');
     let last: ExtractHeartbeat | undefined;
     first.on('heartbeat', (d: ExtractHeartbeat) => (last = d));
-    await assert.rejects(first.run(acts.extract, p), (e: unknown) => e instanceof ApplicationFailure && !e.nonRetryable && /unit c failed once/.test(e.message));
+    await assert.rejects(
+      first.run(acts.extract, p),
+      (e: unknown) => e instanceof ApplicationFailure && !e.nonRetryable && /unit c failed once/.test(e.message),
+    );
     assert.deepEqual(ran, ['a', 'b', 'c']);
-    assert.deepEqual(last?.checkpoint.units.map((u) => u.key), ['unit:a', 'unit:b']);
+    assert.deepEqual(
+      last?.checkpoint.units.map((u) => u.key),
+      ['unit:a', 'unit:b'],
+    );
 
     ran.length = 0;
     const result: ExtractResult = await env('extract', { attempt: 2, heartbeatDetails: last }).run(acts.extract, p);
     assert.deepEqual(ran, ['c'], 'only the unit not in the checkpoint runs again');
     assert.equal(result.unitsResumed, 2);
     assert.equal(result.unitsDone, 3);
-    assert.equal(result.files.find((f) => f.kind === 'metadata')?.rows, 9, 'the resumed units\' rows are in the files');
+    assert.equal(result.files.find((f) => f.kind === 'metadata')?.rows, 9, "the resumed units' rows are in the files");
   });
 
   it('extract stops on cancellation: no extract file is assembled, the attempt ends cancelled', async () => {

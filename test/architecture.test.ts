@@ -70,7 +70,8 @@ function resolveImport(from: string, spec: string): string | undefined {
   return undefined;
 }
 
-const IMPORT = /(?:^|\n)\s*(import\s+type\s|import\s|export\s[^;'"]*?from\s)[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]|(?:require|import)\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(import\s+type\s|import\s|export\s[^;'"]*?from\s)[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]|(?:require|import)\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
@@ -114,7 +115,10 @@ describe('architecture (imports point down)', () => {
 
   it('src/contracts imports nothing of the product', () => {
     const out = imports.filter((i) => i.from.startsWith('src/contracts/') && !i.to.startsWith('src/contracts/') && i.to !== 'package.json');
-    assert.deepEqual(out.map((i) => `${i.from} -> ${i.to}`), []);
+    assert.deepEqual(
+      out.map((i) => `${i.from} -> ${i.to}`),
+      [],
+    );
   });
 
   it('a connector folder imports no other connector folder but the shared ones', () => {
@@ -124,16 +128,29 @@ describe('architecture (imports point down)', () => {
       const b = folder(i.to);
       return a && b && a !== b && !SHARED_CONNECTOR_FOLDERS.has(b);
     });
-    assert.deepEqual(crossing.map((i) => `${i.from} -> ${i.to}`), []);
+    assert.deepEqual(
+      crossing.map((i) => `${i.from} -> ${i.to}`),
+      [],
+    );
   });
 
   it('workflow code imports only sandbox-safe modules (types of the activities excepted)', () => {
-    const allowed = (to: string) => to.startsWith('workflows/') || to.startsWith('src/run/') || to === 'src/contracts/errors.ts' || to === 'src/contracts/window.ts';
+    const allowed = (to: string) =>
+      to.startsWith('workflows/') || to.startsWith('src/run/') || to === 'src/contracts/errors.ts' || to === 'src/contracts/window.ts';
     const bad = imports.filter((i) => i.from.startsWith('workflows/') && !allowed(i.to) && !(i.typeOnly && i.to.startsWith('activities/')));
-    assert.deepEqual(bad.map((i) => `${i.from} -> ${i.to}`), []);
+    assert.deepEqual(
+      bad.map((i) => `${i.from} -> ${i.to}`),
+      [],
+    );
     const pure = new Set(['src/run/', 'src/contracts/errors.ts', 'src/contracts/window.ts']);
-    const impure = imports.filter((i) => [...pure].some((p) => i.from.startsWith(p)) && !i.typeOnly && ![...pure].some((p) => i.to.startsWith(p)));
-    assert.deepEqual(impure.map((i) => `${i.from} -> ${i.to}`), [], 'what workflow code imports must itself import only sandbox-safe modules');
+    const impure = imports.filter(
+      (i) => [...pure].some((p) => i.from.startsWith(p)) && !i.typeOnly && ![...pure].some((p) => i.to.startsWith(p)),
+    );
+    assert.deepEqual(
+      impure.map((i) => `${i.from} -> ${i.to}`),
+      [],
+      'what workflow code imports must itself import only sandbox-safe modules',
+    );
   });
 
   it('no import cycles between folders', () => {

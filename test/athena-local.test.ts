@@ -37,14 +37,27 @@ import {
 } from '@aws-sdk/client-athena';
 import YAML from 'yaml';
 import { ConfigError } from '../src/contracts/errors';
-import { athenaLocalControl, demoSeed, generateSeed, loadSeedFile, startAthenaLocal, type AthenaLocal, type AthenaSeed } from '../tools/athena-local/index';
+import {
+  athenaLocalControl,
+  demoSeed,
+  generateSeed,
+  loadSeedFile,
+  startAthenaLocal,
+  type AthenaLocal,
+  type AthenaSeed,
+} from '../tools/athena-local/index';
 import { demoSeedData, parseSeedData, parseSeedTime } from '../tools/athena-local/seed';
 import { ROOT, startProcess, waitFor } from './support/processes';
 
 const FIXTURE = join(ROOT, 'tools', 'athena-local', 'fixtures', 'demo.yaml');
 
 function client(endpoint: string, maxAttempts = 1): AthenaClient {
-  return new AthenaClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }, maxAttempts });
+  return new AthenaClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    maxAttempts,
+  });
 }
 
 async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
@@ -65,10 +78,14 @@ async function rejection(p: Promise<unknown>): Promise<AthenaServiceException> {
 
 async function finished(athena: AthenaClient, id: string): Promise<QueryExecution> {
   let qe: QueryExecution | undefined;
-  await waitFor(`query ${id} to finish`, async () => {
-    qe = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution;
-    return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(qe?.Status?.State ?? '');
-  }, 20_000);
+  await waitFor(
+    `query ${id} to finish`,
+    async () => {
+      qe = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution;
+      return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(qe?.Status?.State ?? '');
+    },
+    20_000,
+  );
   return qe as QueryExecution;
 }
 
@@ -95,7 +112,10 @@ describe('athena-local with the demo seed', () => {
       { CatalogName: 'hive_onprem', Type: 'HIVE' },
     ]);
     const dbs = await collect(paginateListDatabases({ client: athena }, { CatalogName: 'AwsDataCatalog' }));
-    assert.deepEqual(dbs.flatMap((p) => p.DatabaseList ?? []).map((d) => d.Name), ['sales', 'marketing', 'finance']);
+    assert.deepEqual(
+      dbs.flatMap((p) => p.DatabaseList ?? []).map((d) => d.Name),
+      ['sales', 'marketing', 'finance'],
+    );
     const db = await athena.send(new GetDatabaseCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'finance' }));
     assert.equal(db.Database?.Parameters?.classification, 'confidential');
 
@@ -107,7 +127,9 @@ describe('athena-local with the demo seed', () => {
     assert.equal(names.length, seed.tableCount('AwsDataCatalog', 'sales'));
     assert.equal(new Set(names).size, names.length);
 
-    const orders = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'orders' }))).TableMetadata;
+    const orders = (
+      await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'orders' }))
+    ).TableMetadata;
     assert.ok(orders?.CreateTime instanceof Date);
     assert.equal(orders.CreateTime.getTime(), now.getTime() - 400 * 86_400_000);
     assert.equal(orders.TableType, 'EXTERNAL_TABLE');
@@ -118,20 +140,30 @@ describe('athena-local with the demo seed', () => {
     assert.equal(orders.Parameters?.['serde.serialization.lib'], 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
     assert.equal(orders.Parameters?.comment, 'One row per customer order');
 
-    const view = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'v_customer_ltv' }))).TableMetadata;
+    const view = (
+      await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'v_customer_ltv' }))
+    ).TableMetadata;
     assert.equal(view?.TableType, 'VIRTUAL_VIEW');
     assert.deepEqual(view?.Parameters, { comment: 'Presto View', presto_view: 'true' });
 
-    const iceberg = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'finance', TableName: 'revenue_recognition' }))).TableMetadata;
+    const iceberg = (
+      await athena.send(
+        new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'finance', TableName: 'revenue_recognition' }),
+      )
+    ).TableMetadata;
     assert.equal(iceberg?.Parameters?.table_type, 'ICEBERG');
     assert.equal(iceberg?.Parameters?.inputformat, undefined);
 
-    const filtered = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', Expression: 'stg_*|v_*' }));
+    const filtered = await athena.send(
+      new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', Expression: 'stg_*|v_*' }),
+    );
     const fnames = (filtered.TableMetadataList ?? []).map((t) => t.Name ?? '');
     assert.ok(fnames.length >= 15);
     assert.ok(fnames.every((n) => /^(stg_|v_)/.test(n)));
 
-    const missing = await rejection(athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'nope' })));
+    const missing = await rejection(
+      athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: 'nope' })),
+    );
     assert.ok(missing instanceof MetadataException);
   });
 
@@ -140,10 +172,16 @@ describe('athena-local with the demo seed', () => {
       ['ListDataCatalogs 51', athena.send(new ListDataCatalogsCommand({ MaxResults: 51 }))],
       ['ListDataCatalogs 1', athena.send(new ListDataCatalogsCommand({ MaxResults: 1 }))],
       ['ListDatabases 51', athena.send(new ListDatabasesCommand({ CatalogName: 'AwsDataCatalog', MaxResults: 51 }))],
-      ['ListTableMetadata 51', athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', MaxResults: 51 }))],
+      [
+        'ListTableMetadata 51',
+        athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', MaxResults: 51 })),
+      ],
       ['ListWorkGroups 51', athena.send(new ListWorkGroupsCommand({ MaxResults: 51 }))],
       ['ListQueryExecutions 51', athena.send(new ListQueryExecutionsCommand({ MaxResults: 51 }))],
-      ['BatchGetQueryExecution 51 ids', athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: Array.from({ length: 51 }, (_, i) => `id-${i}`) }))],
+      [
+        'BatchGetQueryExecution 51 ids',
+        athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: Array.from({ length: 51 }, (_, i) => `id-${i}`) })),
+      ],
       ['GetQueryResults 1001', athena.send(new GetQueryResultsCommand({ QueryExecutionId: 'x', MaxResults: 1001 }))],
     ];
     for (const [what, p] of cases) {
@@ -161,7 +199,9 @@ describe('athena-local with the demo seed', () => {
   test('runs information_schema.columns in DuckDB and pages the results with a header row', async () => {
     const sql = `SELECT table_name, column_name, ordinal_position, data_type, comment, extra_info
       FROM information_schema.columns WHERE table_schema = 'sales' AND table_name IN ('orders', 'customers') ORDER BY table_name, ordinal_position`;
-    const { QueryExecutionId: id } = await athena.send(new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: 'primary', QueryExecutionContext: { Database: 'sales' } }));
+    const { QueryExecutionId: id } = await athena.send(
+      new StartQueryExecutionCommand({ QueryString: sql, WorkGroup: 'primary', QueryExecutionContext: { Database: 'sales' } }),
+    );
     assert.ok(id);
     const qe = await finished(athena, id);
     assert.equal(qe.Status?.State, 'SUCCEEDED');
@@ -176,19 +216,25 @@ describe('athena-local with the demo seed', () => {
     const rows = pages.flatMap((p) => p.ResultSet?.Rows ?? []).map(cells);
     assert.deepEqual(rows[0], ['table_name', 'column_name', 'ordinal_position', 'data_type', 'comment', 'extra_info']);
     const info = pages[0]?.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
-    assert.deepEqual(info.map((c) => [c.Name, c.Type]), [
-      ['table_name', 'varchar'],
-      ['column_name', 'varchar'],
-      ['ordinal_position', 'bigint'],
-      ['data_type', 'varchar'],
-      ['comment', 'varchar'],
-      ['extra_info', 'varchar'],
-    ]);
+    assert.deepEqual(
+      info.map((c) => [c.Name, c.Type]),
+      [
+        ['table_name', 'varchar'],
+        ['column_name', 'varchar'],
+        ['ordinal_position', 'bigint'],
+        ['data_type', 'varchar'],
+        ['comment', 'varchar'],
+        ['extra_info', 'varchar'],
+      ],
+    );
     const expected: (string | null)[][] = [];
     for (const name of ['customers', 'orders']) {
-      const t = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: name }))).TableMetadata;
+      const t = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'sales', TableName: name })))
+        .TableMetadata;
       const all = [...(t?.Columns ?? []).map((c) => ({ c, part: false })), ...(t?.PartitionKeys ?? []).map((c) => ({ c, part: true }))];
-      all.forEach(({ c, part }, i) => expected.push([name, c.Name ?? '', String(i + 1), trino(c.Type ?? ''), c.Comment ?? null, part ? 'partition key' : null]));
+      all.forEach(({ c, part }, i) =>
+        expected.push([name, c.Name ?? '', String(i + 1), trino(c.Type ?? ''), c.Comment ?? null, part ? 'partition key' : null]),
+      );
     }
     assert.deepEqual(rows.slice(1), expected);
 
@@ -196,7 +242,11 @@ describe('athena-local with the demo seed', () => {
     const hist = await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: 'primary' }));
     assert.ok(hist.flatMap((p) => p.QueryExecutionIds ?? []).includes(id));
 
-    const v = await athena.send(new StartQueryExecutionCommand({ QueryString: `SELECT table_schema, table_name, view_definition FROM awsdatacatalog.information_schema.views WHERE table_name = 'v_open_orders'` }));
+    const v = await athena.send(
+      new StartQueryExecutionCommand({
+        QueryString: `SELECT table_schema, table_name, view_definition FROM awsdatacatalog.information_schema.views WHERE table_name = 'v_open_orders'`,
+      }),
+    );
     await finished(athena, v.QueryExecutionId ?? '');
     const vr = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: v.QueryExecutionId }));
     assert.deepEqual(vr.ResultSet?.Rows?.map(cells), [
@@ -207,7 +257,9 @@ describe('athena-local with the demo seed', () => {
   });
 
   test('a SQL error ends FAILED with an AthenaError; results are refused', async () => {
-    const { QueryExecutionId: id } = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT nope FROM information_schema.tables' }));
+    const { QueryExecutionId: id } = await athena.send(
+      new StartQueryExecutionCommand({ QueryString: 'SELECT nope FROM information_schema.tables' }),
+    );
     const qe = await finished(athena, id ?? '');
     assert.equal(qe.Status?.State, 'FAILED');
     assert.match(qe.Status?.StateChangeReason ?? '', /^COLUMN_NOT_FOUND: Column 'nope' cannot be resolved/);
@@ -229,7 +281,13 @@ describe('athena-local with the demo seed', () => {
     const e = await rejection(athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1', WorkGroup: 'adhoc' })));
     assert.ok(e instanceof InvalidRequestException);
     assert.match(e.message, /No output location provided/);
-    const ok = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1', WorkGroup: 'adhoc', ResultConfiguration: { OutputLocation: 's3://mine/out/' } }));
+    const ok = await athena.send(
+      new StartQueryExecutionCommand({
+        QueryString: 'SELECT 1',
+        WorkGroup: 'adhoc',
+        ResultConfiguration: { OutputLocation: 's3://mine/out/' },
+      }),
+    );
     const qe = await finished(athena, ok.QueryExecutionId ?? '');
     assert.equal(qe.Status?.State, 'SUCCEEDED');
     assert.equal(qe.ResultConfiguration?.OutputLocation, `s3://mine/out/${ok.QueryExecutionId}.csv`);
@@ -243,26 +301,42 @@ describe('athena-local with the demo seed', () => {
     assert.equal(wg.WorkGroup?.State, 'DISABLED');
     assert.equal(wg.WorkGroup?.Configuration?.ResultConfiguration?.OutputLocation, 's3://acme-athena-results/legacy/');
     // The same ClientRequestToken is the same execution.
-    const a = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 2', ClientRequestToken: 'token-0123456789-0123456789-0123456789' }));
-    const b = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 2', ClientRequestToken: 'token-0123456789-0123456789-0123456789' }));
+    const a = await athena.send(
+      new StartQueryExecutionCommand({ QueryString: 'SELECT 2', ClientRequestToken: 'token-0123456789-0123456789-0123456789' }),
+    );
+    const b = await athena.send(
+      new StartQueryExecutionCommand({ QueryString: 'SELECT 2', ClientRequestToken: 'token-0123456789-0123456789-0123456789' }),
+    );
     assert.equal(a.QueryExecutionId, b.QueryExecutionId);
   });
 
   test('StopQueryExecution interrupts a running query', async () => {
-    const { QueryExecutionId: id } = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT sum(i) FROM range(100000000000) t(i)' }));
-    await waitFor('the query to run', async () => (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution?.Status?.State === 'RUNNING', 5000);
+    const { QueryExecutionId: id } = await athena.send(
+      new StartQueryExecutionCommand({ QueryString: 'SELECT sum(i) FROM range(100000000000) t(i)' }),
+    );
+    await waitFor(
+      'the query to run',
+      async () => (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))).QueryExecution?.Status?.State === 'RUNNING',
+      5000,
+    );
     await athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
     const qe = await finished(athena, id ?? '');
     assert.equal(qe.Status?.State, 'CANCELLED');
   });
 
   test('seeded history: CTAS, INSERT, CREATE VIEW and DDL over two days, newest first page by page', async () => {
-    const ids = (await collect(paginateListQueryExecutions({ client: athena, pageSize: 10 }, { WorkGroup: 'etl' }))).flatMap((p) => p.QueryExecutionIds ?? []);
+    const ids = (await collect(paginateListQueryExecutions({ client: athena, pageSize: 10 }, { WorkGroup: 'etl' }))).flatMap(
+      (p) => p.QueryExecutionIds ?? [],
+    );
     assert.ok(ids.length >= 15);
     const all: QueryExecution[] = [];
-    for (let i = 0; i < ids.length; i += 50) all.push(...((await athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: ids.slice(i, i + 50) }))).QueryExecutions ?? []));
+    for (let i = 0; i < ids.length; i += 50)
+      all.push(
+        ...((await athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: ids.slice(i, i + 50) }))).QueryExecutions ?? []),
+      );
     const subs = new Set(all.map((q) => q.SubstatementType));
-    for (const s of ['INSERT', 'CREATE_TABLE_AS_SELECT', 'ALTER_TABLE_ADD_PARTITION', 'MSCK_REPAIR_TABLE', 'DROP_TABLE']) assert.ok(subs.has(s), s);
+    for (const s of ['INSERT', 'CREATE_TABLE_AS_SELECT', 'ALTER_TABLE_ADD_PARTITION', 'MSCK_REPAIR_TABLE', 'DROP_TABLE'])
+      assert.ok(subs.has(s), s);
     const times = all.map((q) => q.Status?.SubmissionDateTime?.getTime() ?? 0);
     assert.ok(times.every((t) => t > now.getTime() - 2 * 86_400_000 && t <= now.getTime()));
   });
@@ -308,12 +382,17 @@ describe('athena-local faults and counters', () => {
     assert.equal(unavailable.$metadata.httpStatusCode, 503);
 
     server.setFaults('StartQueryExecution', { throttleNext: 1, throttleCode: 'TooManyRequestsException' });
-    assert.ok((await rejection(athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1' })))) instanceof TooManyRequestsException);
+    assert.ok(
+      (await rejection(athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1' })))) instanceof TooManyRequestsException,
+    );
 
     server.setFaults('ListQueryExecutions', { accessDenied: true });
     const denied = await rejection(athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'etl' })));
     assert.equal(denied.name, 'AccessDeniedException');
-    assert.match(denied.message, /^User: arn:aws:iam::000000000000:user\/local is not authorized to perform: athena:ListQueryExecutions on resource: arn:aws:athena:us-east-1:000000000000:workgroup\/etl/);
+    assert.match(
+      denied.message,
+      /^User: arn:aws:iam::000000000000:user\/local is not authorized to perform: athena:ListQueryExecutions on resource: arn:aws:athena:us-east-1:000000000000:workgroup\/etl/,
+    );
 
     server.clearFaults();
     assert.ok((await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'etl' }))).QueryExecutionIds?.length);
@@ -340,7 +419,13 @@ describe('athena-local faults and counters', () => {
       server.clearFaults();
       server.setFaults('GetDataCatalog', { throttleRate: 0.5 });
       const out: boolean[] = [];
-      for (let i = 0; i < 24; i++) out.push(await athena.send(new GetDataCatalogCommand({ Name: 'AwsDataCatalog' })).then(() => true, () => false));
+      for (let i = 0; i < 24; i++)
+        out.push(
+          await athena.send(new GetDataCatalogCommand({ Name: 'AwsDataCatalog' })).then(
+            () => true,
+            () => false,
+          ),
+        );
       return out;
     };
     const first = await outcomes();
@@ -379,7 +464,10 @@ describe('athena-local faults and counters', () => {
     assert.deepEqual(await (await fetch(`${base}/_local/counters`)).json(), { GetWorkGroup: 1 });
     res = await fetch(`${base}/_local/faults`, { method: 'POST', body: JSON.stringify({ operation: 'GetWorkGroup', throttleRate: 2 }) });
     assert.equal(res.status, 400);
-    res = await fetch(`${base}/_local/faults`, { method: 'POST', body: JSON.stringify({ operation: 'ListQueryExecution', accessDenied: true }) });
+    res = await fetch(`${base}/_local/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ operation: 'ListQueryExecution', accessDenied: true }),
+    });
     assert.equal(res.status, 400);
     assert.throws(() => server.setFaults('GetTable', { accessDenied: true }), /unknown operation "GetTable"/);
 
@@ -390,10 +478,16 @@ describe('athena-local faults and counters', () => {
     await control.setFaults('*', { serverErrorNext: 1 });
     assert.ok((await rejection(athena.send(new ListWorkGroupsCommand({})))) instanceof InternalServerException);
     assert.deepEqual(await control.counters(), { GetWorkGroup: 1, ListWorkGroups: 1 });
-    const before = (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: 'primary' }))).flatMap((p) => p.QueryExecutionIds ?? []).length;
+    const before = (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: 'primary' }))).flatMap(
+      (p) => p.QueryExecutionIds ?? [],
+    ).length;
     const added = [];
     for (let i = 0; i < 8; i++) added.push(await control.appendExecution());
-    const total = await Promise.all(['primary', 'analytics', 'etl', 'adhoc'].map(async (wg) => (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: wg }))).flatMap((p) => p.QueryExecutionIds ?? [])));
+    const total = await Promise.all(
+      ['primary', 'analytics', 'etl', 'adhoc'].map(async (wg) =>
+        (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: wg }))).flatMap((p) => p.QueryExecutionIds ?? []),
+      ),
+    );
     assert.ok(added.every((id) => id && total.flat().includes(id)));
     assert.ok((total[0]?.length ?? 0) >= before);
     await control.clearFaults();
@@ -404,17 +498,34 @@ describe('athena-local with a generated seed', () => {
   const now = new Date();
 
   test('pages past 50 at every level with the SDK paginators', async () => {
-    const seed = generateSeed({ catalogs: 52, databasesPerCatalog: 51, tablesPerDatabase: 120, columnsPerTable: 4, workgroups: 53, executions: 4000, now, seed: 11, historyRetentionDays: null });
+    const seed = generateSeed({
+      catalogs: 52,
+      databasesPerCatalog: 51,
+      tablesPerDatabase: 120,
+      columnsPerTable: 4,
+      workgroups: 53,
+      executions: 4000,
+      now,
+      seed: 11,
+      historyRetentionDays: null,
+    });
     const server = await startAthenaLocal({ seed });
     const athena = client(server.endpoint);
     try {
       const cats = (await collect(paginateListDataCatalogs({ client: athena }, {}))).flatMap((p) => p.DataCatalogsSummary ?? []);
       assert.equal(cats.length, 52);
       assert.equal(cats[0]?.CatalogName, 'AwsDataCatalog');
-      const dbs = (await collect(paginateListDatabases({ client: athena }, { CatalogName: 'lake_catalog_07' }))).flatMap((p) => p.DatabaseList ?? []);
+      const dbs = (await collect(paginateListDatabases({ client: athena }, { CatalogName: 'lake_catalog_07' }))).flatMap(
+        (p) => p.DatabaseList ?? [],
+      );
       assert.equal(new Set(dbs.map((d) => d.Name)).size, 51);
-      const tablePages = await collect(paginateListTableMetadata({ client: athena, pageSize: 50 }, { CatalogName: 'lake_catalog_07', DatabaseName: 'sales' }));
-      assert.deepEqual(tablePages.map((p) => p.TableMetadataList?.length), [50, 50, 20]);
+      const tablePages = await collect(
+        paginateListTableMetadata({ client: athena, pageSize: 50 }, { CatalogName: 'lake_catalog_07', DatabaseName: 'sales' }),
+      );
+      assert.deepEqual(
+        tablePages.map((p) => p.TableMetadataList?.length),
+        [50, 50, 20],
+      );
       const tables = tablePages.flatMap((p) => p.TableMetadataList ?? []);
       assert.equal(new Set(tables.map((t) => t.Name)).size, 120);
       assert.ok(tables.some((t) => t.TableType === 'VIRTUAL_VIEW'));
@@ -422,7 +533,9 @@ describe('athena-local with a generated seed', () => {
       assert.equal(wgs.length, 53);
 
       const expected = Array.from({ length: seed.executionCount() }, (_, i) => i).filter((i) => seed.executionWorkgroup(i) === 'primary');
-      const pages = (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: 'primary' }))).map((p) => p.QueryExecutionIds ?? []);
+      const pages = (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: 'primary' }))).map(
+        (p) => p.QueryExecutionIds ?? [],
+      );
       const ids = pages.flat();
       assert.ok(pages.length > 2);
       assert.equal(ids.length, expected.length);
@@ -443,7 +556,15 @@ describe('athena-local with a generated seed', () => {
   });
 
   test('is deterministic, varied and cheap: 20,000 tables x 50 columns and 100,000 executions', async () => {
-    const opts = { databasesPerCatalog: 20, tablesPerDatabase: 1000, columnsPerTable: 50, workgroups: 5, executions: 100_000, now, seed: 42 };
+    const opts = {
+      databasesPerCatalog: 20,
+      tablesPerDatabase: 1000,
+      columnsPerTable: 50,
+      workgroups: 5,
+      executions: 100_000,
+      now,
+      seed: 42,
+    };
     const heap0 = process.memoryUsage().heapUsed;
     const seed = generateSeed(opts);
     const again = generateSeed(opts);
@@ -462,9 +583,19 @@ describe('athena-local with a generated seed', () => {
       states.add(e.state);
       assert.ok(e.submittedAt.getTime() >= now.getTime() - 60 * 86_400_000 && e.submittedAt.getTime() <= now.getTime());
       if (e.state === 'FAILED') continue; // failures reference missing tables and columns on purpose
-      for (const m of e.query.matchAll(/FROM "([a-z_0-9]+)"\."([a-z_0-9]+)"/g)) assert.ok(seed.findTable(e.catalog ?? '', m[1] ?? '', m[2] ?? '') >= 0, `${e.query} references a missing table`);
+      for (const m of e.query.matchAll(/FROM "([a-z_0-9]+)"\."([a-z_0-9]+)"/g))
+        assert.ok(seed.findTable(e.catalog ?? '', m[1] ?? '', m[2] ?? '') >= 0, `${e.query} references a missing table`);
     }
-    for (const s of ['SELECT', 'CREATE_TABLE_AS_SELECT', 'INSERT', 'CREATE_VIEW', 'DROP_TABLE', 'ALTER_TABLE_ADD_PARTITION', 'MSCK_REPAIR_TABLE']) assert.ok(subs.has(s), s);
+    for (const s of [
+      'SELECT',
+      'CREATE_TABLE_AS_SELECT',
+      'INSERT',
+      'CREATE_VIEW',
+      'DROP_TABLE',
+      'ALTER_TABLE_ADD_PARTITION',
+      'MSCK_REPAIR_TABLE',
+    ])
+      assert.ok(subs.has(s), s);
     assert.ok(states.has('FAILED') && states.has('SUCCEEDED'));
     assert.equal(seed.findExecution(seed.executionAt(99_999).id), 99_999);
 
@@ -473,7 +604,9 @@ describe('athena-local with a generated seed', () => {
     try {
       let token: string | undefined;
       for (let p = 0; p < 3; p++) {
-        const r = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'product', MaxResults: 50, NextToken: token }));
+        const r = await athena.send(
+          new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'product', MaxResults: 50, NextToken: token }),
+        );
         assert.equal(r.TableMetadataList?.length, 50);
         assert.ok((r.TableMetadataList?.[0]?.Columns?.length ?? 0) >= 8);
         token = r.NextToken;
@@ -484,7 +617,9 @@ describe('athena-local with a generated seed', () => {
       // Athena keeps 45 days: older executions are gone, even by id.
       const old = seed.executionAt(10);
       assert.ok(old.submittedAt.getTime() < now.getTime() - 45 * 86_400_000);
-      assert.ok((await rejection(athena.send(new GetQueryExecutionCommand({ QueryExecutionId: old.id })))) instanceof InvalidRequestException);
+      assert.ok(
+        (await rejection(athena.send(new GetQueryExecutionCommand({ QueryExecutionId: old.id })))) instanceof InvalidRequestException,
+      );
       const recent = seed.executionAt(99_990);
       const qe = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: recent.id }))).QueryExecution;
       assert.equal(qe?.Query, recent.query);
@@ -495,16 +630,26 @@ describe('athena-local with a generated seed', () => {
       // information_schema.columns is computed by SQL in DuckDB; it must match the metadata API exactly.
       const table = seed.tableAt('AwsDataCatalog', 'risk', 321);
       const { QueryExecutionId: id } = await athena.send(
-        new StartQueryExecutionCommand({ QueryString: `SELECT column_name, data_type, comment, extra_info FROM information_schema.columns WHERE table_schema = 'risk' AND table_name = '${table.name}' ORDER BY ordinal_position` }),
+        new StartQueryExecutionCommand({
+          QueryString: `SELECT column_name, data_type, comment, extra_info FROM information_schema.columns WHERE table_schema = 'risk' AND table_name = '${table.name}' ORDER BY ordinal_position`,
+        }),
       );
       assert.equal((await finished(athena, id ?? '')).Status?.State, 'SUCCEEDED');
       const rows = (await athena.send(new GetQueryResultsCommand({ QueryExecutionId: id }))).ResultSet?.Rows?.map(cells) ?? [];
-      const meta = (await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'risk', TableName: table.name }))).TableMetadata;
-      const want = [...(meta?.Columns ?? []).map((c) => [c.Name, genTrino(c.Type ?? ''), c.Comment ?? null, null]), ...(meta?.PartitionKeys ?? []).map((c) => [c.Name, 'varchar', null, 'partition key'])];
+      const meta = (
+        await athena.send(new GetTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'risk', TableName: table.name }))
+      ).TableMetadata;
+      const want = [
+        ...(meta?.Columns ?? []).map((c) => [c.Name, genTrino(c.Type ?? ''), c.Comment ?? null, null]),
+        ...(meta?.PartitionKeys ?? []).map((c) => [c.Name, 'varchar', null, 'partition key']),
+      ];
       assert.deepEqual(rows.slice(1), want);
       const count = await athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT count(*) FROM information_schema.columns' }));
       await finished(athena, count.QueryExecutionId ?? '');
-      const n = Number((await athena.send(new GetQueryResultsCommand({ QueryExecutionId: count.QueryExecutionId }))).ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue);
+      const n = Number(
+        (await athena.send(new GetQueryResultsCommand({ QueryExecutionId: count.QueryExecutionId }))).ResultSet?.Rows?.[1]?.Data?.[0]
+          ?.VarCharValue,
+      );
       assert.ok(n > 900_000, `${n} columns`);
     } finally {
       athena.destroy();
@@ -533,7 +678,12 @@ describe('athena-local seed files, live history and the runnable entry', () => {
     assert.throws(
       () =>
         parseSeedData({
-          catalogs: [{ name: 'AwsDataCatalog', databases: [{ name: 'db', tables: [{ name: 't', createTime: 'yesterday', columns: ['justaname'] }] }] }],
+          catalogs: [
+            {
+              name: 'AwsDataCatalog',
+              databases: [{ name: 'db', tables: [{ name: 't', createTime: 'yesterday', columns: ['justaname'] }] }],
+            },
+          ],
         }),
       (e: unknown) =>
         e instanceof ConfigError &&
@@ -541,7 +691,11 @@ describe('athena-local seed files, live history and the runnable entry', () => {
         e.issues.some((i) => i.startsWith('catalogs.0.databases.0.tables.0.columns.0: bad column "justaname"')),
     );
     assert.throws(
-      () => parseSeedData({ catalogs: [{ name: 'AwsDataCatalog' }], executions: [{ id: 'x', query: 'SELECT 1', submittedAt: '-1h', workgroup: 'missing' }] }),
+      () =>
+        parseSeedData({
+          catalogs: [{ name: 'AwsDataCatalog' }],
+          executions: [{ id: 'x', query: 'SELECT 1', submittedAt: '-1h', workgroup: 'missing' }],
+        }),
       (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.startsWith('executions.0.workgroup: no workgroup "missing"')),
     );
   });
@@ -550,7 +704,13 @@ describe('athena-local seed files, live history and the runnable entry', () => {
     const server = await startAthenaLocal({ seed: demoSeed(new Date()), liveQueriesEveryMs: 25 });
     const athena = client(server.endpoint);
     const all = async () =>
-      (await Promise.all(['primary', 'analytics', 'etl', 'adhoc'].map(async (wg) => (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: wg }))).flatMap((p) => p.QueryExecutionIds ?? [])))).flat();
+      (
+        await Promise.all(
+          ['primary', 'analytics', 'etl', 'adhoc'].map(async (wg) =>
+            (await collect(paginateListQueryExecutions({ client: athena }, { WorkGroup: wg }))).flatMap((p) => p.QueryExecutionIds ?? []),
+          ),
+        )
+      ).flat();
     try {
       const before = new Set(await all());
       const t0 = Date.now();
@@ -569,10 +729,26 @@ describe('athena-local seed files, live history and the runnable entry', () => {
   });
 
   test('main.ts prints its endpoint, serves, and stops on SIGTERM', async () => {
-    const p = startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'athena-local', 'main.ts'), '--port', '0', '--generate', 'tables=300,columns=5,executions=200,databases=3'], { cwd: ROOT });
+    const p = startProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'tools', 'athena-local', 'main.ts'),
+        '--port',
+        '0',
+        '--generate',
+        'tables=300,columns=5,executions=200,databases=3',
+      ],
+      { cwd: ROOT },
+    );
     try {
       await waitFor('the endpoint line', () => /\{"endpoint"/.test(p.output()), 20_000);
-      const line = p.output().split('\n').find((l) => l.startsWith('{')) ?? '';
+      const line =
+        p
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith('{')) ?? '';
       const { endpoint } = JSON.parse(line) as { endpoint: string };
       const athena = client(endpoint);
       const r = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'marketing' }));

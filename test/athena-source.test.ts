@@ -60,13 +60,25 @@ const V_ORDERS_SQL = 'SELECT o.order_id, c.email FROM sales.orders o JOIN custom
 
 const salesTables: SeedTable[] = [
   ORDERS,
-  table('customers', { columns: [col('id', 'bigint'), col('email', 'string', 'PII')], format: 'csv', location: 's3://lake/sales/customers/' }),
+  table('customers', {
+    columns: [col('id', 'bigint'), col('email', 'string', 'PII')],
+    format: 'csv',
+    location: 's3://lake/sales/customers/',
+  }),
   table('no_columns', { columns: [], format: 'json', location: 's3://lake/sales/no_columns/' }),
-  table('events_iceberg', { format: 'iceberg', location: 's3://lake/sales/events/', columns: [col('ts', 'timestamp'), col('payload', 'struct<a:int,b:array<string>>')] }),
+  table('events_iceberg', {
+    format: 'iceberg',
+    location: 's3://lake/sales/events/',
+    columns: [col('ts', 'timestamp'), col('payload', 'struct<a:int,b:array<string>>')],
+  }),
   view('v_orders', V_ORDERS_SQL),
-  ...Array.from({ length: 100 }, (_, i) => table(`t_${String(i).padStart(3, '0')}`, { columns: [col('id', 'bigint'), col(`c${i}`, 'string')] })),
+  ...Array.from({ length: 100 }, (_, i) =>
+    table(`t_${String(i).padStart(3, '0')}`, { columns: [col('id', 'bigint'), col(`c${i}`, 'string')] }),
+  ),
 ];
-const manyViews = Array.from({ length: 1003 }, (_, i) => view(`v_${String(i).padStart(4, '0')}`, `SELECT id FROM sales.t_${String(i % 100).padStart(3, '0')}`));
+const manyViews = Array.from({ length: 1003 }, (_, i) =>
+  view(`v_${String(i).padStart(4, '0')}`, `SELECT id FROM sales.t_${String(i % 100).padStart(3, '0')}`),
+);
 
 interface Exec {
   id: string;
@@ -88,7 +100,9 @@ const exec = (e: Exec): SeedExecution => {
     workgroup: e.workgroup ?? 'primary',
     catalog: 'AwsDataCatalog',
     database: e.database ?? 'sales',
-    ...(e.state === 'FAILED' ? { error: { message: "HIVE_BAD_DATA: Error parsing field value 'alice@example.com' for field 2", category: 2 } } : {}),
+    ...(e.state === 'FAILED'
+      ? { error: { message: "HIVE_BAD_DATA: Error parsing field value 'alice@example.com' for field 2", category: 2 } }
+      : {}),
     stats: { dataScannedBytes: 1000 + (e.ago % 997), engineMs: 900, queueMs: 20, planningMs: 30, totalMs: 950 },
   };
 };
@@ -99,9 +113,18 @@ const B = NOW - 5 * DAY + 7 * MIN;
 const C = NOW - 30 * MIN;
 
 const special: Exec[] = [
-  { id: uuid(1), ago: 6 * DAY, query: 'CREATE TABLE sales.top_customers AS SELECT c.id, sum(o.amount) AS total FROM sales.customers c JOIN sales.orders o ON o.customer_id = c.id GROUP BY 1' },
+  {
+    id: uuid(1),
+    ago: 6 * DAY,
+    query:
+      'CREATE TABLE sales.top_customers AS SELECT c.id, sum(o.amount) AS total FROM sales.customers c JOIN sales.orders o ON o.customer_id = c.id GROUP BY 1',
+  },
   { id: uuid(2), ago: 4 * DAY, query: "INSERT INTO sales.orders SELECT * FROM staging.orders_raw WHERE dt = '2026-01-01'" },
-  { id: uuid(3), ago: 3 * DAY, query: 'MERGE INTO sales.customers t USING staging.customers_delta s ON t.id = s.id WHEN MATCHED THEN UPDATE SET email = s.email' },
+  {
+    id: uuid(3),
+    ago: 3 * DAY,
+    query: 'MERGE INTO sales.customers t USING staging.customers_delta s ON t.id = s.id WHEN MATCHED THEN UPDATE SET email = s.email',
+  },
   { id: uuid(4), ago: 2 * DAY, query: "UNLOAD (SELECT * FROM sales.orders) TO 's3://exports/orders/' WITH (format = 'PARQUET')" },
   { id: uuid(5), ago: 1 * DAY, query: 'CREATE OR REPLACE VIEW sales.v_big AS SELECT * FROM sales.orders WHERE amount > 100' },
   { id: uuid(6), ago: 7 * DAY, state: 'FAILED', query: 'CREATE TABLE sales.broken AS SELECT * FROM sales.orders' },
@@ -113,8 +136,17 @@ const special: Exec[] = [
 ];
 const background: Exec[] = [
   // primary: one query every 90 minutes for 12 days, so history spans many pages.
-  ...Array.from({ length: 192 }, (_, i) => ({ id: uuid(1000 + i), ago: 35 * MIN + i * 90 * MIN, query: `SELECT count(*) FROM sales.t_${String(i % 100).padStart(3, '0')} WHERE id > ${i}` })),
-  ...Array.from({ length: 70 }, (_, i) => ({ id: uuid(5000 + i), ago: 40 * MIN + i * 3 * HOUR, workgroup: 'etl', query: `INSERT INTO sales.t_${String(i % 100).padStart(3, '0')} SELECT id, 'x' FROM sales.orders` })),
+  ...Array.from({ length: 192 }, (_, i) => ({
+    id: uuid(1000 + i),
+    ago: 35 * MIN + i * 90 * MIN,
+    query: `SELECT count(*) FROM sales.t_${String(i % 100).padStart(3, '0')} WHERE id > ${i}`,
+  })),
+  ...Array.from({ length: 70 }, (_, i) => ({
+    id: uuid(5000 + i),
+    ago: 40 * MIN + i * 3 * HOUR,
+    workgroup: 'etl',
+    query: `INSERT INTO sales.t_${String(i % 100).padStart(3, '0')} SELECT id, 'x' FROM sales.orders`,
+  })),
 ];
 
 const seedData: SeedData = {
@@ -126,7 +158,10 @@ const seedData: SeedData = {
       databases: [
         { name: 'sales', tables: salesTables },
         { name: 'views_many', tables: manyViews },
-        ...Array.from({ length: 53 }, (_, i) => ({ name: `db_${String(i).padStart(2, '0')}`, tables: [table('only', { columns: [col('a', 'int'), col('b', 'string')] })] })),
+        ...Array.from({ length: 53 }, (_, i) => ({
+          name: `db_${String(i).padStart(2, '0')}`,
+          tables: [table('only', { columns: [col('a', 'int'), col('b', 'string')] })],
+        })),
       ],
     },
     ...Array.from({ length: 51 }, (_, i) => ({
@@ -139,7 +174,11 @@ const seedData: SeedData = {
     { name: 'primary', state: 'ENABLED', outputLocation: 's3://results/primary/', creationTime: at(400 * DAY) },
     { name: 'etl', state: 'ENABLED', outputLocation: 's3://results/etl/', creationTime: at(400 * DAY) },
     { name: 'disabled_wg', state: 'DISABLED', creationTime: at(400 * DAY) },
-    ...Array.from({ length: 50 }, (_, i) => ({ name: `wg_${String(i).padStart(2, '0')}`, state: 'ENABLED' as const, creationTime: at(400 * DAY) })),
+    ...Array.from({ length: 50 }, (_, i) => ({
+      name: `wg_${String(i).padStart(2, '0')}`,
+      state: 'ENABLED' as const,
+      creationTime: at(400 * DAY),
+    })),
   ],
   executions: [...special, ...background].map(exec),
 };
@@ -218,7 +257,11 @@ interface Extracted extends Collected {
 }
 
 /** Runs the units as the extract activity does: lazily, `concurrency` at a time, skipping `skip`. */
-async function extract(config: AthenaConfig, window: Window, options: { skip?: Set<string>; signal?: AbortSignal } = {}): Promise<Extracted> {
+async function extract(
+  config: AthenaConfig,
+  window: Window,
+  options: { skip?: Set<string>; signal?: AbortSignal } = {},
+): Promise<Extracted> {
   const out = new Collected();
   const ctx = makeCtx(window, options.signal);
   const keys: string[] = [];
@@ -255,7 +298,11 @@ const ids = (rows: Row[]) => new Set(rows.map((r) => String(r.query_id)));
 function expectedExecutions(workgroup: string, window: Window): Set<string> {
   const s = Date.parse(window.start);
   const e = Date.parse(window.end);
-  return new Set(seedData.executions.filter((x) => x.workgroup === workgroup && x.submittedAt.getTime() >= s && x.submittedAt.getTime() < e).map((x) => x.id));
+  return new Set(
+    seedData.executions
+      .filter((x) => x.workgroup === workgroup && x.submittedAt.getTime() >= s && x.submittedAt.getTime() < e)
+      .map((x) => x.id),
+  );
 }
 
 // ---------------------------------------------------------------- tests
@@ -311,9 +358,30 @@ describe('athena source against the local endpoint', () => {
         for (const t of d.tables) {
           const base = { catalog: c.name.toLowerCase(), database: d.name, table_name: t.name, table_type: t.tableType };
           const all = [...t.columns.map((x) => [x, false] as const), ...t.partitionKeys.map((x) => [x, true] as const)];
-          if (!all.length) expected.push(JSON.stringify({ ...base, column_name: null, ordinal_position: null, data_type: null, column_comment: null, is_partition_key: null, view: t.viewSql ?? null }));
+          if (!all.length)
+            expected.push(
+              JSON.stringify({
+                ...base,
+                column_name: null,
+                ordinal_position: null,
+                data_type: null,
+                column_comment: null,
+                is_partition_key: null,
+                view: t.viewSql ?? null,
+              }),
+            );
           all.forEach(([x, part], i) =>
-            expected.push(JSON.stringify({ ...base, column_name: x.name, ordinal_position: i + 1, data_type: x.type, column_comment: x.comment ?? null, is_partition_key: part, view: t.viewSql ?? null })),
+            expected.push(
+              JSON.stringify({
+                ...base,
+                column_name: x.name,
+                ordinal_position: i + 1,
+                data_type: x.type,
+                column_comment: x.comment ?? null,
+                is_partition_key: part,
+                view: t.viewSql ?? null,
+              }),
+            ),
           );
         }
       }
@@ -347,7 +415,8 @@ describe('athena source against the local endpoint', () => {
     const params = JSON.parse(String(dt.table_parameters)) as Record<string, string>;
     assert.equal(params.owner, 'sales-team');
     assert.equal(params.classification, 'parquet');
-    for (const k of ['location', 'inputformat', 'outputformat', 'serde.serialization.lib', 'comment']) assert.ok(!(k in params), `${k} broken out`);
+    for (const k of ['location', 'inputformat', 'outputformat', 'serde.serialization.lib', 'comment'])
+      assert.ok(!(k in params), `${k} broken out`);
     const attrs = full.rows.metadata.find((r) => r.table_name === 'orders' && r.column_name === 'attrs')!;
     assert.equal(attrs.data_type, 'map<string,array<struct<k:string,v:int>>>', 'complex types kept whole');
 
@@ -389,7 +458,11 @@ describe('athena source against the local endpoint', () => {
     assert.ok(!String(failed.error_message).includes('alice@example.com'), 'values quoted by engine errors are masked too');
 
     const q = full.rows.linkages.filter((r) => r.origin === 'QUERY');
-    const byQuery = (n: number) => q.filter((r) => r.query_id === uuid(n)).map((r) => `${r.source_database}.${r.source_table}->${r.target_database}.${r.target_table}:${r.target_type}`).sort();
+    const byQuery = (n: number) =>
+      q
+        .filter((r) => r.query_id === uuid(n))
+        .map((r) => `${r.source_database}.${r.source_table}->${r.target_database}.${r.target_table}:${r.target_type}`)
+        .sort();
     assert.deepEqual(byQuery(1), ['sales.customers->sales.top_customers:TABLE', 'sales.orders->sales.top_customers:TABLE']);
     assert.deepEqual(byQuery(2), ['staging.orders_raw->sales.orders:TABLE']);
     assert.deepEqual(byQuery(3), ['staging.customers_delta->sales.customers:TABLE']);
@@ -427,7 +500,10 @@ describe('athena source against the local endpoint', () => {
     assert.ok(b.has(uuid(10)) && !a.has(uuid(10)), 'the execution at exactly b belongs to [b,c)');
     assert.deepEqual(new Set([...a, ...b]), ids(full.rows.databaselog.filter((r) => r.workgroup === 'primary' || r.workgroup === 'etl')));
     assert.deepEqual(sorted([...first.rows.events, ...second.rows.events]), sorted(full.rows.events));
-    assert.deepEqual(sorted([...first.rows.linkages, ...second.rows.linkages]), sorted(full.rows.linkages.filter((r) => r.origin === 'QUERY')));
+    assert.deepEqual(
+      sorted([...first.rows.linkages, ...second.rows.linkages]),
+      sorted(full.rows.linkages.filter((r) => r.origin === 'QUERY')),
+    );
   });
 
   test('paging stops once a whole page lies before the window (minus the margin)', async () => {
@@ -439,7 +515,11 @@ describe('athena source against the local endpoint', () => {
   });
 
   test('throttling storms, 5xx bursts and unprocessed ids recover with the same output as a clean run', async () => {
-    const scope = { catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'views_many', 'db_0[0-4]'] }, workgroups: ['primary', 'etl'] };
+    const scope = {
+      catalogs: ['AwsDataCatalog'],
+      databases: { include: ['sales', 'views_many', 'db_0[0-4]'] },
+      workgroups: ['primary', 'etl'],
+    };
     const clean = await extract(configFor(scope), FULL);
     server.setFaults('*', { throttleRate: 0.3 });
     server.setFaults('ListTableMetadata', { throttleNext: 8, throttleRate: 0.3, throttleCode: 'TooManyRequestsException' });
@@ -495,7 +575,10 @@ describe('athena source against the local endpoint', () => {
 
   test('an unknown workgroup is a ConfigError', async () => {
     let error: unknown;
-    await assert.rejects(extract(configFor({ databases: { exclude: ['.*'] }, workgroups: ['nope'] }), FULL), (e: unknown) => ((error = e), e instanceof ConfigError));
+    await assert.rejects(
+      extract(configFor({ databases: { exclude: ['.*'] }, workgroups: ['nope'] }), FULL),
+      (e: unknown) => ((error = e), e instanceof ConfigError),
+    );
     const e = error as ConfigError;
     assert.equal(e.nonRetryable, true);
     assert.match(e.message, /ListQueryExecutions/, `names the operation: ${e.message}`);
@@ -521,7 +604,10 @@ describe('athena source against the local endpoint', () => {
   test('the rate limiter holds each API to its quota, shared across concurrent units', async () => {
     const quotas = { ListTableMetadata: { perSecond: 20, burst: 5 } };
     const started = performance.now();
-    await extract(configFor({ quotas, queryHistory: false, catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'views_many'] } }), FULL);
+    await extract(
+      configFor({ quotas, queryHistory: false, catalogs: ['AwsDataCatalog'], databases: { include: ['sales', 'views_many'] } }),
+      FULL,
+    );
     const seconds = (performance.now() - started) / 1000;
     const calls = api.byOperation.ListTableMetadata!.call!;
     assert.equal(calls, server.counters().ListTableMetadata, 'our counters match what the server saw');
@@ -594,19 +680,25 @@ describe('athena source against the local endpoint', () => {
 
   test('testConnection checks every permission and names the action to grant', async () => {
     const ok = await sourceFor(configFor()).testConnection();
-    assert.deepEqual(ok.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`), []);
-    assert.deepEqual(ok.map((c) => c.grant), [
-      'athena:ListWorkGroups',
-      'athena:ListDataCatalogs',
-      'athena:ListDatabases',
-      'athena:ListTableMetadata',
-      'athena:ListQueryExecutions',
-      'athena:BatchGetQueryExecution',
-      'athena:GetWorkGroup',
-      'athena:StartQueryExecution',
-      'athena:GetQueryResults',
-      's3:PutObject',
-    ]);
+    assert.deepEqual(
+      ok.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
+      [],
+    );
+    assert.deepEqual(
+      ok.map((c) => c.grant),
+      [
+        'athena:ListWorkGroups',
+        'athena:ListDataCatalogs',
+        'athena:ListDatabases',
+        'athena:ListTableMetadata',
+        'athena:ListQueryExecutions',
+        'athena:BatchGetQueryExecution',
+        'athena:GetWorkGroup',
+        'athena:StartQueryExecution',
+        'athena:GetQueryResults',
+        's3:PutObject',
+      ],
+    );
     assert.ok(ok.every((c) => c.required));
 
     server.setFaults('ListTableMetadata', { accessDenied: true });
@@ -630,11 +722,18 @@ describe('athena source against the local endpoint', () => {
     assert.equal(write.ok, false);
     assert.equal(write.required, true);
     assert.match(write.name, /write query results to s3:\/\/results\/primary\//);
-    assert.match(write.detail ?? '', /Access denied when writing output to url: s3:\/\/results\/primary\/[0-9a-f-]+\.csv.*grant s3:PutObject and s3:GetBucketLocation on s3:\/\/results\/primary\//);
+    assert.match(
+      write.detail ?? '',
+      /Access denied when writing output to url: s3:\/\/results\/primary\/[0-9a-f-]+\.csv.*grant s3:PutObject and s3:GetBucketLocation on s3:\/\/results\/primary\//,
+    );
     assert.equal(by('athena:GetQueryResults').ok, false);
     assert.match(by('athena:GetQueryResults').detail ?? '', /not checked/);
     assert.equal(by('athena:GetQueryResults').required, false, 'not checked is not a permission to grant');
-    assert.deepEqual(checks.filter((c) => !c.ok && c.required).map((c) => c.grant), ['s3:PutObject'], 'the one thing to fix');
+    assert.deepEqual(
+      checks.filter((c) => !c.ok && c.required).map((c) => c.grant),
+      ['s3:PutObject'],
+      'the one thing to fix',
+    );
 
     server.clearFaults();
     server.setFaults('StartQueryExecution', { accessDenied: true });
@@ -662,8 +761,17 @@ describe('athena config', () => {
     const r = athenaSource.configSchema.safeParse({ ...base, roleArn: 'arn:aws:iam::12345:user/bob' });
     assert.ok(!r.success);
     assert.match(r.error.issues[0]!.message, /IAM role ARN such as arn:aws:iam::123456789012:role\//);
-    assert.ok(athenaSource.configSchema.safeParse({ ...base, roleArn: 'arn:aws-us-gov:iam::123456789012:role/path/collector', externalId: 'x1', sessionDuration: '2h' }).success);
-    assert.ok(!athenaSource.configSchema.safeParse({ ...base, roleArn: 'arn:aws:iam::123456789012:role/c', sessionDuration: '13h' }).success);
+    assert.ok(
+      athenaSource.configSchema.safeParse({
+        ...base,
+        roleArn: 'arn:aws-us-gov:iam::123456789012:role/path/collector',
+        externalId: 'x1',
+        sessionDuration: '2h',
+      }).success,
+    );
+    assert.ok(
+      !athenaSource.configSchema.safeParse({ ...base, roleArn: 'arn:aws:iam::123456789012:role/c', sessionDuration: '13h' }).success,
+    );
   });
 
   test('secrets must be references; unknown fields and bad regexes are refused', () => {
@@ -692,13 +800,15 @@ describe('query history paging when the listing is out of order', () => {
   const pageOf = (page: number, n: number) => uuid(0x70000 + page * 100 + n);
   const listed = (page: number, n: number) => at(HOUR + page * 3 * HOUR + n * MIN);
   const executions: SeedExecution[] = [];
-  const add = (id: string, submittedAt: Date, listedAt: Date) => executions.push({ ...exec({ id, ago: NOW - submittedAt.getTime(), workgroup: 'ooo', query: 'SELECT 1' }), listedAt });
+  const add = (id: string, submittedAt: Date, listedAt: Date) =>
+    executions.push({ ...exec({ id, ago: NOW - submittedAt.getTime(), workgroup: 'ooo', query: 'SELECT 1' }), listedAt });
   for (let n = 0; n < 50; n++) add(pageOf(1, n), new Date(START + HOUR + n * MIN), listed(1, n));
   for (let n = 0; n < 50; n++) add(pageOf(2, n), new Date(START - MARGIN / 2 - n * 10_000), listed(2, n));
   const STRAGGLER = pageOf(3, 0);
   add(STRAGGLER, new Date(START + 30 * MIN), listed(3, 0));
   for (let n = 1; n < 50; n++) add(pageOf(3, n), new Date(START - MARGIN - HOUR - n * MIN), listed(3, n));
-  for (const page of [4, 5]) for (let n = 0; n < 50; n++) add(pageOf(page, n), new Date(START - MARGIN - page * 3 * HOUR - n * MIN), listed(page, n));
+  for (const page of [4, 5])
+    for (let n = 0; n < 50; n++) add(pageOf(page, n), new Date(START - MARGIN - page * 3 * HOUR - n * MIN), listed(page, n));
   const inWindow = new Set(executions.filter((e) => e.submittedAt.getTime() >= START && e.submittedAt.getTime() < END).map((e) => e.id));
   // Workgroup "aged": one execution listed recently whose history has aged out (46 days) by the time
   // BatchGetQueryExecution asks for it, as happens between the two calls at the retention edge.
@@ -728,7 +838,10 @@ describe('query history paging when the listing is out of order', () => {
   beforeEach(() => local.resetCounters());
 
   test('an in-window execution listed after a page older than the window start is still found', async () => {
-    const got = await extract(configFor({ endpoint: local.endpoint, workgroups: ['ooo'], queryHistory: true, historyMargin: '2h' }), win(START, END));
+    const got = await extract(
+      configFor({ endpoint: local.endpoint, workgroups: ['ooo'], queryHistory: true, historyMargin: '2h' }),
+      win(START, END),
+    );
     assert.equal(inWindow.size, 51);
     assert.deepEqual(ids(got.rows.databaselog), inWindow);
     assert.ok(ids(got.rows.databaselog).has(STRAGGLER));
@@ -762,7 +875,13 @@ describe('athena credentials: an assumed role, renewed before it expires', () =>
   before(async () => {
     [moto, local] = await Promise.all([
       startMoto(),
-      startAthenaLocal({ seed: seedFromData({ catalogs: [], workgroups: [{ name: 'primary', state: 'ENABLED', creationTime: at(DAY) }], executions: [] }, 'sts'), randomSeed: 5 }),
+      startAthenaLocal({
+        seed: seedFromData(
+          { catalogs: [], workgroups: [{ name: 'primary', state: 'ENABLED', creationTime: at(DAY) }], executions: [] },
+          'sts',
+        ),
+        randomSeed: 5,
+      }),
     ]);
     // Where the SDK's STS client goes (a VPC endpoint in production, moto here): the standard variable.
     process.env.AWS_ENDPOINT_URL_STS = moto.endpoint;
@@ -785,7 +904,11 @@ describe('athena credentials: an assumed role, renewed before it expires', () =>
       externalId: 'acme-collector',
       sessionDuration: '15m',
     });
-    const resolved: AthenaConfig = { ...config, accessKeyId: moto.credentials.accessKeyId, secretAccessKey: moto.credentials.secretAccessKey };
+    const resolved: AthenaConfig = {
+      ...config,
+      accessKeyId: moto.credentials.accessKeyId,
+      secretAccessKey: moto.credentials.secretAccessKey,
+    };
     const session = new AthenaSession(resolved);
     const list = () => session.call('ListWorkGroups', (o) => session.client.send(new ListWorkGroupsCommand({}), o));
     mock.timers.enable({ apis: ['Date'], now: Date.now() });
@@ -834,7 +957,17 @@ describe('view text the catalog exposes as an encoded Presto view', () => {
           type: 'GLUE',
           databases: [
             { name: 'sales', tables: [table('orders')] },
-            { name: 'marts', tables: [table('v_positive', { tableType: 'VIRTUAL_VIEW', format: undefined, viewSql: SQL, parameters: { view_original_text: encoded } })] },
+            {
+              name: 'marts',
+              tables: [
+                table('v_positive', {
+                  tableType: 'VIRTUAL_VIEW',
+                  format: undefined,
+                  viewSql: SQL,
+                  parameters: { view_original_text: encoded },
+                }),
+              ],
+            },
           ],
         },
       ],

@@ -39,9 +39,47 @@ describe('maskLiterals corpus', () => {
 describe('maskLiterals properties', () => {
   // Deterministic fuzz over fragments that stress the lexer; 400 inputs keep it well under a second.
   const fragments = [
-    "'", "''", '"', '`', '--', '/*', '*/', '\n', ' ', '.', '-', '+', 'e', 'E', 'x', "E'", "U&'", 'U&"',
-    '\\', '0', '1', '42', '3.5', '.5', '1e9', '0x1F', 'a1', 'col_2', 'SELECT', 'FROM', ',', '(', ')', '?',
-    '$1', 'é', '🎉', 'DATE', 'CREATE EXTERNAL TABLE', 'AS', 'L',
+    "'",
+    "''",
+    '"',
+    '`',
+    '--',
+    '/*',
+    '*/',
+    '\n',
+    ' ',
+    '.',
+    '-',
+    '+',
+    'e',
+    'E',
+    'x',
+    "E'",
+    "U&'",
+    'U&"',
+    '\\',
+    '0',
+    '1',
+    '42',
+    '3.5',
+    '.5',
+    '1e9',
+    '0x1F',
+    'a1',
+    'col_2',
+    'SELECT',
+    'FROM',
+    ',',
+    '(',
+    ')',
+    '?',
+    '$1',
+    'é',
+    '🎉',
+    'DATE',
+    'CREATE EXTERNAL TABLE',
+    'AS',
+    'L',
   ];
   let seed = 0x2f6b3a1;
   const rand = (n: number): number => {
@@ -51,7 +89,13 @@ describe('maskLiterals properties', () => {
   const inputs = Array.from({ length: 400 }, () => Array.from({ length: 1 + rand(30) }, () => fragments[rand(fragments.length)]).join(''));
 
   it('the lexer is lossless', () => {
-    for (const s of inputs) assert.equal(tokenize(s).map((t) => t.text).join(''), s);
+    for (const s of inputs)
+      assert.equal(
+        tokenize(s)
+          .map((t) => t.text)
+          .join(''),
+        s,
+      );
   });
 
   it('masked output holds no literal and masking again changes nothing', () => {
@@ -102,14 +146,24 @@ describe('extractLineage / viewLineage corpus', () => {
         assert.deepEqual(got, { kind: 'none' });
         return;
       }
-      const want: LineageResult = { kind: 'lineage', statement: e.statement, target: e.target && ref(e.target), targetType: e.targetType, sources: e.sources.map(ref) };
+      const want: LineageResult = {
+        kind: 'lineage',
+        statement: e.statement,
+        target: e.target && ref(e.target),
+        targetType: e.targetType,
+        sources: e.sources.map(ref),
+      };
       if (e.location !== undefined) want.location = e.location;
       assert.deepEqual(got, want);
     });
   }
 
   it('parse errors never echo literal values', () => {
-    const got = extractLineage("INSERT INTO t SELECT 'secret-4111' AS s FROM WHERE 'more-secret' (", { catalog: 'c', database: 'd', dialect: 'athena' });
+    const got = extractLineage("INSERT INTO t SELECT 'secret-4111' AS s FROM WHERE 'more-secret' (", {
+      catalog: 'c',
+      database: 'd',
+      dialect: 'athena',
+    });
     assert.equal(got.kind, 'unparseable');
     if (got.kind === 'unparseable') assert.doesNotMatch(got.reason, /secret|4111/);
   });

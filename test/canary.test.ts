@@ -58,7 +58,8 @@ async function allHistories(): Promise<string> {
 async function landedObjects(): Promise<string> {
   let text = '';
   for await (const blob of azurite.service.getContainerClient('landing').listBlobsFlat()) {
-    text += blob.name + (await azurite.service.getContainerClient('landing').getBlobClient(blob.name).downloadToBuffer()).toString('latin1');
+    text +=
+      blob.name + (await azurite.service.getContainerClient('landing').getBlobClient(blob.name).downloadToBuffer()).toString('latin1');
   }
   const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials: moto.credentials });
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'landing' }));
@@ -99,18 +100,47 @@ describe('no secret leaves the worker (canary)', { timeout: 600_000 }, () => {
     writeFileSync(join(secretDir(), 'state-sas'), canaries.stateSas);
     writeFileSync(join(secretDir(), 's3-secret'), canaries.s3Secret);
     const sm = new SecretsManagerClient({ endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials });
-    await sm.send(new CreateSecretCommand({ Name: 'prod/athena', SecretString: JSON.stringify({ secret: canaries.smSecret, key: canaries.athenaKey }) }));
+    await sm.send(
+      new CreateSecretCommand({
+        Name: 'prod/athena',
+        SecretString: JSON.stringify({ secret: canaries.smSecret, key: canaries.athenaKey }),
+      }),
+    );
     const athenaSource = { accessKeyId: '${aws-sm:prod/athena#key}', secretAccessKey: '${aws-sm:prod/athena#secret}' };
     env.writeConfig({
       'canary-azure': {
         source: athenaSource,
-        landing: { type: 'azure-blob', serviceUrl: azurite.serviceUrl, container: 'landing', path: 'lz/athena', sasToken: '${file:landing-sas}' },
+        landing: {
+          type: 'azure-blob',
+          serviceUrl: azurite.serviceUrl,
+          container: 'landing',
+          path: 'lz/athena',
+          sasToken: '${file:landing-sas}',
+        },
         hwm: { type: 'azure-blob', serviceUrl: azurite.serviceUrl, container: 'state', path: 'hwm', sasToken: '${state-sas}' },
       },
       'canary-s3': {
         source: { accessKeyId: '${CANARY_ATHENA_KEY}', secretAccessKey: '${CANARY_ATHENA_SECRET}' },
-        landing: { type: 's3', bucket: 'landing', prefix: 'lz/athena', region: moto.region, endpoint: moto.endpoint, forcePathStyle: true, accessKeyId: '${CANARY_S3_KEY}', secretAccessKey: '${s3-secret}' },
-        hwm: { type: 's3', bucket: 'state', prefix: 'hwm', region: moto.region, endpoint: moto.endpoint, forcePathStyle: true, accessKeyId: '${CANARY_S3_KEY}', secretAccessKey: '${s3-secret}' },
+        landing: {
+          type: 's3',
+          bucket: 'landing',
+          prefix: 'lz/athena',
+          region: moto.region,
+          endpoint: moto.endpoint,
+          forcePathStyle: true,
+          accessKeyId: '${CANARY_S3_KEY}',
+          secretAccessKey: '${s3-secret}',
+        },
+        hwm: {
+          type: 's3',
+          bucket: 'state',
+          prefix: 'hwm',
+          region: moto.region,
+          endpoint: moto.endpoint,
+          forcePathStyle: true,
+          accessKeyId: '${CANARY_S3_KEY}',
+          secretAccessKey: '${s3-secret}',
+        },
       },
       // A tampered SAS: the run must fail without the signature (or the good one) in any failure message.
       'canary-bad-sas': {
@@ -172,7 +202,9 @@ describe('no secret leaves the worker (canary)', { timeout: 600_000 }, () => {
     const config = readFileSync(env.configPath, 'utf8');
     writeFileSync(env.configPath, `encryption:\n  keys:\n    - id: k1\n      key: \${file:codec-key}\n${config}`);
     worker = await env.childWorker(['collectors'], 'canary-host', workerEnv());
-    const r = await cli(['run', 'canary-s3', '--config', env.configPath, '--state-dir', env.stateDir, '--workflow-id', 'encrypted-run'], { COLLECTOR_SECRET_DIR: secretDir() });
+    const r = await cli(['run', 'canary-s3', '--config', env.configPath, '--state-dir', env.stateDir, '--workflow-id', 'encrypted-run'], {
+      COLLECTOR_SECRET_DIR: secretDir(),
+    });
     assert.equal(r.code, 0, r.out);
     // Table names as extracted (from the landed metadata file of this run).
     const s3 = new S3Client({ endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials: moto.credentials });

@@ -63,7 +63,13 @@ const PLAN: Trigger[] = [
 ];
 
 const describeTrigger = (t: Trigger) =>
-  t.kind === 'none' ? 'no kill' : t.kind === 'phase' ? `${t.delayMs} ms into ${t.phase}` : t.kind === 'delay' ? `${t.ms} ms after start` : `when ${t.label}`;
+  t.kind === 'none'
+    ? 'no kill'
+    : t.kind === 'phase'
+      ? `${t.delayMs} ms into ${t.phase}`
+      : t.kind === 'delay'
+        ? `${t.ms} ms after start`
+        : `when ${t.label}`;
 
 interface Kill {
   run: number;
@@ -97,7 +103,10 @@ async function startWorker(): Promise<void> {
  * child may be a launcher that runs the worker on another node binary; SIGKILL to it would miss the worker.
  */
 function ownPid(started: Started): number {
-  const line = started.output().split('\n').find((l) => l.includes('Starting collector worker'));
+  const line = started
+    .output()
+    .split('\n')
+    .find((l) => l.includes('Starting collector worker'));
   const pid = (JSON.parse(line ?? '{}') as { pid?: number }).pid ?? started.proc.pid!;
   workerPids.push(pid);
   return pid;
@@ -160,7 +169,9 @@ async function diagnostics(workflowId: string, kills: Kill[]): Promise<string> {
     ...kills.map((k) => `run ${k.run}: ${k.trigger} -> ${k.interrupted.join(', ') || 'nothing running'}`),
     `--- activity worker (pid ${workerPid}), last 4000 chars ---`,
     worker.output().slice(-4000),
-    ...(incarnations.length > 1 ? [`--- the previous activity worker, last 2000 chars ---`, incarnations[incarnations.length - 2]!.output().slice(-2000)] : []),
+    ...(incarnations.length > 1
+      ? [`--- the previous activity worker, last 2000 chars ---`, incarnations[incarnations.length - 2]!.output().slice(-2000)]
+      : []),
     '--- workflow worker, last 2000 chars ---',
     workflows?.output().slice(-2000) ?? '',
     '--- landing directory ---',
@@ -240,9 +251,13 @@ async function settle(h: WorkflowHandle, result: Promise<RunSummary>, kills: Kil
     if (r && 's' in r) return r.s;
     if (r) throw new Error(`run ${h.workflowId} failed: ${failureMessage(r.e)}\n${await diagnostics(h.workflowId, kills)}`);
     if (Date.now() > deadline) throw new Error(`run ${h.workflowId} did not finish in time\n${await diagnostics(h.workflowId, kills)}`);
-    const blocked = (await pending(h.workflowId).catch(() => [])).find((a) => /stayed locked/.test(a.lastFailure ?? '') || (LOCKING_STEPS.has(a.type) && a.attempt >= 4));
+    const blocked = (await pending(h.workflowId).catch(() => [])).find(
+      (a) => /stayed locked/.test(a.lastFailure ?? '') || (LOCKING_STEPS.has(a.type) && a.attempt >= 4),
+    );
     if (blocked) {
-      throw new Error(`${blocked.type} of ${h.workflowId} was held up (attempt ${blocked.attempt}: ${blocked.lastFailure}); is a dead worker's lock in its way?\n${await diagnostics(h.workflowId, kills)}`);
+      throw new Error(
+        `${blocked.type} of ${h.workflowId} was held up (attempt ${blocked.attempt}: ${blocked.lastFailure}); is a dead worker's lock in its way?\n${await diagnostics(h.workflowId, kills)}`,
+      );
     }
     await nudge(h.workflowId, nudged).catch(() => undefined);
   }
@@ -289,11 +304,21 @@ describe('crash hygiene: the worker SIGKILLed again and again', { timeout: 330_0
         const wait = Date.parse(last.window.end) + 1050 - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      const h = await env.temporal.client.workflow.start('collect', { taskQueue: 'collectors', workflowId: `chaos-${i}`, args: [{ collector: COLLECTOR }] });
+      const h = await env.temporal.client.workflow.start('collect', {
+        taskQueue: 'collectors',
+        workflowId: `chaos-${i}`,
+        args: [{ collector: COLLECTOR }],
+      });
       const result = h.result() as Promise<RunSummary>;
       result.catch(() => undefined);
       const armed = arm(trigger, h);
-      const first = await Promise.race([result.then(() => 'settled', () => 'settled'), armed.fired.then(() => 'killed')]);
+      const first = await Promise.race([
+        result.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        armed.fired.then(() => 'killed'),
+      ]);
       armed.disarm();
       // A kill may land just as the run ends: whatever raced, a killed worker is replaced.
       if (first === 'killed' || armed.killed()) {
@@ -312,18 +337,27 @@ describe('crash hygiene: the worker SIGKILLed again and again', { timeout: 330_0
       summaries.push(await settle(h, result, kills, testDeadline));
     }
 
-    const report = kills.map((k) => `run ${k.run}: killed ${k.trigger} -> interrupted ${k.interrupted.join(', ') || 'nothing running'}`).join('\n');
+    const report = kills
+      .map((k) => `run ${k.run}: killed ${k.trigger} -> interrupted ${k.interrupted.join(', ') || 'nothing running'}`)
+      .join('\n');
     const why = `\n--- kills ---\n${report}\n--- landing ---\n${tree(env.landingDir).join('\n')}`;
     t.diagnostic(`${kills.length} kills in ${summaries.length} runs\n${report}`);
 
     // Progress: every run completed (a kill costs retries, not the run).
     assert.equal(summaries.length, PLAN.length);
-    assert.deepEqual(summaries.map((s) => s.status), PLAN.map(() => 'completed'), why);
+    assert.deepEqual(
+      summaries.map((s) => s.status),
+      PLAN.map(() => 'completed'),
+      why,
+    );
     // The kills really interrupted work: extracting, uploading, and inside the HWM store.
     assert.ok(kills.length >= 10, `only ${kills.length} kills${why}`);
     const hit = new Set(kills.flatMap((k) => k.interrupted));
     for (const step of ['extract', 'upload']) assert.ok(hit.has(step), `no kill interrupted ${step}${why}`);
-    assert.ok(['commitHwm', 'acquirePublishLease', 'releasePublishLease'].some((s) => hit.has(s)), `no kill interrupted an HWM store step${why}`);
+    assert.ok(
+      ['commitHwm', 'acquirePublishLease', 'releasePublishLease'].some((s) => hit.has(s)),
+      `no kill interrupted an HWM store step${why}`,
+    );
 
     // Windows tile time: each starts where the previous ended, and the HWM is the last end.
     assert.equal(summaries[0]!.windowOrigin, 'initial-lookback');
@@ -337,16 +371,30 @@ describe('crash hygiene: the worker SIGKILLed again and again', { timeout: 330_0
     // Every completed run: its manifest and each of its files, once, with the validated bytes.
     const expected = summaries.flatMap((s) => [...s.files.map((f) => f.name), s.manifest!]);
     assert.equal(new Set(expected).size, expected.length, 'object names are unique per window');
-    assert.deepEqual(tree(env.landingDir), ['.collector-tmp/', ...expected].sort(), `the landing directory holds exactly the deliverables${why}`);
+    assert.deepEqual(
+      tree(env.landingDir),
+      ['.collector-tmp/', ...expected].sort(),
+      `the landing directory holds exactly the deliverables${why}`,
+    );
     for (const s of summaries) {
       for (const f of s.files) assert.equal(sha256(join(env.landingDir, f.name)), f.sha256, f.name);
-      const manifest = JSON.parse(readFileSync(join(env.landingDir, s.manifest!), 'utf8')) as { window: unknown; files: { sha256: string }[] };
+      const manifest = JSON.parse(readFileSync(join(env.landingDir, s.manifest!), 'utf8')) as {
+        window: unknown;
+        files: { sha256: string }[];
+      };
       assert.deepEqual(manifest.window, s.window);
-      assert.deepEqual(manifest.files.map((f) => f.sha256), s.files.map((f) => f.sha256));
+      assert.deepEqual(
+        manifest.files.map((f) => f.sha256),
+        s.files.map((f) => f.sha256),
+      );
     }
 
     // Nothing left behind: no lock or temp file by the HWM, no staging directory.
     assert.deepEqual(readdirSync(hwmDir()).sort(), [`${COLLECTOR}_hwm.txt`], 'the HWM directory holds the HWM only');
-    assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith(`${COLLECTOR}__`)), [], 'staging cleaned up');
+    assert.deepEqual(
+      env.stagingDirs().filter((d) => d.startsWith(`${COLLECTOR}__`)),
+      [],
+      'staging cleaned up',
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('collector CLI', { timeout: 300_000 }, () => {
         `  process.stderr.write(JSON.stringify({ code, modules: Object.keys(require.cache) }));`,
         `});`,
       ].join('\n');
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TEMPORAL_ADDRESS: '' } });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, TEMPORAL_ADDRESS: '' },
+      });
       const out = JSON.parse(r.stderr.slice(r.stderr.indexOf('{'))) as { code: number; modules: string[] };
       assert.equal(out.code, 0, r.stderr);
       return [...new Set(out.modules.map((m) => heavy.exec(m)?.[1]).filter((m): m is string => Boolean(m)))];
@@ -59,7 +63,10 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     assert.deepEqual(loaded(['--help']), []);
     const dir = tmp();
     const file = join(dir, 'collectors.yaml');
-    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    writeFileSync(
+      file,
+      `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`,
+    );
     assert.deepEqual(
       loaded(['validate-config', '--config', file]).filter((m) => m.startsWith('@temporalio/')),
       [],
@@ -95,7 +102,10 @@ describe('collector CLI', { timeout: 300_000 }, () => {
   it('validate-config accepts a good file', async () => {
     const dir = tmp();
     const file = join(dir, 'collectors.yaml');
-    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    writeFileSync(
+      file,
+      `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`,
+    );
     const r = await collector(['validate-config', '--config', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /1 collector\(s\) valid: a/);
@@ -112,7 +122,10 @@ describe('collector CLI', { timeout: 300_000 }, () => {
   it('hwm get|set|reset work on the file store, and moving back needs --force', async () => {
     const dir = tmp();
     const file = join(dir, 'collectors.yaml');
-    writeFileSync(file, `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`);
+    writeFileSync(
+      file,
+      `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`,
+    );
     const base = ['--config', file, '--state-dir', join(dir, 'state')];
     assert.equal((await collector(['hwm', 'get', 'a', ...base])).stdout.trim(), 'none');
     assert.equal((await collector(['hwm', 'set', 'a', '2026-11-01T00:00:00Z', ...base])).code, 0);
@@ -192,7 +205,9 @@ describe('collector CLI', { timeout: 300_000 }, () => {
         '',
       ].join('\n'),
     );
-    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0', '--seed', seed], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'dev', 'athena-local', '--port', '0', '--seed', seed], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -206,9 +221,10 @@ describe('collector CLI', { timeout: 300_000 }, () => {
       const athena = new AthenaClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'cli', secretAccessKey: 'cli' } });
       try {
         const tables = await athena.send(new ListTableMetadataCommand({ CatalogName: 'AwsDataCatalog', DatabaseName: 'from_file' }));
-        assert.deepEqual(tables.TableMetadataList?.map((t) => [t.Name, t.Columns?.map((c) => `${c.Name} ${c.Type} ${c.Comment ?? ''}`.trim())]), [
-          ['customers', ['id bigint Customer key', 'email string']],
-        ]);
+        assert.deepEqual(
+          tables.TableMetadataList?.map((t) => [t.Name, t.Columns?.map((c) => `${c.Name} ${c.Type} ${c.Comment ?? ''}`.trim())]),
+          [['customers', ['id bigint Customer key', 'email string']]],
+        );
         const history = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary' }));
         assert.deepEqual(history.QueryExecutionIds, ['11111111-2222-4333-8444-555555555555']);
       } finally {

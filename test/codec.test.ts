@@ -73,11 +73,17 @@ describe('EncryptionCodec', () => {
     flipped[20]! ^= 0x01;
     await assert.rejects(codec.decode([{ ...p, data: flipped }]), /failed authentication/);
     // Same ciphertext claimed to be under k1: the key id is authenticated data, so this cannot pass.
-    await assert.rejects(codec.decode([{ metadata: { ...p!.metadata, [KEY_ID_METADATA]: Buffer.from('k1') }, data: p!.data }]), /failed authentication/);
+    await assert.rejects(
+      codec.decode([{ metadata: { ...p!.metadata, [KEY_ID_METADATA]: Buffer.from('k1') }, data: p!.data }]),
+      /failed authentication/,
+    );
     await assert.rejects(codec.decode([{ ...p, data: Buffer.from(p!.data!).subarray(0, 20) }]), /truncated/);
     const impostor = new EncryptionCodec([{ id: 'k2', key: randomBytes(32) }]);
     await assert.rejects(impostor.decode([p!]), /wrong key material for that id, or the data was altered/);
-    await assert.rejects(codec.decode([{ metadata: { encoding: Buffer.from(ENCRYPTED_ENCODING) }, data: p!.data }]), /no "encryption-key-id"/);
+    await assert.rejects(
+      codec.decode([{ metadata: { encoding: Buffer.from(ENCRYPTED_ENCODING) }, data: p!.data }]),
+      /no "encryption-key-id"/,
+    );
   });
 
   test('unencrypted payloads (history from before encryption was on) decode unchanged', async () => {
@@ -88,8 +94,18 @@ describe('EncryptionCodec', () => {
 
   test('keys come from secret references: base64 or hex, 32 bytes; bad material never quoted', async () => {
     const hex = randomBytes(32).toString('hex');
-    const resolver = new SecretResolver({ env: { CODEC_KEY_2: generateEncryptionKey(), CODEC_KEY_1: `${hex}\n`, SHORT: 'c2hvcnQta2V5LW1hdGVyaWFs' } });
-    const codec = await createEncryptionCodec({ keys: [{ id: 'k2', key: '${CODEC_KEY_2}' }, { id: 'k1', key: '${CODEC_KEY_1}' }] }, resolver);
+    const resolver = new SecretResolver({
+      env: { CODEC_KEY_2: generateEncryptionKey(), CODEC_KEY_1: `${hex}\n`, SHORT: 'c2hvcnQta2V5LW1hdGVyaWFs' },
+    });
+    const codec = await createEncryptionCodec(
+      {
+        keys: [
+          { id: 'k2', key: '${CODEC_KEY_2}' },
+          { id: 'k1', key: '${CODEC_KEY_1}' },
+        ],
+      },
+      resolver,
+    );
     assert.equal(codec.encryptionKeyId, 'k2');
     assert.deepEqual(codec.keyIds, ['k2', 'k1']);
     const k1Only = new EncryptionCodec([{ id: 'k1', key: Buffer.from(hex, 'hex') }]);
@@ -108,10 +124,21 @@ describe('EncryptionCodec', () => {
       return true;
     });
     await assert.rejects(
-      createEncryptionCodec({ keys: [{ id: 'a', key: '${CODEC_KEY_2}' }, { id: 'a', key: '${CODEC_KEY_1}' }] }, resolver),
+      createEncryptionCodec(
+        {
+          keys: [
+            { id: 'a', key: '${CODEC_KEY_2}' },
+            { id: 'a', key: '${CODEC_KEY_1}' },
+          ],
+        },
+        resolver,
+      ),
       /duplicate key id "a"/,
     );
-    await assert.rejects(createEncryptionCodec({ keys: [{ id: 'k', key: '${NOT_SET}' }] }, new SecretResolver({ env: {}, secretDir: '/nonexistent' })), SecretError);
+    await assert.rejects(
+      createEncryptionCodec({ keys: [{ id: 'k', key: '${NOT_SET}' }] }, new SecretResolver({ env: {}, secretDir: '/nonexistent' })),
+      SecretError,
+    );
   });
 });
 
@@ -179,7 +206,10 @@ describe('codec server (real HTTP)', () => {
     });
 
   test('encode then decode in the proto-JSON wire format (base64 metadata values and data)', async () => {
-    const input: JsonPayload = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"collector":"athena-prod"}').toString('base64') };
+    const input: JsonPayload = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('{"collector":"athena-prod"}').toString('base64'),
+    };
     const enc = await post('/encode', { payloads: [input] });
     assert.equal(enc.status, 200);
     assert.match(enc.headers.get('content-type')!, /application\/json/);
@@ -195,7 +225,10 @@ describe('codec server (real HTTP)', () => {
   });
 
   test('behind a reverse-proxy prefix: the last path segment is the operation', async () => {
-    const input: JsonPayload = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"proxied"').toString('base64') };
+    const input: JsonPayload = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('"proxied"').toString('base64'),
+    };
     const enc = await post('/any/prefix/encode', { payloads: [input] });
     assert.equal(enc.status, 200);
     const encoded = (await enc.json()) as { payloads: JsonPayload[] };
@@ -205,7 +238,10 @@ describe('codec server (real HTTP)', () => {
       assert.equal(dec.status, 200, path);
       assert.deepEqual(await dec.json(), { payloads: [input] }, path);
     }
-    const pre = await fetch(`${server.url}/codec/default/decode`, { method: 'OPTIONS', headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' } });
+    const pre = await fetch(`${server.url}/codec/default/decode`, {
+      method: 'OPTIONS',
+      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' },
+    });
     assert.equal(pre.status, 204);
     for (const path of ['/codec/default/decoder', '/codec/decode/more', '/xdecode']) {
       assert.equal((await post(path, { payloads: [] })).status, 404, path);
@@ -278,9 +314,17 @@ describe('codec server (real HTTP)', () => {
   test('bodies over the limit get 413; no token configured means none needed', async () => {
     const small = await startCodecServer({ port: 0, codec, corsOrigins: [], log: createLogger({ level: 'silent' }), maxBodyBytes: 1024 });
     try {
-      const big = await fetch(`${small.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ payloads: [{ data: 'A'.repeat(100_000) }] }) });
+      const big = await fetch(`${small.url}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ payloads: [{ data: 'A'.repeat(100_000) }] }),
+      });
       assert.equal(big.status, 413);
-      const ok = await fetch(`${small.url}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"payloads":[]}' });
+      const ok = await fetch(`${small.url}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"payloads":[]}',
+      });
       assert.deepEqual(await ok.json(), { payloads: [] });
     } finally {
       await small.close();
@@ -298,7 +342,14 @@ describe('codec server (real HTTP)', () => {
 
 describe('insecureConnectionWarning', () => {
   test('warns for non-loopback addresses without TLS only', () => {
-    for (const a of ['temporal.internal:7233', '10.0.0.5:7233', '[2001:db8::1]:7233', 'my-ns.a1b2c.tmprl.cloud:7233', 'http://temporal:7233', '0.0.0.0:7233']) {
+    for (const a of [
+      'temporal.internal:7233',
+      '10.0.0.5:7233',
+      '[2001:db8::1]:7233',
+      'my-ns.a1b2c.tmprl.cloud:7233',
+      'http://temporal:7233',
+      '0.0.0.0:7233',
+    ]) {
       const w = insecureConnectionWarning(a, undefined);
       assert.ok(w, a);
       assert.match(w, new RegExp(`${a.replace(/[.[\]]/g, '\\$&')} without TLS`));
@@ -307,7 +358,17 @@ describe('insecureConnectionWarning', () => {
       assert.equal(insecureConnectionWarning(a, { serverNameOverride: 'x' }), undefined);
       assert.ok(insecureConnectionWarning(a, false));
     }
-    for (const a of ['localhost:7233', 'LOCALHOST', '127.0.0.1:7233', '127.1.2.3:7233', '[::1]:7233', '::1', '[::ffff:127.0.0.1]:7233', 'temporal.localhost:7233', '[0:0:0:0:0:0:0:1]:7233']) {
+    for (const a of [
+      'localhost:7233',
+      'LOCALHOST',
+      '127.0.0.1:7233',
+      '127.1.2.3:7233',
+      '[::1]:7233',
+      '::1',
+      '[::ffff:127.0.0.1]:7233',
+      'temporal.localhost:7233',
+      '[0:0:0:0:0:0:0:1]:7233',
+    ]) {
       assert.equal(insecureConnectionWarning(a, false), undefined, a);
     }
   });

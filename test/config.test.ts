@@ -78,8 +78,13 @@ describe('collectors.yaml loading', () => {
   });
 
   it('refuses plain values in secret-bearing fields', () => {
-    const issues = problems('collectors:\n  a:\n    source: {type: fake, region: r, secretAccessKey: AKIAREALSECRET}\n    landing: {type: dir, path: /x}\n');
-    assert.ok(issues.some((i) => i.startsWith('collectors.a.source.secretAccessKey: holds a plain value')), issues.join('\n'));
+    const issues = problems(
+      'collectors:\n  a:\n    source: {type: fake, region: r, secretAccessKey: AKIAREALSECRET}\n    landing: {type: dir, path: /x}\n',
+    );
+    assert.ok(
+      issues.some((i) => i.startsWith('collectors.a.source.secretAccessKey: holds a plain value')),
+      issues.join('\n'),
+    );
     assert.ok(!issues.join('\n').includes('AKIAREALSECRET'), 'the secret itself must not be echoed');
   });
 
@@ -90,8 +95,13 @@ describe('collectors.yaml loading', () => {
 
   it('refuses NUL bytes and huge strings', () => {
     assert.throws(() => parseCollectorsText('collectors: {}\u0000', 'c.yaml', registry), /NUL byte/);
-    const issues = problems(`collectors:\n  a:\n    source: {type: fake, region: "${'x'.repeat(70_000)}"}\n    landing: {type: dir, path: /x}\n`);
-    assert.ok(issues.some((i) => /collectors\.a\.source\.region: is 70000 characters long/.test(i)), issues.join('\n'));
+    const issues = problems(
+      `collectors:\n  a:\n    source: {type: fake, region: "${'x'.repeat(70_000)}"}\n    landing: {type: dir, path: /x}\n`,
+    );
+    assert.ok(
+      issues.some((i) => /collectors\.a\.source\.region: is 70000 characters long/.test(i)),
+      issues.join('\n'),
+    );
   });
 
   it('validates inline recipes the same way, under their own recipe. name', () => {
@@ -111,22 +121,37 @@ describe('collectors.yaml loading', () => {
     const off = parseCollectorsText('collectors: {}\n', 'c.yaml', registry);
     assert.throws(() => parseRecipe(recipe, registry, off.recipes), /rule recipes\.enabled/);
     const issues = problems('collectors:\n  recipe.x:\n    source: {type: fake, region: r}\n    landing: {type: dir, path: /x}\n');
-    assert.ok(issues.some((i) => /collectors\.recipe\.x: invalid name: names starting with "recipe\." are reserved/.test(i)), issues.join('\n'));
+    assert.ok(
+      issues.some((i) => /collectors\.recipe\.x: invalid name: names starting with "recipe\." are reserved/.test(i)),
+      issues.join('\n'),
+    );
   });
 
   it('a recipe may name only the secret references recipes.secrets grants, each refusal naming field and rule', () => {
     const policy = parseCollectorsText('recipes: {enabled: true, secrets: ["RECIPE_*"]}\ncollectors: {}\n', 'c.yaml', registry).recipes;
-    const recipe = (ref: string) => ({ name: 'r1', source: { type: 'fake', region: 'x', secretAccessKey: ref }, landing: { type: 'dir', path: '/data/${HOME_DIR}' } });
+    const recipe = (ref: string) => ({
+      name: 'r1',
+      source: { type: 'fake', region: 'x', secretAccessKey: ref },
+      landing: { type: 'dir', path: '/data/${HOME_DIR}' },
+    });
     assert.equal(parseRecipe(recipe('${RECIPE_KEY}'), registry, { ...policy, secrets: ['RECIPE_*', 'HOME_DIR'] }).name, 'recipe.r1');
     assert.throws(
       () => parseRecipe(recipe('${WORKER_ONLY_SAS}'), registry, policy),
       (e: unknown) =>
         e instanceof ConfigError &&
-        e.issues.some((i) => /^recipe\.source\.secretAccessKey: \$\{WORKER_ONLY_SAS\} is not granted to recipes \(rule recipes\.secrets: \["RECIPE_\*"\]\)/.test(i)) &&
+        e.issues.some((i) =>
+          /^recipe\.source\.secretAccessKey: \$\{WORKER_ONLY_SAS\} is not granted to recipes \(rule recipes\.secrets: \["RECIPE_\*"\]\)/.test(
+            i,
+          ),
+        ) &&
         e.issues.some((i) => /^recipe\.landing\.path: \$\{HOME_DIR\} is not granted/.test(i)),
     );
     for (const ref of ['${env:RECIPE_KEY}', '${file:RECIPE_KEY}', '${aws-sm:RECIPE_KEY}']) {
-      assert.throws(() => parseRecipe(recipe(ref), registry, policy), /is not granted to recipes/, `${ref}: a provider prefix is part of what is granted`);
+      assert.throws(
+        () => parseRecipe(recipe(ref), registry, policy),
+        /is not granted to recipes/,
+        `${ref}: a provider prefix is part of what is granted`,
+      );
     }
   });
 });

@@ -59,7 +59,10 @@ describe('the Temporal config file (what `temporal config set` writes)', { timeo
   });
 
   it('the CLI uses the default profile of ~/.config/temporalio/temporal.toml instead of an embedded server', async () => {
-    const r = await collector(['schedule', 'create', 'from-home-profile', '--every', '1h', '--config', join(dir, 'none.yaml'), '--state-dir', join(dir, 'state1')], cleanEnv({ HOME: home }));
+    const r = await collector(
+      ['schedule', 'create', 'from-home-profile', '--every', '1h', '--config', join(dir, 'none.yaml'), '--state-dir', join(dir, 'state1')],
+      cleanEnv({ HOME: home }),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /embedded dev server/);
     const d = await temporal.client.schedule.getHandle('from-home-profile').describe();
@@ -69,7 +72,10 @@ describe('the Temporal config file (what `temporal config set` writes)', { timeo
   it('TEMPORAL_CONFIG_FILE points at another file', async () => {
     const file = join(dir, 'elsewhere.toml');
     writeFileSync(file, `[profile.default]\naddress = "${temporal.server.address}"\n`);
-    const r = await collector(['schedule', 'list', '--state-dir', join(dir, 'state2')], cleanEnv({ HOME: join(dir, 'nobody'), TEMPORAL_CONFIG_FILE: file }));
+    const r = await collector(
+      ['schedule', 'list', '--state-dir', join(dir, 'state2')],
+      cleanEnv({ HOME: join(dir, 'nobody'), TEMPORAL_CONFIG_FILE: file }),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /embedded dev server/);
     assert.match(r.stdout, /^from-home-profile\tactive/m);
@@ -87,23 +93,38 @@ describe('Worker Deployment versioning from the Temporal Worker Controller', () 
     });
   });
 
-  it('the controller\'s build id beats the one baked into the image, which only names the build', () => {
+  it("the controller's build id beats the one baked into the image, which only names the build", () => {
     const v = options({ TEMPORAL_DEPLOYMENT_NAME: 'ctl', TEMPORAL_WORKER_BUILD_ID: 'ctl-build', COLLECTOR_BUILD_ID: 'abc123' });
     assert.deepEqual(v?.version, { deploymentName: 'ctl', buildId: 'ctl-build' });
     // Without an injected build id the image's is used.
-    assert.deepEqual(options({ TEMPORAL_DEPLOYMENT_NAME: 'ctl', COLLECTOR_BUILD_ID: 'abc123' })?.version, { deploymentName: 'ctl', buildId: 'abc123' });
+    assert.deepEqual(options({ TEMPORAL_DEPLOYMENT_NAME: 'ctl', COLLECTOR_BUILD_ID: 'abc123' })?.version, {
+      deploymentName: 'ctl',
+      buildId: 'abc123',
+    });
   });
 
   it('ours win when both are set', () => {
-    const both = { COLLECTOR_DEPLOYMENT_NAME: 'ours', COLLECTOR_BUILD_ID: 'b-ours', TEMPORAL_DEPLOYMENT_NAME: 'theirs', TEMPORAL_WORKER_BUILD_ID: 'b-theirs' };
+    const both = {
+      COLLECTOR_DEPLOYMENT_NAME: 'ours',
+      COLLECTOR_BUILD_ID: 'b-ours',
+      TEMPORAL_DEPLOYMENT_NAME: 'theirs',
+      TEMPORAL_WORKER_BUILD_ID: 'b-theirs',
+    };
     assert.deepEqual(options(both)?.version, { deploymentName: 'ours', buildId: 'b-ours' });
     // Our name with the image's placeholder build id: the injected build id fills in.
     assert.deepEqual(options({ ...both, COLLECTOR_BUILD_ID: 'unknown' })?.version, { deploymentName: 'ours', buildId: 'b-theirs' });
-    assert.equal(options({ COLLECTOR_VERSIONING_BEHAVIOR: 'auto-upgrade', TEMPORAL_DEPLOYMENT_NAME: 't', TEMPORAL_WORKER_BUILD_ID: 'b' })?.defaultVersioningBehavior, 'AUTO_UPGRADE');
+    assert.equal(
+      options({ COLLECTOR_VERSIONING_BEHAVIOR: 'auto-upgrade', TEMPORAL_DEPLOYMENT_NAME: 't', TEMPORAL_WORKER_BUILD_ID: 'b' })
+        ?.defaultVersioningBehavior,
+      'AUTO_UPGRADE',
+    );
   });
 
   it('off without a deployment name; a controller name without any build id is refused', () => {
     assert.equal(options({ TEMPORAL_WORKER_BUILD_ID: 'b', COLLECTOR_BUILD_ID: 'abc' }), undefined);
-    assert.throws(() => options({ TEMPORAL_DEPLOYMENT_NAME: 't', COLLECTOR_BUILD_ID: 'unknown' }), (e: unknown) => e instanceof ConfigError && /TEMPORAL_WORKER_BUILD_ID/.test(e.message));
+    assert.throws(
+      () => options({ TEMPORAL_DEPLOYMENT_NAME: 't', COLLECTOR_BUILD_ID: 'unknown' }),
+      (e: unknown) => e instanceof ConfigError && /TEMPORAL_WORKER_BUILD_ID/.test(e.message),
+    );
   });
 });

@@ -51,18 +51,34 @@ function tinySource(failOn?: string, runs: string[] = []): Source {
   };
 }
 
-const ctx = () => ({ log: pino({ level: 'silent' }), signal: new AbortController().signal, window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' } });
+const ctx = () => ({
+  log: pino({ level: 'silent' }),
+  signal: new AbortController().signal,
+  window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' },
+});
 
 describe('extract: units, checkpoint, assembly, validation', () => {
   it('writes one RFC 4180 file per kind with a header, and validation accepts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'x-'));
-    const { files } = await runUnits({ source: tinySource(), sourceType: 'tiny', collector: 'c1', stamp: '20261102T000000Z', compress: false, dir, ctx: ctx(), onUnitDone() {} });
-    assert.deepEqual(files.map((f) => [f.name, f.rows]), [
-      ['c1_metadata_20261102T000000Z.csv', 9],
-      ['c1_databaselog_20261102T000000Z.csv', 0],
-      ['c1_linkages_20261102T000000Z.csv', 0],
-      ['c1_events_20261102T000000Z.csv', 0],
-    ]);
+    const { files } = await runUnits({
+      source: tinySource(),
+      sourceType: 'tiny',
+      collector: 'c1',
+      stamp: '20261102T000000Z',
+      compress: false,
+      dir,
+      ctx: ctx(),
+      onUnitDone() {},
+    });
+    assert.deepEqual(
+      files.map((f) => [f.name, f.rows]),
+      [
+        ['c1_metadata_20261102T000000Z.csv', 9],
+        ['c1_databaselog_20261102T000000Z.csv', 0],
+        ['c1_linkages_20261102T000000Z.csv', 0],
+        ['c1_events_20261102T000000Z.csv', 0],
+      ],
+    );
     const text = readFileSync(files[0]!.path, 'utf8');
     assert.ok(text.startsWith('catalog,database,table_name,table_type,column_name,'));
     assert.ok(text.includes('"c, ""quoted""\nnewline"'), 'quotes and newlines escaped per RFC 4180');
@@ -81,7 +97,16 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     let checkpoint: ExtractCheckpoint | undefined;
     const firstRuns: string[] = [];
     await assert.rejects(
-      runUnits({ source: tinySource('hr', firstRuns), sourceType: 'tiny', collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), onUnitDone: (cp) => (checkpoint = structuredClone(cp)) }),
+      runUnits({
+        source: tinySource('hr', firstRuns),
+        sourceType: 'tiny',
+        collector: 'c1',
+        stamp: 's',
+        compress: true,
+        dir,
+        ctx: ctx(),
+        onUnitDone: (cp) => (checkpoint = structuredClone(cp)),
+      }),
       /boom in hr/,
     );
     assert.ok(checkpoint && checkpoint.units.length >= 1);
@@ -89,7 +114,17 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     assert.equal(checkpoint.counters.tiny_tables, 3 * checkpoint.units.length, 'only finished units count in a checkpoint');
     assert.equal(checkpoint.counters.tiny_listings, undefined, 'listing counts are per attempt, not checkpointed');
     const secondRuns: string[] = [];
-    const { files, checkpoint: final } = await runUnits({ source: tinySource(undefined, secondRuns), sourceType: 'tiny', collector: 'c1', stamp: 's', compress: true, dir, ctx: ctx(), checkpoint, onUnitDone() {} });
+    const { files, checkpoint: final } = await runUnits({
+      source: tinySource(undefined, secondRuns),
+      sourceType: 'tiny',
+      collector: 'c1',
+      stamp: 's',
+      compress: true,
+      dir,
+      ctx: ctx(),
+      checkpoint,
+      onUnitDone() {},
+    });
     for (const db of doneBefore) assert.ok(!secondRuns.includes(db!), `${db} was already done and must not run again`);
     assert.ok(secondRuns.includes('hr'));
     assert.deepEqual(final.counters, { tiny_tables: 9, tiny_listings: 1 }, 'counters as a clean run has them');
@@ -112,27 +147,44 @@ describe('extract: units, checkpoint, assembly, validation', () => {
               await new Promise((r) => setTimeout(r, i === failOn ? 30 : 1));
               if (i === failOn) throw new Error(`boom in ${i}`);
               ctx.count('tables', 2);
-              for (let t = 0; t < 2; t++) await out.write('metadata', { catalog: 'cat', database: `db${i}`, table_name: `t${t}`, table_type: 'EXTERNAL_TABLE' });
+              for (let t = 0; t < 2; t++)
+                await out.write('metadata', { catalog: 'cat', database: `db${i}`, table_name: `t${t}`, table_type: 'EXTERNAL_TABLE' });
             },
           };
         }
       },
     });
     const run = (dir: string, source: Source, checkpoint?: ExtractCheckpoint, seen?: (cp: ExtractCheckpoint, rows: number) => void) =>
-      runUnits({ source, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), checkpoint, inlineUnits: 4, onUnitDone: seen ?? (() => undefined) });
+      runUnits({
+        source,
+        sourceType: 'tiny',
+        collector: 'c1',
+        stamp: 's',
+        compress: false,
+        dir,
+        ctx: ctx(),
+        checkpoint,
+        inlineUnits: 4,
+        onUnitDone: seen ?? (() => undefined),
+      });
 
     const clean = await run(mkdtempSync(join(tmpdir(), 'j-')), manyUnits(undefined, []));
     const dir = mkdtempSync(join(tmpdir(), 'j-'));
     let checkpoint: ExtractCheckpoint | undefined;
     let rowsSeen = 0;
-    await assert.rejects(run(dir, manyUnits(9, []), undefined, (cp, rows) => ((checkpoint = structuredClone(cp)), (rowsSeen = rows))), /boom in 9/);
+    await assert.rejects(
+      run(dir, manyUnits(9, []), undefined, (cp, rows) => ((checkpoint = structuredClone(cp)), (rowsSeen = rows))),
+      /boom in 9/,
+    );
     assert.ok(checkpoint);
     const n = checkpoint.journaled!;
     assert.ok(n > 4, `journaled ${n}`);
     assert.deepEqual(checkpoint.units, [], 'past inlineUnits the heartbeat carries a count, not the list');
     assert.equal(rowsSeen, 2 * n);
     assert.equal(checkpoint.counters.tables, 2 * n);
-    const journal = readFileSync(join(dir, 'parts', 'units.jsonl'), 'utf8').trim().split('\n');
+    const journal = readFileSync(join(dir, 'parts', 'units.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     assert.ok(journal.length >= n);
 
     // Units that finished after the last recorded heartbeat (lines past its count) are not trusted: they
@@ -144,14 +196,20 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const resumed = await run(dir, manyUnits(undefined, runs), lagging);
     assert.equal(runs.length, 12 - (n - 2), `only the units past the checkpoint run again: ${runs.join(',')}`);
     for (const i of [9, ...untrusted]) assert.ok(runs.includes(i), `unit ${i} runs again`);
-    assert.deepEqual(resumed.files.map((f) => [f.name, f.rows]), clean.files.map((f) => [f.name, f.rows]));
+    assert.deepEqual(
+      resumed.files.map((f) => [f.name, f.rows]),
+      clean.files.map((f) => [f.name, f.rows]),
+    );
     assert.equal(readFileSync(resumed.files[0]!.path, 'utf8'), readFileSync(clean.files[0]!.path, 'utf8'));
     assert.deepEqual(resumed.checkpoint.counters, clean.checkpoint.counters);
     assert.deepEqual(resumed.checkpoint.counters, { tables: 24 });
 
     // A journal shorter than its checkpoint says cannot be trusted at all: start over.
     const dir2 = mkdtempSync(join(tmpdir(), 'j-'));
-    await assert.rejects(run(dir2, manyUnits(9, []), undefined, (cp) => (checkpoint = structuredClone(cp))), /boom in 9/);
+    await assert.rejects(
+      run(dir2, manyUnits(9, []), undefined, (cp) => (checkpoint = structuredClone(cp))),
+      /boom in 9/,
+    );
     writeFileSync(join(dir2, 'parts', 'units.jsonl'), '');
     const again: number[] = [];
     const restarted = await run(dir2, manyUnits(undefined, again), checkpoint);
@@ -172,7 +230,17 @@ describe('extract: units, checkpoint, assembly, validation', () => {
       },
     };
     const dir = mkdtempSync(join(tmpdir(), 'w-'));
-    const { checkpoint } = await runUnits({ source: leaky, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: ctx(), knownSecrets: ['Tr0ub4dor-and-3'], onUnitDone() {} });
+    const { checkpoint } = await runUnits({
+      source: leaky,
+      sourceType: 'tiny',
+      collector: 'c1',
+      stamp: 's',
+      compress: false,
+      dir,
+      ctx: ctx(),
+      knownSecrets: ['Tr0ub4dor-and-3'],
+      onUnitDone() {},
+    });
     assert.equal(checkpoint.warnings.length, 1);
     assert.ok(!checkpoint.warnings[0]!.includes('Tr0ub4dor-and-3'), checkpoint.warnings[0]);
   });
@@ -203,7 +271,16 @@ describe('extract: units, checkpoint, assembly, validation', () => {
       },
     };
     const dir = mkdtempSync(join(tmpdir(), 'a-'));
-    const extract = runUnits({ source: slowToStop, sourceType: 'tiny', collector: 'c1', stamp: 's', compress: false, dir, ctx: { ...ctx(), signal: stop.signal }, onUnitDone() {} });
+    const extract = runUnits({
+      source: slowToStop,
+      sourceType: 'tiny',
+      collector: 'c1',
+      stamp: 's',
+      compress: false,
+      dir,
+      ctx: { ...ctx(), signal: stop.signal },
+      onUnitDone() {},
+    });
     await new Promise((r) => setTimeout(r, 20));
     stop.abort(new Error('superseded'));
     await assert.rejects(extract);
@@ -215,9 +292,13 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'v-'));
     const bad = join(dir, 'c_metadata_s.csv');
     writeFileSync(bad, 'catalog,database\r\n');
-    const header = 'query_id,query_text,statement_type,state,error_message,catalog,database,submission_time,completion_time,data_scanned_bytes,engine_execution_ms,queue_ms,planning_ms,total_execution_ms,workgroup,user_name\r\n';
+    const header =
+      'query_id,query_text,statement_type,state,error_message,catalog,database,submission_time,completion_time,data_scanned_bytes,engine_execution_ms,queue_ms,planning_ms,total_execution_ms,workgroup,user_name\r\n';
     const log = join(dir, 'c_databaselog_s.csv');
-    writeFileSync(log, `${header}q1,select 1,DML,SUCCEEDED,,c,d,yesterday,,12x,,,,,wg,u\r\n,select 2,DML,SUCCEEDED,,c,d,2026-11-01T00:00:00.000Z,,1,,,,,wg,u\r\n`);
+    writeFileSync(
+      log,
+      `${header}q1,select 1,DML,SUCCEEDED,,c,d,yesterday,,12x,,,,,wg,u\r\n,select 2,DML,SUCCEEDED,,c,d,2026-11-01T00:00:00.000Z,,1,,,,,wg,u\r\n`,
+    );
     const gz = join(dir, 'c_events_s.csv.gz');
     writeFileSync(gz, Buffer.from('not gzip at all'));
     await assert.rejects(
@@ -256,7 +337,9 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'f-'));
     const path = join(dir, 'c_databaselog_s.csv');
     const header = COLUMNS.databaselog.map((c) => c.name).join(',');
-    const row = COLUMNS.databaselog.map((c) => ({ query_id: 'q1', state: 'SUCCEEDED', submission_time: '2026-11-01T00:00:00.000Z', user_name: 'alice' })[c.name] ?? '').join(',');
+    const row = COLUMNS.databaselog
+      .map((c) => ({ query_id: 'q1', state: 'SUCCEEDED', submission_time: '2026-11-01T00:00:00.000Z', user_name: 'alice' })[c.name] ?? '')
+      .join(',');
     writeFileSync(path, `${header}\r\n${row}\r\n`);
     await validateFiles([{ kind: 'databaselog', name: 'c_databaselog_s.csv', path, rows: 1 }]);
   });

@@ -55,7 +55,7 @@ describe('window planning', () => {
     assert.equal(p.origin, 'hwm');
     assert.equal(p.empty, false);
   });
-  it('falls back to the schedule\'s last result, then to the initial lookback', () => {
+  it("falls back to the schedule's last result, then to the initial lookback", () => {
     assert.equal(planWindow({ ...base, hwm: null, lastResultEnd: '2026-11-20T00:00:00.000Z' }).origin, 'schedule-last-result');
     const p = planWindow({ ...base, hwm: null });
     assert.equal(p.origin, 'initial-lookback');
@@ -103,7 +103,9 @@ describe('file HWM lock', () => {
     const old = new Date(Date.now() - 120_000);
     utimesSync(lock, old, old);
     for (let round = 0; round < 10; round++) {
-      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.compareAndSet('a', version, `2026-11-0${i + 2}T00:00:00Z`)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.compareAndSet('a', version, `2026-11-0${i + 2}T00:00:00Z`)),
+      );
       if (round === 0) assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one winner from the same version');
       else assert.equal(results.filter((r) => r.status === 'fulfilled').length, 0, 'the version moved: nobody wins again');
     }
@@ -120,7 +122,11 @@ async function childHoldingLock(dir: string, collector: string): Promise<{ child
 new FileHwmStore(${JSON.stringify(dir)}).compareAndSet(${JSON.stringify(collector)}, null, '2026-11-01T00:00:00Z');`;
   const child = startProcess(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT });
   const lock = join(dir, `${collector}_hwm.txt.lock`);
-  await waitFor('the child to hold the lock', () => existsSync(lock) && readFileSync(lock, 'utf8').includes(`"pid":${child.proc.pid}`), 30_000).catch(async (e: Error) => {
+  await waitFor(
+    'the child to hold the lock',
+    () => existsSync(lock) && readFileSync(lock, 'utf8').includes(`"pid":${child.proc.pid}`),
+    30_000,
+  ).catch(async (e: Error) => {
     await child.stop('SIGKILL');
     throw new Error(`${e.message}\n${child.output()}`);
   });
@@ -182,15 +188,17 @@ describe('file HWM lock after a crash', () => {
     }
     const store = new FileHwmStore(dir);
     const first = await Promise.allSettled(Object.keys(locks).map((c) => store.compareAndSet(c, null, '2026-11-02T00:00:00Z')));
-    for (const r of first) assert.ok(r.status === 'rejected' && stayedLocked(r.reason), String(r.status === 'rejected' ? r.reason : 'fulfilled'));
+    for (const r of first)
+      assert.ok(r.status === 'rejected' && stayedLocked(r.reason), String(r.status === 'rejected' ? r.reason : 'fulfilled'));
     for (const [c, text] of Object.entries(locks)) assert.equal(readFileSync(join(dir, `${c}_hwm.txt.lock`), 'utf8'), text);
     // Past the age rule, each is broken.
     const old = new Date(Date.now() - 120_000);
     for (const c of Object.keys(locks)) utimesSync(join(dir, `${c}_hwm.txt.lock`), old, old);
-    for (const c of Object.keys(locks)) assert.equal((await store.compareAndSet(c, null, '2026-11-02T00:00:00Z')).value, '2026-11-02T00:00:00.000Z');
+    for (const c of Object.keys(locks))
+      assert.equal((await store.compareAndSet(c, null, '2026-11-02T00:00:00Z')).value, '2026-11-02T00:00:00.000Z');
   });
 
-  it('temp files of killed holders are swept by the next holder; other collectors\' are not', async () => {
+  it("temp files of killed holders are swept by the next holder; other collectors' are not", async () => {
     const dir = tmp();
     const store = new FileHwmStore(dir);
     await store.compareAndSet('a', null, '2026-11-01T00:00:00Z');

@@ -52,7 +52,9 @@ async function s3Store(viaProxy = false, prefix = 'state/hwm'): Promise<HwmStore
     secretAccessKey: '${S}',
     requestTimeout: '5s',
   });
-  const config = await new SecretResolver({ env: { K: moto.credentials.accessKeyId, S: moto.credentials.secretAccessKey } }).resolveDeep(parsed);
+  const config = await new SecretResolver({ env: { K: moto.credentials.accessKeyId, S: moto.credentials.secretAccessKey } }).resolveDeep(
+    parsed,
+  );
   return s3HwmPlugin.create(config, ctx());
 }
 
@@ -80,7 +82,10 @@ function raw(kind: 'azure' | 's3', prefix: string) {
     async list(): Promise<string[]> {
       const out: string[] = [];
       if (kind === 'azure') for await (const b of container().listBlobsFlat({ prefix: `${prefix}/` })) out.push(b.name);
-      else out.push(...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/` }))).Contents ?? []).map((o) => o.Key!));
+      else
+        out.push(
+          ...((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/` }))).Contents ?? []).map((o) => o.Key!),
+        );
       return out.sort();
     },
   };
@@ -114,7 +119,8 @@ for (const kind of ['azure', 's3'] as const) {
         readRaw: r.read,
         writeRaw: r.write,
         list: r.list,
-        secrets: kind === 'azure' ? [new URLSearchParams(az.containerSas(CONTAINER, 'rcwd')).get('sig')!] : [moto.credentials.secretAccessKey],
+        secrets:
+          kind === 'azure' ? [new URLSearchParams(az.containerSas(CONTAINER, 'rcwd')).get('sig')!] : [moto.credentials.secretAccessKey],
       };
     },
   });
@@ -131,7 +137,6 @@ for (const kind of ['azure', 's3'] as const) {
       assert.ok(proxy.log.some((e) => e.fault === 'drop-response'));
       proxy.setPlan(() => 'pass');
     });
-
   });
 }
 

@@ -31,7 +31,11 @@ function ctx(signal = new AbortController().signal): PluginContext {
 
 /** Writes `size` bytes of varied content (every MiB differs) and returns it as an OutgoingFile. */
 const makeFile = (name: string, size: number, seed = 0): Promise<OutgoingFile> =>
-  makeOutgoingFile(join(dir, name), size, seed, { runid: 'run-1', windowstart: '2024-01-01T00:00:00.000Z', windowend: '2024-01-02T00:00:00.000Z' });
+  makeOutgoingFile(join(dir, name), size, seed, {
+    runid: 'run-1',
+    windowstart: '2024-01-01T00:00:00.000Z',
+    windowend: '2024-01-02T00:00:00.000Z',
+  });
 
 /** A landing built the way the worker builds it: schema-parsed with references, then resolved. */
 async function landing(fields: Record<string, unknown>, env: Record<string, string> = {}, signal?: AbortSignal): Promise<LandingZone> {
@@ -81,7 +85,10 @@ async function listUnder(prefix: string): Promise<string[]> {
   return (await names(`${prefix}/`)).map((n) => n.slice(prefix.length + 1)).sort();
 }
 
-for (const [label, permissions] of [['SAS rcwd, verified by reading', 'rcwd'], ['SAS cw, verified write-only', 'cw']] as const) {
+for (const [label, permissions] of [
+  ['SAS rcwd, verified by reading', 'rcwd'],
+  ['SAS cw, verified write-only', 'cw'],
+] as const) {
   landingConformance(`azure-blob (${label})`, {
     atomicCreate: true,
     keepsMetadata: true,
@@ -121,7 +128,11 @@ describe('azure-blob uploads with a create+write-only (cw) container SAS', () =>
   it('uploads 0 B, 1 KiB and 300 MiB byte-identically, with MD5 and sha256 metadata', { timeout: 300_000 }, async () => {
     const lz = await cwLanding('lz/athena/landing');
     assert.ok(!lz.describe().includes('sig'), lz.describe());
-    for (const [name, size] of [['empty.csv', 0], ['small.csv', 1024], ['big.csv', 300 * MiB]] as const) {
+    for (const [name, size] of [
+      ['empty.csv', 0],
+      ['small.csv', 1024],
+      ['big.csv', 300 * MiB],
+    ] as const) {
       const f = await makeFile(name, size);
       let progress = 0;
       const t0 = Date.now();
@@ -137,7 +148,7 @@ describe('azure-blob uploads with a create+write-only (cw) container SAS', () =>
       assert.equal(Buffer.from(props.contentMD5!).toString('base64'), f.md5);
       assert.equal(props.contentType, 'text/csv; charset=utf-8');
       assert.equal(await blobSha256(blobName), f.sha256, `${name} differs after download`);
-      if (size > MiB) console.log(`# azure-blob: ${size / MiB} MiB in ${ms} ms (${((size / MiB) / (ms / 1000)).toFixed(0)} MiB/s)`);
+      if (size > MiB) console.log(`# azure-blob: ${size / MiB} MiB in ${ms} ms (${(size / MiB / (ms / 1000)).toFixed(0)} MiB/s)`);
     }
   });
 
@@ -175,12 +186,18 @@ describe('azure-blob uploads with a create+write-only (cw) container SAS', () =>
     assert.equal(left.length, 1);
     assert.match(left[0]!, /^probe-cw\/\.collector-tmp\/probe-[0-9a-f-]{36}\.txt$/);
 
-    const full = await landing({ serviceUrl: az.serviceUrl, path: 'probe-rcwd', sasToken: '${SAS}' }, { SAS: az.containerSas(CONTAINER, 'rcwd') });
+    const full = await landing(
+      { serviceUrl: az.serviceUrl, path: 'probe-rcwd', sasToken: '${SAS}' },
+      { SAS: az.containerSas(CONTAINER, 'rcwd') },
+    );
     const fullChecks = await full.testConnection();
     for (const c of fullChecks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
     assert.deepEqual(await names('probe-rcwd/'), []);
 
-    const readOnly = await landing({ serviceUrl: az.serviceUrl, path: 'probe-r', sasToken: '${SAS}' }, { SAS: az.containerSas(CONTAINER, 'rl') });
+    const readOnly = await landing(
+      { serviceUrl: az.serviceUrl, path: 'probe-r', sasToken: '${SAS}' },
+      { SAS: az.containerSas(CONTAINER, 'rl') },
+    );
     const bad = await readOnly.testConnection();
     assert.equal(bad[0]?.ok, false);
     assert.match(bad[0]?.grant ?? bad[0]?.detail ?? '', /c|w/);
@@ -232,19 +249,39 @@ describe('azure-blob failures', () => {
     const isCommit = (r: { url: string; method: string }) => r.method === 'PUT' && r.url.includes('comp=blocklist');
     for (const mode of ['cw', 'key'] as const) {
       proxy.setPlan(
-        first(1, isCommit, 'drop-response', cycle([{ status: 503 }, { reset: 64 * 1024 }, { stall: 256 * 1024 }, { status: 500 }, { reset: 0 }], 3)),
+        first(
+          1,
+          isCommit,
+          'drop-response',
+          cycle([{ status: 503 }, { reset: 64 * 1024 }, { stall: 256 * 1024 }, { status: 500 }, { reset: 0 }], 3),
+        ),
       );
       const start = proxy.log.length;
       const lz =
         mode === 'cw'
-          ? await landing({ serviceUrl: `${proxy.url}/${az.account}`, path: `faults-${mode}`, sasToken: '${SAS}', blockSizeMiB: 4, concurrency: 4, requestTimeout: '2s', maxRetries: 8 }, { SAS: az.containerSas(CONTAINER, 'cw') })
-          : await landing({ path: `faults-${mode}`, connectionString: '${CS}', blockSizeMiB: 4, concurrency: 4, requestTimeout: '2s', maxRetries: 8 }, {
-              CS: `DefaultEndpointsProtocol=http;AccountName=${az.account};AccountKey=${az.accountKey};BlobEndpoint=${proxy.url}/${az.account};`,
-            });
+          ? await landing(
+              {
+                serviceUrl: `${proxy.url}/${az.account}`,
+                path: `faults-${mode}`,
+                sasToken: '${SAS}',
+                blockSizeMiB: 4,
+                concurrency: 4,
+                requestTimeout: '2s',
+                maxRetries: 8,
+              },
+              { SAS: az.containerSas(CONTAINER, 'cw') },
+            )
+          : await landing(
+              { path: `faults-${mode}`, connectionString: '${CS}', blockSizeMiB: 4, concurrency: 4, requestTimeout: '2s', maxRetries: 8 },
+              {
+                CS: `DefaultEndpointsProtocol=http;AccountName=${az.account};AccountKey=${az.accountKey};BlobEndpoint=${proxy.url}/${az.account};`,
+              },
+            );
       // The lost commit response makes the retry find its own object: already-present, verified.
       assert.equal(await put(lz, f, 'faulty.csv'), 'already-present');
       const seen = proxy.log.slice(start).map((e) => e.fault);
-      for (const kind of ['status-503', 'reset', 'stall', 'drop-response']) assert.ok(seen.includes(kind), `${mode}: no ${kind} injected: ${seen.join(',')}`);
+      for (const kind of ['status-503', 'reset', 'stall', 'drop-response'])
+        assert.ok(seen.includes(kind), `${mode}: no ${kind} injected: ${seen.join(',')}`);
       assert.equal(await blobSha256(`faults-${mode}/faulty.csv`), f.sha256);
       assert.deepEqual(await names(`faults-${mode}/`), [`faults-${mode}/faulty.csv`]);
     }
@@ -253,7 +290,10 @@ describe('azure-blob failures', () => {
 
   it('cancellation aborts the upload and leaves nothing under the name', { timeout: 60_000 }, async () => {
     proxy.setPlan((r) => (r.method === 'PUT' ? { stall: 1 } : 'pass'));
-    const lz = await landing({ serviceUrl: `${proxy.url}/${az.account}`, path: 'cancel', sasToken: '${SAS}', blockSizeMiB: 1 }, { SAS: az.containerSas(CONTAINER, 'cw') });
+    const lz = await landing(
+      { serviceUrl: `${proxy.url}/${az.account}`, path: 'cancel', sasToken: '${SAS}', blockSizeMiB: 1 },
+      { SAS: az.containerSas(CONTAINER, 'cw') },
+    );
     const f = await makeFile('c.csv', 8 * MiB);
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('cancelled by test')), 300);

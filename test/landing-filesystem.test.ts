@@ -33,7 +33,10 @@ function file(name: string, content: Buffer): OutgoingFile {
 }
 
 function lz(path = root): LandingZone {
-  return filesystemLanding.create(filesystemLanding.configSchema.parse({ type: 'filesystem', path }), { log: pino({ level: 'silent' }), signal: new AbortController().signal });
+  return filesystemLanding.create(filesystemLanding.configSchema.parse({ type: 'filesystem', path }), {
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
 }
 
 const put = (z: LandingZone, f: OutgoingFile, name: string, onProgress?: (n: number) => void) =>
@@ -41,9 +44,9 @@ const put = (z: LandingZone, f: OutgoingFile, name: string, onProgress?: (n: num
 
 /** Everything under `d`, recursively, as relative paths. */
 function tree(d: string, base = ''): string[] {
-  return readdirSync(join(d, base), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tree(d, join(base, e.name)) : [join(base, e.name)],
-  ).sort();
+  return readdirSync(join(d, base), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? tree(d, join(base, e.name)) : [join(base, e.name)]))
+    .sort();
 }
 
 before(() => {
@@ -96,7 +99,10 @@ describe('filesystem landing', () => {
     const f = file('m.csv', Buffer.from('hello'));
     await assert.rejects(put(lz(), { ...f, sha256: 'f'.repeat(64) }, 'mismatch.csv'), ValidationError);
     assert.equal(existsSync(join(root, 'mismatch.csv')), false);
-    assert.deepEqual(tree(root).filter((p) => p.includes('.partial')), []);
+    assert.deepEqual(
+      tree(root).filter((p) => p.includes('.partial')),
+      [],
+    );
   });
 
   it('a missing landing directory is a ConfigError (a volume that is not mounted), not created', async () => {
@@ -111,11 +117,15 @@ describe('filesystem landing', () => {
     const before = readdirSync(root).sort();
     const checks = await lz().testConnection();
     for (const c of checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
-    assert.deepEqual([...new Set([...readdirSync(root), '.collector-tmp'])].sort(), [...new Set([...before, '.collector-tmp'])].sort(), 'nothing written outside .collector-tmp/');
+    assert.deepEqual(
+      [...new Set([...readdirSync(root), '.collector-tmp'])].sort(),
+      [...new Set([...before, '.collector-tmp'])].sort(),
+      'nothing written outside .collector-tmp/',
+    );
     assert.deepEqual(readdirSync(join(root, '.collector-tmp')), []);
   });
 
-  it('a killed upload\'s temp files are swept by the next put of the same collector; others\' only after a day', async () => {
+  it("a killed upload's temp files are swept by the next put of the same collector; others' only after a day", async () => {
     const sweepRoot = join(dir, 'sweep');
     const tmpDir = join(sweepRoot, '.collector-tmp');
     mkdirSync(tmpDir, { recursive: true });
@@ -136,15 +146,21 @@ describe('filesystem landing', () => {
     assert.deepEqual(readdirSync(sweepRoot).sort(), ['.collector-tmp', 'c1_metadata_20261102T000000Z.csv']);
   });
 
-  it('concurrent puts of one collector never sweep each other\'s temp files', async () => {
-    const files = Array.from({ length: 6 }, (_, i) => ({ f: file(`cc${i}.csv`, randomBytes(4 * 1024 * 1024 + i)), name: `cc_kind${i}_20261101T000000Z.csv` }));
+  it("concurrent puts of one collector never sweep each other's temp files", async () => {
+    const files = Array.from({ length: 6 }, (_, i) => ({
+      f: file(`cc${i}.csv`, randomBytes(4 * 1024 * 1024 + i)),
+      name: `cc_kind${i}_20261101T000000Z.csv`,
+    }));
     // The others start (and sweep) while the first one's temp file is being written.
     let copying!: () => void;
     const firstCopying = new Promise<void>((r) => (copying = r));
     const first = put(lz(), files[0]!.f, files[0]!.name, () => copying());
     await firstCopying;
     const outcomes = await Promise.all([first, ...files.slice(1).map(({ f, name }) => put(lz(), f, name))]);
-    assert.deepEqual(outcomes, files.map(() => 'created'));
+    assert.deepEqual(
+      outcomes,
+      files.map(() => 'created'),
+    );
     for (const { f, name } of files) assert.ok(readFileSync(join(root, name)).equals(readFileSync(f.path)));
     assert.deepEqual(readdirSync(join(root, '.collector-tmp')), []);
   });

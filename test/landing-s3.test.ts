@@ -86,7 +86,10 @@ for (const mode of ['auto', 'write-only'] as const) {
         // Through a counting proxy: name checks must send nothing.
         landing: () => motoLanding(prefix, { verifyExisting: mode, partSizeMiB: 5 }, counter.url),
         list: async () => (await keysUnder(`${prefix}/`)).map((k) => k.slice(prefix.length + 1)),
-        read: async (name) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${name}` }))).Body!.transformToByteArray()),
+        read: async (name) =>
+          Buffer.from(
+            await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${name}` }))).Body!.transformToByteArray(),
+          ),
         metadata: async (name) => (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${prefix}/${name}` }))).Metadata ?? {},
         requests: () => counter.log.length,
         secrets: [moto.credentials.secretAccessKey],
@@ -103,7 +106,10 @@ describe('s3 config', () => {
     assert.equal(s.safeParse({ ...base, accessKeyId: '${K}', secretAccessKey: '${S}', sessionToken: '${T}' }).success, true);
     assert.equal(s.safeParse({ ...base, accessKeyId: '${K}' }).success, false);
     assert.equal(s.safeParse({ ...base, secretAccessKey: 'plain-secret' }).success, false);
-    assert.equal(s.safeParse({ ...base, roleArn: 'arn:aws:iam::123456789012:role/lz', externalId: 'x1', roleSessionDuration: '1h' }).success, true);
+    assert.equal(
+      s.safeParse({ ...base, roleArn: 'arn:aws:iam::123456789012:role/lz', externalId: 'x1', roleSessionDuration: '1h' }).success,
+      true,
+    );
     assert.equal(s.safeParse({ ...base, externalId: 'x1' }).success, false);
     assert.equal(s.safeParse({ ...base, roleArn: 'arn:aws:iam::123456789012:role/lz', roleSessionDuration: '13h' }).success, false);
     assert.equal(s.safeParse({ ...base, prefix: '/abs' }).success, false);
@@ -116,7 +122,11 @@ describe('s3 uploads', () => {
   it('uploads 0 B, 1 KiB and 300 MiB (multipart) byte-identically, with checksums and metadata', { timeout: 300_000 }, async () => {
     const lz = await motoLanding('lz/athena/landing');
     assert.equal(lz.describe(), `s3://${BUCKET}/lz/athena/landing`);
-    for (const [name, size] of [['empty.csv', 0], ['small.csv', 1024], ['big.csv', 300 * MiB]] as const) {
+    for (const [name, size] of [
+      ['empty.csv', 0],
+      ['small.csv', 1024],
+      ['big.csv', 300 * MiB],
+    ] as const) {
       const f = await makeFile(name, size);
       let progress = 0;
       const t0 = Date.now();
@@ -134,7 +144,11 @@ describe('s3 uploads', () => {
   });
 
   it('assumes a role through STS (credentials from the provider chain, refreshed by the SDK)', async () => {
-    const lz = await motoLanding('role', { roleArn: 'arn:aws:iam::123456789012:role/landing-writer', externalId: 'ext-1', stsEndpoint: moto.endpoint });
+    const lz = await motoLanding('role', {
+      roleArn: 'arn:aws:iam::123456789012:role/landing-writer',
+      externalId: 'ext-1',
+      stsEndpoint: moto.endpoint,
+    });
     const f = await makeFile('role.csv', 2048);
     assert.equal(await put(lz, f, 'r.csv'), 'created');
     assert.equal(await objectSha256('role/r.csv'), f.sha256);
@@ -168,17 +182,28 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
     admin = new S3Client({ region: iamMoto.region, endpoint: iamMoto.endpoint, forcePathStyle: true, credentials: iamMoto.credentials });
     await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await iam({ Action: 'CreateUser', UserName: 'lz-writer' });
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/lz/*` }] };
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/lz/*` }],
+    };
     await iam({ Action: 'PutUserPolicy', UserName: 'lz-writer', PolicyName: 'put-only', PolicyDocument: JSON.stringify(policy) });
     const key = await iam({ Action: 'CreateAccessKey', UserName: 'lz-writer' });
     writer = { id: /<AccessKeyId>([^<]+)/.exec(key)![1]!, secret: /<SecretAccessKey>([^<]+)/.exec(key)![1]! };
     await iam({ Action: 'CreateUser', UserName: 'lz-lister' });
-    const listPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` }] };
+    const listPolicy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` }],
+    };
     await iam({ Action: 'PutUserPolicy', UserName: 'lz-lister', PolicyName: 'list-only', PolicyDocument: JSON.stringify(listPolicy) });
     const listKey = await iam({ Action: 'CreateAccessKey', UserName: 'lz-lister' });
     lister = new S3Client({
-      region: iamMoto.region, endpoint: iamMoto.endpoint, forcePathStyle: true,
-      credentials: { accessKeyId: /<AccessKeyId>([^<]+)/.exec(listKey)![1]!, secretAccessKey: /<SecretAccessKey>([^<]+)/.exec(listKey)![1]! },
+      region: iamMoto.region,
+      endpoint: iamMoto.endpoint,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: /<AccessKeyId>([^<]+)/.exec(listKey)![1]!,
+        secretAccessKey: /<SecretAccessKey>([^<]+)/.exec(listKey)![1]!,
+      },
     });
     // From here on every request is authenticated and authorized.
     assert.ok((await fetch(`${iamMoto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' })).ok);
@@ -192,15 +217,25 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
 
   const writerLanding = async (prefix: string, extra: Record<string, unknown> = {}) => {
     const parsed = s3Landing.configSchema.parse({
-      type: 's3', bucket: BUCKET, region: iamMoto.region, endpoint: iamMoto.endpoint, forcePathStyle: true, prefix,
-      accessKeyId: '${K}', secretAccessKey: '${S}', ...extra,
+      type: 's3',
+      bucket: BUCKET,
+      region: iamMoto.region,
+      endpoint: iamMoto.endpoint,
+      forcePathStyle: true,
+      prefix,
+      accessKeyId: '${K}',
+      secretAccessKey: '${S}',
+      ...extra,
     });
     return s3Landing.create(await new SecretResolver({ env: { K: writer.id, S: writer.secret } }).resolveDeep(parsed), ctx());
   };
 
   it('uploads single and multipart objects, verifies retries write-only, and detects conflicts', { timeout: 60_000 }, async () => {
     const lz = await writerLanding('lz/in', { partSizeMiB: 5 });
-    for (const [label, size] of [['single', 4096], ['multipart', 11 * MiB]] as const) {
+    for (const [label, size] of [
+      ['single', 4096],
+      ['multipart', 11 * MiB],
+    ] as const) {
       const f = await makeFile(`lp-${label}.csv`, size);
       assert.equal(await put(lz, f, `${label}.csv`), 'created');
       // auto mode: HeadObject is refused (no s3:GetObject), so the retry is verified write-only.
@@ -216,7 +251,9 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
     assert.equal(del?.ok, false);
     assert.match(del?.grant ?? '', /s3:DeleteObject/);
     // Without s3:DeleteObject the probes stay, under the one prefix consumers are told to ignore.
-    const left = ((await lister.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'lz/probe/' }))).Contents ?? []).map((o) => o.Key!).sort();
+    const left = ((await lister.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'lz/probe/' }))).Contents ?? [])
+      .map((o) => o.Key!)
+      .sort();
     assert.equal(left.length, 2, left.join(', '));
     for (const key of left) assert.match(key, /^lz\/probe\/\.collector-tmp\/probe-[0-9a-f-]{36}(-multipart)?\.txt$/);
   });
@@ -240,17 +277,24 @@ describe('s3 least privilege (moto enforcing IAM): only s3:PutObject on the pref
     // Through a proxy that counts the requests: a retried auth failure would show as more of them.
     const counter = await startFaultProxy(iamMoto.endpoint);
     const parsed = s3Landing.configSchema.parse({
-      type: 's3', bucket: BUCKET, region: iamMoto.region, endpoint: counter.url, forcePathStyle: true, prefix: 'lz/x', accessKeyId: '${K}', secretAccessKey: '${S}',
+      type: 's3',
+      bucket: BUCKET,
+      region: iamMoto.region,
+      endpoint: counter.url,
+      forcePathStyle: true,
+      prefix: 'lz/x',
+      accessKeyId: '${K}',
+      secretAccessKey: '${S}',
     });
     const bad = 'wrong-secret-value-123456';
     const lz = s3Landing.create(await new SecretResolver({ env: { K: writer.id, S: bad } }).resolveDeep(parsed), ctx());
     try {
-    await assert.rejects(put(lz, await makeFile('badkey.csv', 100), 'b.csv'), (e: unknown) => {
-      assert.ok(e instanceof AuthError, String(e));
-      assert.ok(!e.message.includes(bad));
-      return true;
-    });
-    assert.equal(counter.log.length, 1, `no retries: ${JSON.stringify(counter.log)}`);
+      await assert.rejects(put(lz, await makeFile('badkey.csv', 100), 'b.csv'), (e: unknown) => {
+        assert.ok(e instanceof AuthError, String(e));
+        assert.ok(!e.message.includes(bad));
+        return true;
+      });
+      assert.equal(counter.log.length, 1, `no retries: ${JSON.stringify(counter.log)}`);
     } finally {
       await counter.close();
     }
@@ -267,7 +311,14 @@ describe('s3 through faults', () => {
   it('503s, resets, stalls and lost responses end with byte-identical objects, once', { timeout: 180_000 }, async () => {
     const lz = await motoLanding('faults', { partSizeMiB: 5, concurrency: 4, requestTimeout: '2s', maxRetries: 8 }, proxy.url);
     const isComplete = (r: { method: string; url: string }) => r.method === 'POST' && r.url.includes('uploadId=');
-    proxy.setPlan(first(1, isComplete, 'drop-response', cycle([{ status: 503, code: 'SlowDown' }, { reset: 64 * 1024 }, { stall: 128 * 1024 }, { status: 500 }, { reset: 0 }], 3)));
+    proxy.setPlan(
+      first(
+        1,
+        isComplete,
+        'drop-response',
+        cycle([{ status: 503, code: 'SlowDown' }, { reset: 64 * 1024 }, { stall: 128 * 1024 }, { status: 500 }, { reset: 0 }], 3),
+      ),
+    );
     const big = await makeFile('faulty.csv', 40 * MiB + 321);
     // A lost complete response is retried with the same upload id: S3 (and moto) answer it idempotently.
     assert.equal(await put(lz, big, 'big.csv'), 'created');
@@ -289,7 +340,10 @@ describe('s3 through faults', () => {
     proxy.setPlan((r) => (r.method === 'PUT' ? { status: 403, code: 'AccessDenied' } : 'pass'));
     const lz = await motoLanding('denied', {}, proxy.url);
     const n = proxy.log.length;
-    await assert.rejects(put(lz, await makeFile('d.csv', 10), 'd.csv'), (e: unknown) => e instanceof AuthError && /s3:PutObject/.test(e.message));
+    await assert.rejects(
+      put(lz, await makeFile('d.csv', 10), 'd.csv'),
+      (e: unknown) => e instanceof AuthError && /s3:PutObject/.test(e.message),
+    );
     assert.equal(proxy.log.length, n + 1, 'tried once');
     proxy.setPlan(() => 'pass');
   });

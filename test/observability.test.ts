@@ -69,7 +69,12 @@ const spans = new InMemorySpanExporter();
 async function startWorker(
   executors: string[],
   hostId: string,
-  extra: { health?: { host: string; port: number }; metrics?: { host: string; port: number; sdkAddress?: string | undefined }; deployment?: WorkerDeploymentOptions; tracing?: Tracing },
+  extra: {
+    health?: { host: string; port: number };
+    metrics?: { host: string; port: number; sdkAddress?: string | undefined };
+    deployment?: WorkerDeploymentOptions;
+    tracing?: Tracing;
+  },
 ): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: env.temporal.server.address });
   const abort = new AbortController();
@@ -142,12 +147,22 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     assert.equal(firstReady.status, 503, firstReady.body);
     const early = JSON.parse(firstReady.body) as { ready: boolean; workers: { taskQueue: string; ok: boolean; state: string }[] };
     assert.equal(early.ready, false);
-    assert.deepEqual(early.workers.map((w) => w.taskQueue), ['collectors', 'collectors@obs-host']);
-    assert.ok(early.workers.some((w) => !w.ok && w.state === 'NOT_STARTED'), firstReady.body);
+    assert.deepEqual(
+      early.workers.map((w) => w.taskQueue),
+      ['collectors', 'collectors@obs-host'],
+    );
+    assert.ok(
+      early.workers.some((w) => !w.ok && w.state === 'NOT_STARTED'),
+      firstReady.body,
+    );
 
     const ready = await get(healthUrl('/readyz'));
     assert.equal(ready.status, 200, ready.body);
-    const body = JSON.parse(ready.body) as { ready: boolean; temporal: { ok: boolean }; workers: { taskQueue: string; role: string; ok: boolean; state: string; workflowPoller?: string; activityPoller?: string }[] };
+    const body = JSON.parse(ready.body) as {
+      ready: boolean;
+      temporal: { ok: boolean };
+      workers: { taskQueue: string; role: string; ok: boolean; state: string; workflowPoller?: string; activityPoller?: string }[];
+    };
     assert.equal(body.ready, true);
     assert.equal(body.temporal.ok, true);
     assert.deepEqual(
@@ -161,10 +176,18 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
   });
 
   it('serves /metrics with the SDK metrics and the collector metrics of a real run, freshness included', async () => {
-    summary = (await (await env.temporal.client.workflow.start('collect', { taskQueue: 'collectors', workflowId: 'obs-1', args: [{ collector: 'obs' }] })).result()) as RunSummary;
+    summary = (await (
+      await env.temporal.client.workflow.start('collect', { taskQueue: 'collectors', workflowId: 'obs-1', args: [{ collector: 'obs' }] })
+    ).result()) as RunSummary;
     assert.equal(summary.status, 'completed');
     await assert.rejects(
-      (await env.temporal.client.workflow.start('collect', { taskQueue: 'collectors', workflowId: 'obs-broken', args: [{ collector: 'broken' }] })).result(),
+      (
+        await env.temporal.client.workflow.start('collect', {
+          taskQueue: 'collectors',
+          workflowId: 'obs-broken',
+          args: [{ collector: 'broken' }],
+        })
+      ).result(),
       WorkflowFailedError,
     );
     // The run's duration is observed once a describe of the workflow answers, just after the commit.
@@ -178,28 +201,53 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     });
     if (process.env.DUMP_METRICS) writeFileSync(process.env.DUMP_METRICS, text);
     // The SDK's own metrics, merged into the same page.
-    assert.ok(samples.some((s) => s.name.startsWith('temporal_')), 'temporal_ metrics present');
-    assert.ok((value(samples, 'temporal_workflow_completed', { workflow_type: 'collect' }) ?? 0) >= 1, 'temporal_workflow_completed counts the run');
-    assert.ok(samples.some((s) => s.name.startsWith('process_') || s.name.startsWith('nodejs_')), 'process metrics present');
+    assert.ok(
+      samples.some((s) => s.name.startsWith('temporal_')),
+      'temporal_ metrics present',
+    );
+    assert.ok(
+      (value(samples, 'temporal_workflow_completed', { workflow_type: 'collect' }) ?? 0) >= 1,
+      'temporal_workflow_completed counts the run',
+    );
+    assert.ok(
+      samples.some((s) => s.name.startsWith('process_') || s.name.startsWith('nodejs_')),
+      'process metrics present',
+    );
 
     assert.equal(value(samples, 'collector_runs_total', { collector: 'obs', outcome: 'completed' }), 1);
     assert.equal(value(samples, 'collector_runs_total', { collector: 'broken', outcome: 'failed' }), 1);
     const failed = samples.filter((s) => s.name === 'collector_activity_failures_total' && s.labels.collector === 'broken');
-    assert.ok(failed.some((s) => s.labels.activity === 'upload' && s.labels.terminal === 'true' && s.value === 1), JSON.stringify(failed));
+    assert.ok(
+      failed.some((s) => s.labels.activity === 'upload' && s.labels.terminal === 'true' && s.value === 1),
+      JSON.stringify(failed),
+    );
 
-    for (const f of summary.files) assert.equal(value(samples, 'collector_rows_extracted_total', { collector: 'obs', kind: f.kind }), f.rows, f.kind);
+    for (const f of summary.files)
+      assert.equal(value(samples, 'collector_rows_extracted_total', { collector: 'obs', kind: f.kind }), f.rows, f.kind);
     const fileBytes = summary.files.reduce((n, f) => n + f.bytes, 0);
     const uploaded = value(samples, 'collector_uploaded_bytes_total', { collector: 'obs' }) ?? 0;
     assert.ok(uploaded > fileBytes, `uploaded ${uploaded} = files ${fileBytes} + manifest`);
     assert.equal(value(samples, 'collector_uploaded_objects_total', { collector: 'obs', outcome: 'created' }), summary.files.length + 1);
-    assert.equal(value(samples, 'collector_activity_duration_seconds_count', { collector: 'obs', activity: 'extract', outcome: 'success' }), 1);
+    assert.equal(
+      value(samples, 'collector_activity_duration_seconds_count', { collector: 'obs', activity: 'extract', outcome: 'success' }),
+      1,
+    );
     assert.ok((value(samples, 'collector_source_api_calls_total', { source: 'athena' }) ?? 0) > 0, 'Athena API calls by operation');
     const apiSeries = samples.filter((s) => s.name === 'collector_source_api_calls_total' && s.labels.source === 'athena');
-    assert.ok(apiSeries.every((s) => /^[A-Z][A-Za-z]+$/.test(s.labels.operation ?? '')), `labelled by the operation the source reported: ${JSON.stringify(apiSeries)}`);
+    assert.ok(
+      apiSeries.every((s) => /^[A-Z][A-Za-z]+$/.test(s.labels.operation ?? '')),
+      `labelled by the operation the source reported: ${JSON.stringify(apiSeries)}`,
+    );
 
     // Freshness: the HWM is the window end; its age is the time since then.
     const age = value(samples, 'collector_hwm_age_seconds', { collector: 'obs' });
-    assert.ok(age !== undefined, text.split('\n').filter((l) => l.includes('hwm')).join('\n'));
+    assert.ok(
+      age !== undefined,
+      text
+        .split('\n')
+        .filter((l) => l.includes('hwm'))
+        .join('\n'),
+    );
     const expected = (Date.now() - Date.parse(summary.window.end)) / 1000;
     assert.ok(age >= 0 && Math.abs(age - expected) < 10, `age ${age}, expected about ${expected}`);
     assert.equal(value(samples, 'collector_hwm_timestamp_seconds', { collector: 'obs' }), Date.parse(summary.window.end) / 1000);
@@ -232,7 +280,7 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     assert.ok(Number(upload.attributes['collector.bytes']) > 0);
     // One trace: the workflow's span and its activities' spans share the trace id.
     const wf = all.find((s) => s.name === 'RunWorkflow:collect' && s.spanContext().traceId === extract.spanContext().traceId);
-    assert.ok(wf, 'the activity spans belong to the workflow run\'s trace');
+    assert.ok(wf, "the activity spans belong to the workflow run's trace");
     const failedUpload = all.find((s) => s.name === 'RunActivity:upload' && s.attributes['collector.failure_type'] !== undefined);
     assert.ok(failedUpload, 'the failed upload carries its failure type');
   });
@@ -241,9 +289,10 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     const ws = env.temporal.client.workflowService;
     const deploymentName = 'collectors-test';
     const versionQueues = async (buildId: string) =>
-      ((await ws.describeWorkerDeploymentVersion({ namespace: 'default', deploymentVersion: { deploymentName, buildId } })).workerDeploymentVersionInfo?.taskQueueInfos ?? []).map(
-        (q) => q.name ?? '',
-      );
+      (
+        (await ws.describeWorkerDeploymentVersion({ namespace: 'default', deploymentVersion: { deploymentName, buildId } }))
+          .workerDeploymentVersionInfo?.taskQueueInfos ?? []
+      ).map((q) => q.name ?? '');
     const waitQueues = async (buildId: string, want: string[]) => {
       let seen: string[] = [];
       await waitFor(`${want.join(' and ')} in ${buildId}`, async () => {
@@ -264,9 +313,22 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
     try {
       // Both queues poll as build-1: the executor queue and the host companion.
       await waitQueues('build-1', ['versioned', 'versioned@ver-host-1']);
-      await ws.setWorkerDeploymentCurrentVersion({ namespace: 'default', deploymentName, buildId: 'build-1', identity: 'observability-test' });
-      const inFlight = await env.temporal.client.workflow.start('collect', { taskQueue: 'versioned', workflowId: 'ver-1', args: [{ collector: 'ver', requireApproval: true }] });
-      await waitFor('the build-1 run at its approval gate', async () => (await inFlight.query<{ phase: string }>('progress')).phase === 'awaiting-approval', 60_000);
+      await ws.setWorkerDeploymentCurrentVersion({
+        namespace: 'default',
+        deploymentName,
+        buildId: 'build-1',
+        identity: 'observability-test',
+      });
+      const inFlight = await env.temporal.client.workflow.start('collect', {
+        taskQueue: 'versioned',
+        workflowId: 'ver-1',
+        args: [{ collector: 'ver', requireApproval: true }],
+      });
+      await waitFor(
+        'the build-1 run at its approval gate',
+        async () => (await inFlight.query<{ phase: string }>('progress')).phase === 'awaiting-approval',
+        60_000,
+      );
 
       v2 = await startWorker(['versioned'], 'ver-host-2', { deployment: workerDeploymentOptions({ deploymentName, buildId: 'build-2' })! });
       await waitQueues('build-2', ['versioned', 'versioned@ver-host-2']);
@@ -275,9 +337,19 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
         ws.setWorkerDeploymentCurrentVersion({ namespace: 'default', deploymentName, buildId: 'build-2', identity: 'observability-test' }),
         /missing active task queues/,
       );
-      await ws.setWorkerDeploymentCurrentVersion({ namespace: 'default', deploymentName, buildId: 'build-2', identity: 'observability-test', ignoreMissingTaskQueues: true });
+      await ws.setWorkerDeploymentCurrentVersion({
+        namespace: 'default',
+        deploymentName,
+        buildId: 'build-2',
+        identity: 'observability-test',
+        ignoreMissingTaskQueues: true,
+      });
 
-      const fresh = await env.temporal.client.workflow.start('collect', { taskQueue: 'versioned', workflowId: 'ver-2', args: [{ collector: 'ver2' }] });
+      const fresh = await env.temporal.client.workflow.start('collect', {
+        taskQueue: 'versioned',
+        workflowId: 'ver-2',
+        args: [{ collector: 'ver2' }],
+      });
       assert.equal(((await fresh.result()) as RunSummary).status, 'completed');
       await inFlight.signal('approve', { by: 'observability-test' });
       assert.equal(((await inFlight.result()) as RunSummary).status, 'completed');
@@ -285,8 +357,16 @@ describe('observability of a real worker', { timeout: 600_000 }, () => {
       const a = await versionOf(inFlight);
       const b = await versionOf(fresh);
       assert.equal(a?.behavior, proto.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED);
-      assert.deepEqual([a?.deploymentVersion?.deploymentName, a?.deploymentVersion?.buildId], [deploymentName, 'build-1'], 'the in-flight run finished on its own build');
-      assert.deepEqual([b?.deploymentVersion?.deploymentName, b?.deploymentVersion?.buildId], [deploymentName, 'build-2'], 'the new run went to the current build');
+      assert.deepEqual(
+        [a?.deploymentVersion?.deploymentName, a?.deploymentVersion?.buildId],
+        [deploymentName, 'build-1'],
+        'the in-flight run finished on its own build',
+      );
+      assert.deepEqual(
+        [b?.deploymentVersion?.deploymentName, b?.deploymentVersion?.buildId],
+        [deploymentName, 'build-2'],
+        'the new run went to the current build',
+      );
 
       // The shared-port server serves the process's metrics too (one registry per process).
       const page = await get(`http://127.0.0.1:${port}/metrics`);
@@ -320,9 +400,15 @@ describe('tracing and determinism', { timeout: 300_000 }, () => {
   it('replays every recorded history with the tracing interceptors bundled in (turning tracing on never breaks open runs)', async () => {
     const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
     assert.ok(files.length > 0);
-    const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f,
+      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, f), 'utf8'))),
+    }));
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), plugins: [tracing.plugin] }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowsPath: join(ROOT, 'workflows', 'index.ts'), plugins: [tracing.plugin] },
+      histories,
+    )) {
       assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
       replayed++;
     }
@@ -332,7 +418,10 @@ describe('tracing and determinism', { timeout: 300_000 }, () => {
 
 describe('source API counters', () => {
   it('count what any source reports through ctx.apiCall, labelled with its type; an outcome outside the contract is dropped', async () => {
-    const series = async () => parseMetrics(await collectorRegistry.metrics()).filter((x) => x.name.startsWith('collector_source_api_') && x.labels.source === 'contract-probe');
+    const series = async () =>
+      parseMetrics(await collectorRegistry.metrics()).filter(
+        (x) => x.name.startsWith('collector_source_api_') && x.labels.source === 'contract-probe',
+      );
     assert.deepEqual(await series(), []);
     const report = sourceApiCalls('contract-probe');
     report('ReadTable', 'call');
@@ -363,17 +452,32 @@ describe('observability settings', () => {
       version: { deploymentName: 'collectors', buildId: 'abc123' },
       defaultVersioningBehavior: 'PINNED',
     });
-    assert.equal(workerDeploymentOptions({ deploymentName: 'c', buildId: 'b', behavior: 'auto-upgrade' })?.defaultVersioningBehavior, 'AUTO_UPGRADE');
-    assert.throws(() => workerDeploymentOptions({ deploymentName: 'c' }), (e: unknown) => e instanceof ConfigError && /COLLECTOR_BUILD_ID is not set/.test(e.message));
+    assert.equal(
+      workerDeploymentOptions({ deploymentName: 'c', buildId: 'b', behavior: 'auto-upgrade' })?.defaultVersioningBehavior,
+      'AUTO_UPGRADE',
+    );
+    assert.throws(
+      () => workerDeploymentOptions({ deploymentName: 'c' }),
+      (e: unknown) => e instanceof ConfigError && /COLLECTOR_BUILD_ID is not set/.test(e.message),
+    );
     assert.throws(() => workerDeploymentOptions({ deploymentName: 'c', buildId: 'dev' }), ConfigError);
     assert.throws(() => workerDeploymentOptions({ deploymentName: 'c', buildId: 'unknown' }), /image's build id/);
-    assert.throws(() => workerDeploymentOptions({ deploymentName: 'c', buildId: 'b', behavior: 'sometimes' }), /COLLECTOR_VERSIONING_BEHAVIOR/);
+    assert.throws(
+      () => workerDeploymentOptions({ deploymentName: 'c', buildId: 'b', behavior: 'sometimes' }),
+      /COLLECTOR_VERSIONING_BEHAVIOR/,
+    );
   });
 
   it('reads ports, hosts and tracing from the environment, flags first', () => {
     const d = observabilitySettings({});
-    assert.deepEqual([d.health, d.metrics, d.tracing, d.deployment], [{ host: '0.0.0.0', port: 8080 }, { host: '0.0.0.0', port: 9464 }, 'off', undefined]);
-    const s = observabilitySettings({ COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '9100', COLLECTOR_HEALTH_HOST: '127.0.0.1', COLLECTOR_TRACING: 'otlp' }, { metricsPort: '9200' });
+    assert.deepEqual(
+      [d.health, d.metrics, d.tracing, d.deployment],
+      [{ host: '0.0.0.0', port: 8080 }, { host: '0.0.0.0', port: 9464 }, 'off', undefined],
+    );
+    const s = observabilitySettings(
+      { COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '9100', COLLECTOR_HEALTH_HOST: '127.0.0.1', COLLECTOR_TRACING: 'otlp' },
+      { metricsPort: '9200' },
+    );
     assert.deepEqual([s.health, s.metrics, s.tracing], [undefined, { host: '127.0.0.1', port: 9200 }, 'otlp']);
     assert.throws(() => observabilitySettings({ COLLECTOR_HEALTH_PORT: 'http' }), /COLLECTOR_HEALTH_PORT: "http" is not a port/);
     assert.throws(() => tracingMode({ COLLECTOR_TRACING: 'jaeger' }), /not a tracing mode/);

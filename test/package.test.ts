@@ -28,14 +28,21 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'collector-package-'));
     // prepack builds dist/ (tsc + the pre-bundled workflows) first, as `npm publish` would.
-    const packed = execFileSync(NPM, ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const packed = execFileSync(NPM, ['pack', '--json', '--pack-destination', work], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const json = packed.slice(packed.indexOf('['));
     const [info] = JSON.parse(json) as { filename: string; files: { path: string }[] }[];
     tarball = join(work, info!.filename);
     project = join(work, 'plugin-worker');
     cpSync(join(ROOT, 'examples', 'plugin-worker'), project, { recursive: true, filter: (src) => !/node_modules|dist$/.test(src) });
     // Everything comes from the registry (or npm's cache) except this package, which comes from the tarball.
-    const install = spawnSync(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: project, encoding: 'utf8' });
+    const install = spawnSync(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+      cwd: project,
+      encoding: 'utf8',
+    });
     assert.equal(install.status, 0, `npm install in the example failed:\n${install.stderr}`);
     temporal = await startTemporal();
     athena = await startAthenaLocal({ seed: demoSeed(new Date()), port: 0 });
@@ -48,21 +55,49 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
   });
 
   it('ships compiled code, declarations and the workflow bundle; no sources, tests or dev tools; Temporal as peers', () => {
-    const listed = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
-    for (const needed of ['package.json', 'bin/collector.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workflow-bundle.js', 'dist/workflows/index.js', 'dist/package.json']) {
+    const listed = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.replace(/^package\//, ''));
+    for (const needed of [
+      'package.json',
+      'bin/collector.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/workflow-bundle.js',
+      'dist/workflows/index.js',
+      'dist/package.json',
+    ]) {
       assert.ok(listed.includes(needed), `${needed} is missing from the package`);
     }
-    const unwanted = listed.filter((p) => /^(src|test|tools|scripts|examples|docker|bench)\//.test(p) || p.startsWith('dist/test/') || p.startsWith('dist/tools/') || p.endsWith('.ts') && !p.endsWith('.d.ts'));
+    const unwanted = listed.filter(
+      (p) =>
+        /^(src|test|tools|scripts|examples|docker|bench)\//.test(p) ||
+        p.startsWith('dist/test/') ||
+        p.startsWith('dist/tools/') ||
+        (p.endsWith('.ts') && !p.endsWith('.d.ts')),
+    );
     assert.deepEqual(unwanted, []);
-    const pkg = JSON.parse(readFileSync(join(project, 'node_modules', 'temporal-collectors', 'package.json'), 'utf8')) as { peerDependencies: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules', 'temporal-collectors', 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     assert.ok(Object.keys(pkg.peerDependencies).includes('@temporalio/worker'));
-    assert.deepEqual(Object.keys(pkg.dependencies).filter((d) => d.startsWith('@temporalio/')), [], '@temporalio/* are peers, so the plugin uses the Worker\'s own SDK');
+    assert.deepEqual(
+      Object.keys(pkg.dependencies).filter((d) => d.startsWith('@temporalio/')),
+      [],
+      "@temporalio/* are peers, so the plugin uses the Worker's own SDK",
+    );
     // One copy of the SDK in the example: the plugin and the Worker share it.
     assert.ok(!existsSync(join(project, 'node_modules', 'temporal-collectors', 'node_modules', '@temporalio')));
   });
 
   it('the example compiles against the package types and its Worker runs a collection with the plugin', async () => {
-    const tsc = spawnSync(process.execPath, [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(project, 'tsconfig.json')], { encoding: 'utf8' });
+    const tsc = spawnSync(
+      process.execPath,
+      [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(project, 'tsconfig.json')],
+      { encoding: 'utf8' },
+    );
     assert.equal(tsc.status, 0, `the example does not compile:\n${tsc.stdout}${tsc.stderr}`);
 
     const landing = join(work, 'landing');
@@ -74,7 +109,13 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
         collectors: {
           demo: {
             executor: 'collectors',
-            source: { type: 'athena', region: 'us-east-1', endpoint: athena.endpoint, accessKeyId: '${EXAMPLE_AWS_KEY}', secretAccessKey: '${EXAMPLE_AWS_SECRET}' },
+            source: {
+              type: 'athena',
+              region: 'us-east-1',
+              endpoint: athena.endpoint,
+              accessKeyId: '${EXAMPLE_AWS_KEY}',
+              secretAccessKey: '${EXAMPLE_AWS_SECRET}',
+            },
             landing: { type: 'filesystem', path: landing },
             options: { initialLookback: '2d', safetyLag: '0s' },
           },
@@ -102,7 +143,10 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
     assert.equal(summary.status, 'completed');
     assert.ok(summary.files.find((f) => f.kind === 'metadata')!.rows > 0, 'metadata rows landed');
     const landed = readdirSync(landing).filter((f) => !f.startsWith('.'));
-    assert.ok(landed.some((f) => /^demo_manifest_\d{8}T\d{6}Z\.json$/.test(f)), `a manifest in ${landed.join(', ')}`);
+    assert.ok(
+      landed.some((f) => /^demo_manifest_\d{8}T\d{6}Z\.json$/.test(f)),
+      `a manifest in ${landed.join(', ')}`,
+    );
     assert.equal(landed.length, summary.files.length + 1, 'every file of the summary, and the manifest, landed');
   });
 });

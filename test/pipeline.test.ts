@@ -61,7 +61,10 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       const a = (await first.result()) as RunSummary;
       assert.equal(a.status, 'completed');
       assert.equal(a.windowOrigin, 'initial-lookback');
-      assert.deepEqual(a.files.map((f) => f.name.replace(/_\d{8}T\d{6}Z/, '')), ['e2e_metadata.csv', 'e2e_databaselog.csv', 'e2e_linkages.csv', 'e2e_events.csv']);
+      assert.deepEqual(
+        a.files.map((f) => f.name.replace(/_\d{8}T\d{6}Z/, '')),
+        ['e2e_metadata.csv', 'e2e_databaselog.csv', 'e2e_linkages.csv', 'e2e_events.csv'],
+      );
       assert.ok(a.files.find((f) => f.name.includes('metadata'))!.rows > 50, 'the demo catalog has more than one page of tables');
       assert.ok(a.files.find((f) => f.name.includes('databaselog'))!.rows > 0);
       assert.equal(env.hwm('e2e'), a.window.end);
@@ -71,8 +74,15 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       for (const f of a.files) assert.equal(readFileSync(join(env.landingDir, f.name)).length, f.bytes);
       const manifest = JSON.parse(readFileSync(join(env.landingDir, a.manifest!), 'utf8'));
       assert.deepEqual(manifest.window, a.window);
-      assert.deepEqual(manifest.files.map((f: { sha256: string }) => f.sha256), a.files.map((f) => f.sha256));
-      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('e2e__')), [], 'staging cleaned up');
+      assert.deepEqual(
+        manifest.files.map((f: { sha256: string }) => f.sha256),
+        a.files.map((f) => f.sha256),
+      );
+      assert.deepEqual(
+        env.stagingDirs().filter((d) => d.startsWith('e2e__')),
+        [],
+        'staging cleaned up',
+      );
       await saveHistory(env.temporal.client, 'e2e-1', 'success');
 
       // Windows end on whole seconds: the next run must start in a later second to have anything to collect.
@@ -117,7 +127,11 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       });
       assert.equal(env.hwm('failing'), null);
       assert.deepEqual(landedFor('failing'), []);
-      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('failing__')), [], 'staging cleaned up after failure');
+      assert.deepEqual(
+        env.stagingDirs().filter((d) => d.startsWith('failing__')),
+        [],
+        'staging cleaned up after failure',
+      );
     } finally {
       await w.stop();
     }
@@ -172,7 +186,10 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       await h.cancel();
       await assert.rejects(h.result(), WorkflowFailedError);
       assert.equal((await h.describe()).status.name, 'CANCELLED');
-      assert.deepEqual(env.stagingDirs().filter((d) => d.startsWith('cancelled__')), []);
+      assert.deepEqual(
+        env.stagingDirs().filter((d) => d.startsWith('cancelled__')),
+        [],
+      );
       assert.equal(env.hwm('cancelled'), null);
       assert.deepEqual(landedFor('cancelled'), []);
       await saveHistory(env.temporal.client, 'cancelled-1', 'cancelled');
@@ -232,7 +249,9 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
 
   it('a Schedule triggered twice gives adjacent windows', async () => {
     const w = await env.inProcessWorker(['collectors']);
-    const schedule = await env.temporal.client.schedule.create(buildSchedule('scheduled', { collector: 'scheduled' }, 'collectors', { every: '1d', paused: true }));
+    const schedule = await env.temporal.client.schedule.create(
+      buildSchedule('scheduled', { collector: 'scheduled' }, 'collectors', { every: '1d', paused: true }),
+    );
     try {
       const windows: RunSummary['window'][] = [];
       for (let i = 1; i <= 2; i++) {
@@ -263,9 +282,13 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     let second: Awaited<ReturnType<CollectorEnv['childWorker']>> | undefined;
     try {
       const h = await start('killed', 'killed-1');
-      await waitFor('a unit checkpointed in the heartbeat', async () => (await checkpointedUnits(h.workflowId)) >= 1, 120_000).catch(async (e: Error) => {
-        throw new Error(`${e.message}\n--- pending activities ---\n${await pendingActivities(h.workflowId)}\n--- worker output ---\n${first.output().slice(-6000)}`);
-      });
+      await waitFor('a unit checkpointed in the heartbeat', async () => (await checkpointedUnits(h.workflowId)) >= 1, 120_000).catch(
+        async (e: Error) => {
+          throw new Error(
+            `${e.message}\n--- pending activities ---\n${await pendingActivities(h.workflowId)}\n--- worker output ---\n${first.output().slice(-6000)}`,
+          );
+        },
+      );
       await first.stop('SIGKILL');
       env.athena.clearFaults();
       second = await env.childWorker(['collectors'], 'host-a');
@@ -297,10 +320,14 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     let second: Awaited<ReturnType<CollectorEnv['childWorker']>> | undefined;
     try {
       const h = await start('rerouted', 'rerouted-1');
-      await waitFor('extract running on host-b', async () => {
-        const p = await h.query<Progress>('progress');
-        return p.phase === 'extracting' && p.host === 'host-b';
-      }, 60_000);
+      await waitFor(
+        'extract running on host-b',
+        async () => {
+          const p = await h.query<Progress>('progress');
+          return p.phase === 'extracting' && p.host === 'host-b';
+        },
+        60_000,
+      );
       await first.stop('SIGKILL');
       env.athena.clearFaults();
       second = await env.childWorker(['collectors'], 'host-c');
@@ -335,7 +362,10 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
 
   it('the worker logs its task queues once polling and drains on SIGTERM', async () => {
     const w = await env.childWorker(['collectors', 'other-net'], 'host-d');
-    const started = w.output().split('\n').find((l) => l.includes('Starting collector worker'))!;
+    const started = w
+      .output()
+      .split('\n')
+      .find((l) => l.includes('Starting collector worker'))!;
     const line = JSON.parse(started) as { taskQueues: string[]; level: number };
     assert.deepEqual(line.taskQueues, ['collectors', 'collectors@host-d', 'other-net', 'other-net@host-d']);
     await w.stop('SIGTERM');

@@ -31,7 +31,15 @@ function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] }
       cb();
     },
   });
-  return { log: pino({ level: 'info' }, dest), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    log: pino({ level: 'info' }, dest),
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 declare global {
@@ -44,7 +52,10 @@ describe('plugin specs', () => {
     assert.deepEqual(parsePluginSpec('/opt/p.js'), { path: '/opt/p.js' });
     assert.deepEqual(parsePluginSpec(`/opt/p.js#${h.toUpperCase()}`), { path: '/opt/p.js', sha256: h });
     assert.deepEqual(parsePluginSpec(`/opt/p.js#sha256:${h}`), { path: '/opt/p.js', sha256: h });
-    assert.throws(() => parsePluginSpec('/opt/p.js#abc'), (e: unknown) => e instanceof ConfigError && /not a SHA-256/.test(e.message));
+    assert.throws(
+      () => parsePluginSpec('/opt/p.js#abc'),
+      (e: unknown) => e instanceof ConfigError && /not a SHA-256/.test(e.message),
+    );
     assert.deepEqual(
       pluginSpecs({ COLLECTOR_PLUGINS: ` /a.js#${h},\n/b.js ` }, ['/c.js']).map((s) => s.path),
       ['/a.js', '/b.js', '/c.js'],
@@ -54,15 +65,27 @@ describe('plugin specs', () => {
 
 describe('loading plugin files', () => {
   it('loads a plain object module as well as a function of the host', async () => {
-    const loaded = await loadPlugins([{ path: join(ROOT, 'test', 'fixtures', 'plugins', 'plain-landing.js') }, { path: FIXTURE }], capture().log);
-    assert.deepEqual(loaded.landings.map((l) => l.type), ['nowhere']);
-    assert.deepEqual(loaded.sources.map((s) => s.type), ['static']);
+    const loaded = await loadPlugins(
+      [{ path: join(ROOT, 'test', 'fixtures', 'plugins', 'plain-landing.js') }, { path: FIXTURE }],
+      capture().log,
+    );
+    assert.deepEqual(
+      loaded.landings.map((l) => l.type),
+      ['nowhere'],
+    );
+    assert.deepEqual(
+      loaded.sources.map((s) => s.type),
+      ['static'],
+    );
   });
 
   it('loads a pinned plugin and logs what it registered', async () => {
     const { log, lines } = capture();
     const loaded = await loadPlugins([{ path: FIXTURE, sha256: fixtureHash() }], log);
-    assert.deepEqual(loaded.sources.map((s) => s.type), ['static']);
+    assert.deepEqual(
+      loaded.sources.map((s) => s.type),
+      ['static'],
+    );
     assert.equal(loaded.files[0]!.pinned, true);
     assert.ok(lines().some((l) => l.msg === 'plugin loaded' && l.pinned === true));
     assert.ok(!lines().some((l) => l.level === 40), 'no warning for a pinned plugin');
@@ -85,7 +108,11 @@ describe('loading plugin files', () => {
     await assert.rejects(
       loadPlugins([{ path: copy, sha256: fixtureHash() }], capture().log),
       (e: unknown) =>
-        e instanceof ConfigError && e.message.includes(copy) && e.message.includes(fixtureHash()) && e.message.includes(actual) && /mismatch/.test(e.message),
+        e instanceof ConfigError &&
+        e.message.includes(copy) &&
+        e.message.includes(fixtureHash()) &&
+        e.message.includes(actual) &&
+        /mismatch/.test(e.message),
     );
     assert.equal(globalThis.__tamperedPluginRan, undefined, 'the tampered module never ran');
   });
@@ -127,7 +154,11 @@ describe('loading plugin files', () => {
     );
     const [plugin] = (await loadPlugins([{ path: sloppy }], capture().log)).sources;
     const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, apiCall: () => undefined };
-    assert.throws(() => plugin!.create({ bad: true }, ctx), (e: unknown) => e instanceof ConfigError && /source "sloppy": create\(\) returned a source without testConnection\(\)/.test(e.message));
+    assert.throws(
+      () => plugin!.create({ bad: true }, ctx),
+      (e: unknown) =>
+        e instanceof ConfigError && /source "sloppy": create\(\) returned a source without testConnection\(\)/.test(e.message),
+    );
     assert.throws(() => plugin!.create({ c: 0 }, ctx), /concurrency is not a positive integer/);
     const source = plugin!.create({}, ctx);
     // The file's close() returns nothing and is not idempotent: the loaded source's is both.
@@ -199,7 +230,15 @@ describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => 
     const copy = join(root, 'tampered.js');
     copyFileSync(FIXTURE, copy);
     appendFileSync(copy, '\n// changed\n');
-    const r = await collector(['worker', '--config', configPath(), '--state-dir', join(root, 'state'), '--plugin', `${copy}#${fixtureHash()}`]);
+    const r = await collector([
+      'worker',
+      '--config',
+      configPath(),
+      '--state-dir',
+      join(root, 'state'),
+      '--plugin',
+      `${copy}#${fixtureHash()}`,
+    ]);
     assert.equal(r.code, 2, r.out);
     assert.match(r.out, /SHA-256 mismatch/);
     assert.ok(r.out.includes(copy) && r.out.includes(fixtureHash()) && r.out.includes(sha256Hex(readFileSync(copy))), r.out);
@@ -208,14 +247,35 @@ describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => 
   it('loads the fixture source via --plugin and runs a collection with it end to end', async () => {
     worker = startProcess(
       process.execPath,
-      [join(ROOT, 'bin', 'collector.js'), 'worker', '--config', configPath(), '--state-dir', join(root, 'state'), '--plugin', `${FIXTURE}#${fixtureHash()}`],
-      { env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, COLLECTOR_HOST_ID: 'plugin-host', COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '0' } },
+      [
+        join(ROOT, 'bin', 'collector.js'),
+        'worker',
+        '--config',
+        configPath(),
+        '--state-dir',
+        join(root, 'state'),
+        '--plugin',
+        `${FIXTURE}#${fixtureHash()}`,
+      ],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporal.server.address,
+          COLLECTOR_HOST_ID: 'plugin-host',
+          COLLECTOR_HEALTH_PORT: '0',
+          COLLECTOR_METRICS_PORT: '0',
+        },
+      },
     );
     await waitFor('the worker to start', () => worker!.output().includes('Starting collector worker'), 90_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${worker!.output()}`);
     });
     assert.match(worker.output(), /"msg":"plugin loaded"/);
-    const handle = await temporal.client.workflow.start('collect', { taskQueue: 'plugin-e2e', workflowId: 'plugin-e2e-1', args: [{ collector: 'fixture' }] });
+    const handle = await temporal.client.workflow.start('collect', {
+      taskQueue: 'plugin-e2e',
+      workflowId: 'plugin-e2e-1',
+      args: [{ collector: 'fixture' }],
+    });
     const summary = (await handle.result()) as RunSummary;
     assert.equal(summary.status, 'completed');
     const metadata = summary.files.find((f) => f.kind === 'metadata');
@@ -228,12 +288,19 @@ describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => 
   });
 
   it("maps the plugin's own error types like the built-ins': an AuthError fails the run at once", async () => {
-    const handle = await temporal.client.workflow.start('collect', { taskQueue: 'plugin-e2e', workflowId: 'plugin-e2e-denied', args: [{ collector: 'denied' }] });
+    const handle = await temporal.client.workflow.start('collect', {
+      taskQueue: 'plugin-e2e',
+      workflowId: 'plugin-e2e-denied',
+      args: [{ collector: 'denied' }],
+    });
     const err = await handle.result().then(
       () => assert.fail('the run should fail'),
       (e: unknown) => e,
     );
-    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure, String(err));
+    assert.ok(
+      err instanceof WorkflowFailedError && err.cause instanceof ActivityFailure && err.cause.cause instanceof ApplicationFailure,
+      String(err),
+    );
     assert.equal(err.cause.cause.type, 'AuthError');
     assert.equal(err.cause.cause.nonRetryable, true);
     assert.match(err.cause.cause.message, /grant SELECT/);

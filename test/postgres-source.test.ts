@@ -73,7 +73,10 @@ const ready = (async () => {
     `,
     'shop',
   );
-  await pg.sql(`CREATE TABLE public.notes (id int PRIMARY KEY, body text); CREATE VIEW public.note_ids AS SELECT id FROM public.notes;`, 'other');
+  await pg.sql(
+    `CREATE TABLE public.notes (id int PRIMARY KEY, body text); CREATE VIEW public.note_ids AS SELECT id FROM public.notes;`,
+    'other',
+  );
 })();
 
 function config(over: Partial<PostgresConfig> = {}): PostgresConfig {
@@ -101,7 +104,13 @@ async function extract(cfg: PostgresConfig): Promise<{ rows: Record<string, Row[
   const rows: Record<string, Row[]> = { metadata: [], linkages: [], databaselog: [], events: [] };
   const warnings: string[] = [];
   const units: string[] = [];
-  const ctx: ExtractContext = { log, signal: new AbortController().signal, window: WINDOW, warn: (m) => warnings.push(m), count: () => undefined };
+  const ctx: ExtractContext = {
+    log,
+    signal: new AbortController().signal,
+    window: WINDOW,
+    warn: (m) => warnings.push(m),
+    count: () => undefined,
+  };
   try {
     for await (const unit of source.units(ctx)) {
       units.push(unit.key);
@@ -144,7 +153,10 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     });
     for (const r of rows.metadata!) assert.equal(r.catalog, 'shop');
     for (const r of rows.metadata!) assert.equal(r.database, 'sales');
-    assert.deepEqual(table('customers').map((r) => r.column_name), ['id', 'email', 'tags', 'name', 'name_upper']);
+    assert.deepEqual(
+      table('customers').map((r) => r.column_name),
+      ['id', 'email', 'tags', 'name', 'name_upper'],
+    );
     assert.equal(col('customers', 'id').data_type, 'bigint');
     assert.deepEqual(col('customers', 'id').column_parameters, { identity: 'ALWAYS' });
     assert.equal(col('customers', 'id').is_nullable, false);
@@ -174,9 +186,14 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     assert.equal((col('legacy_accounts', 'owner').table_parameters as { foreign_server: string }).foreign_server, 'legacy');
   });
 
-  it('lineage of views and materialized views comes from the server\'s dependency records', async () => {
+  it("lineage of views and materialized views comes from the server's dependency records", async () => {
     const { rows } = await extract(resolved({ databases: ['shop', 'other'] }));
-    const edges = rows.linkages!.map((r) => `${r.source_catalog}.${r.source_database}.${r.source_table} -> ${r.target_catalog}.${r.target_database}.${r.target_table} (${r.target_type})`).sort();
+    const edges = rows
+      .linkages!.map(
+        (r) =>
+          `${r.source_catalog}.${r.source_database}.${r.source_table} -> ${r.target_catalog}.${r.target_database}.${r.target_table} (${r.target_type})`,
+      )
+      .sort();
     assert.deepEqual(edges, [
       'other.public.notes -> other.public.note_ids (VIEW)',
       'shop.sales.customers -> shop.sales.customer_orders (VIEW)',
@@ -189,10 +206,15 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
   it('reads every database it may connect to by default; a schema without USAGE is a warning naming the grant, never read', async () => {
     await pg.sql('GRANT USAGE ON SCHEMA hidden TO collector; REVOKE USAGE ON SCHEMA hidden FROM collector;', 'shop');
     const { units, warnings, rows } = await extract(resolved());
-    assert.ok(units.includes('metadata:shop.sales') && units.includes('metadata:other.public') && units.includes('metadata:postgres.public'));
+    assert.ok(
+      units.includes('metadata:shop.sales') && units.includes('metadata:other.public') && units.includes('metadata:postgres.public'),
+    );
     assert.ok(!units.some((u) => u.includes('locked')), 'a database without CONNECT is not listed');
     assert.ok(!rows.metadata!.some((r) => r.table_name === 'payroll'));
-    assert.ok(warnings.some((w) => /database shop: no USAGE on schema\(s\) hidden/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /database shop: no USAGE on schema\(s\) hidden/.test(w)),
+      warnings.join('\n'),
+    );
     const filtered = await extract(resolved({ databases: ['shop'], schemas: { include: ['sal.*'], exclude: ['hidden'] } }));
     assert.deepEqual(filtered.units, ['metadata:shop.sales', 'lineage:shop']);
     assert.deepEqual(filtered.warnings, []);
@@ -219,7 +241,10 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
 
   it('bad input: wrong password, unreachable server, TLS required but not offered, missing database: clear, typed errors', async () => {
     const failure = async (cfg: PostgresConfig) => {
-      const r = await extract(cfg).then(() => undefined, (e: unknown) => e);
+      const r = await extract(cfg).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(r instanceof Error, 'the extract must fail');
       return r;
     };
@@ -245,7 +270,10 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     const s = new PostgresSessions(resolved({ databases: ['shop'], statementTimeout: '1s' }));
     try {
       await assert.rejects(s.query('shop', 'write probe', 'CREATE TABLE sales.intruder (x int)', []), /read-only transaction/);
-      const slow = await s.query('shop', 'slow probe', 'SELECT pg_sleep(3)', []).then(() => undefined, (e: unknown) => e);
+      const slow = await s.query('shop', 'slow probe', 'SELECT pg_sleep(3)', []).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(slow instanceof TransientError);
       assert.match(slow.message, /statement timeout \(1s\): raise source\.statementTimeout/);
     } finally {
@@ -257,11 +285,24 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     const parsed = postgresConfigSchema.parse({ type: 'postgres', host: 'db', user: 'u', password: '${P}' });
     assert.equal(parsed.sslmode, 'verify-full');
     assert.equal(parsed.port, 5432);
-    const bad = postgresConfigSchema.safeParse({ type: 'postgres', host: 'db', user: 'u', password: 'hunter2', sslmode: 'require', ca: '${CA}' });
+    const bad = postgresConfigSchema.safeParse({
+      type: 'postgres',
+      host: 'db',
+      user: 'u',
+      password: 'hunter2',
+      sslmode: 'require',
+      ca: '${CA}',
+    });
     assert.ok(!bad.success);
     const issues = bad.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    assert.ok(issues.some((i) => /^password: must be a secret reference/.test(i)), issues.join('\n'));
-    assert.ok(issues.some((i) => /^ca: is only used with sslmode verify-ca or verify-full/.test(i)), issues.join('\n'));
+    assert.ok(
+      issues.some((i) => /^password: must be a secret reference/.test(i)),
+      issues.join('\n'),
+    );
+    assert.ok(
+      issues.some((i) => /^ca: is only used with sslmode verify-ca or verify-full/.test(i)),
+      issues.join('\n'),
+    );
   });
 });
 
@@ -277,7 +318,15 @@ describe('postgres through the collect workflow (real Temporal, real PostgreSQL,
           collectors: {
             'pg-shop': {
               executor: 'collectors',
-              source: { type: 'postgres', host: '127.0.0.1', port: pg.port, user: 'collector', password: '${E2E_PG_PASSWORD}', sslmode: 'disable', databases: ['shop'] },
+              source: {
+                type: 'postgres',
+                host: '127.0.0.1',
+                port: pg.port,
+                user: 'collector',
+                password: '${E2E_PG_PASSWORD}',
+                sslmode: 'disable',
+                databases: ['shop'],
+              },
               landing: { type: 'filesystem', path: env.landingDir },
               options: { initialLookback: '1d', safetyLag: '0s' },
             },
@@ -285,7 +334,11 @@ describe('postgres through the collect workflow (real Temporal, real PostgreSQL,
         }),
       );
       await env.inProcessWorker(['collectors']);
-      const handle = await env.temporal.client.workflow.start(COLLECT_WORKFLOW, { taskQueue: 'collectors', workflowId: 'pg-e2e', args: [{ collector: 'pg-shop' }] });
+      const handle = await env.temporal.client.workflow.start(COLLECT_WORKFLOW, {
+        taskQueue: 'collectors',
+        workflowId: 'pg-e2e',
+        args: [{ collector: 'pg-shop' }],
+      });
       const summary = (await handle.result()) as RunSummary;
       assert.equal(summary.status, 'completed');
       const byKind = Object.fromEntries(summary.files.map((f) => [f.kind, f.rows]));

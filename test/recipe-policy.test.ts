@@ -24,7 +24,14 @@ const targetsOf = (kind: 'sources' | 'landings' | 'hwmStores', config: Record<st
 describe('recipe policy', () => {
   it('every built-in plugin declares what it reaches, from its resolved config', () => {
     assert.deepEqual(
-      targetsOf('sources', { type: 'athena', region: 'eu-west-1', endpoint: 'https://Evil.example:8443/x', accessKeyId: 'k', secretAccessKey: 's', outputLocation: 's3://results-b/q/' }),
+      targetsOf('sources', {
+        type: 'athena',
+        region: 'eu-west-1',
+        endpoint: 'https://Evil.example:8443/x',
+        accessKeyId: 'k',
+        secretAccessKey: 's',
+        outputLocation: 's3://results-b/q/',
+      }),
       [
         { kind: 'endpoint', field: 'endpoint', value: 'evil.example:8443' },
         { kind: 'endpoint', field: 'outputLocation', value: 's3://results-b' },
@@ -34,19 +41,30 @@ describe('recipe policy', () => {
       { kind: 'role', field: 'roleArn', value: 'arn:aws:iam::123456789012:role/r' },
       { kind: 'ambient-credentials', field: 'roleArn', value: 'the AWS default credential chain' },
     ]);
-    assert.deepEqual(targetsOf('landings', { type: 'azure-blob', account: 'attacker', container: 'c', path: 'p', sasToken: 'sv=1&sig=x' }), [
-      { kind: 'endpoint', field: 'account', value: 'attacker.blob.core.windows.net' },
-    ]);
     assert.deepEqual(
-      targetsOf('landings', { type: 'azure-blob', container: 'c', path: 'p', connectionString: 'AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:9/a' }),
+      targetsOf('landings', { type: 'azure-blob', account: 'attacker', container: 'c', path: 'p', sasToken: 'sv=1&sig=x' }),
+      [{ kind: 'endpoint', field: 'account', value: 'attacker.blob.core.windows.net' }],
+    );
+    assert.deepEqual(
+      targetsOf('landings', {
+        type: 'azure-blob',
+        container: 'c',
+        path: 'p',
+        connectionString: 'AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:9/a',
+      }),
       [{ kind: 'endpoint', field: 'connectionString', value: '127.0.0.1:9' }],
     );
-    assert.deepEqual(targetsOf('landings', { type: 's3', bucket: 'drop-box', prefix: 'p', region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }), [
-      { kind: 'endpoint', field: 'bucket', value: 's3://drop-box' },
-      { kind: 'endpoint', field: 'endpoint', value: '127.0.0.1:9' },
-      { kind: 'ambient-credentials', field: 'accessKeyId', value: 'the AWS default credential chain' },
+    assert.deepEqual(
+      targetsOf('landings', { type: 's3', bucket: 'drop-box', prefix: 'p', region: 'us-east-1', endpoint: 'http://127.0.0.1:9' }),
+      [
+        { kind: 'endpoint', field: 'bucket', value: 's3://drop-box' },
+        { kind: 'endpoint', field: 'endpoint', value: '127.0.0.1:9' },
+        { kind: 'ambient-credentials', field: 'accessKeyId', value: 'the AWS default credential chain' },
+      ],
+    );
+    assert.deepEqual(targetsOf('landings', { type: 'filesystem', path: '/srv/x/../y' }), [
+      { kind: 'path', field: 'path', value: '/srv/y' },
     ]);
-    assert.deepEqual(targetsOf('landings', { type: 'filesystem', path: '/srv/x/../y' }), [{ kind: 'path', field: 'path', value: '/srv/y' }]);
     assert.deepEqual(targetsOf('hwmStores', { type: 'file' }), [], "the worker's own HWM directory needs no grant");
     assert.deepEqual(targetsOf('hwmStores', { type: 'file', dir: '/etc' }), [{ kind: 'path', field: 'dir', value: '/etc' }]);
   });
@@ -64,7 +82,12 @@ describe('recipe policy', () => {
   });
 
   it('each refusal names the field, the value and the rule to change', () => {
-    const policy = recipePolicySchema.parse({ enabled: true, endpoints: ['127.0.0.1:4566'], roles: ['arn:aws:iam::*:role/recipe-*'], paths: ['/srv/recipes'] });
+    const policy = recipePolicySchema.parse({
+      enabled: true,
+      endpoints: ['127.0.0.1:4566'],
+      roles: ['arn:aws:iam::*:role/recipe-*'],
+      paths: ['/srv/recipes'],
+    });
     const issues = recipeTargetIssues(
       policy,
       [

@@ -12,7 +12,9 @@ import { HISTORY_DIR } from './support/histories';
 import { ROOT } from './support/processes';
 import { collectorSinks } from '../src/plugin';
 
-const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(HISTORY_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories', { timeout: 300_000 }, () => {
   it('has recorded histories of every kind of run', () => {
@@ -23,7 +25,10 @@ describe('replay of recorded histories', { timeout: 300_000 }, () => {
 
   it('replays every recorded history against the current workflow code', async () => {
     assert.ok(files.length > 0);
-    const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'))) }));
+    const histories = files.map((file) => ({
+      workflowId: file,
+      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'))),
+    }));
     // One bundle for all histories: bundling is the slow part.
     // The plugin's sinks registered as on a real worker (a replay never calls them).
     const results = Worker.runReplayHistories({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), sinks: collectorSinks() }, histories);

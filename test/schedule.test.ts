@@ -28,10 +28,14 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
 
   const collector = (args: string[]): Promise<Result> =>
     new Promise((resolve) => {
-      const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), ...args, '--config', config, '--state-dir', join(dir, 'state')], {
-        env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: 'default' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const p = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'collector.js'), ...args, '--config', config, '--state-dir', join(dir, 'state')],
+        {
+          env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: 'default' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,7 +47,11 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
   const writeConfig = (collectors: Record<string, Record<string, string> | null>) => {
     const out: Record<string, unknown> = {};
     for (const [name, schedule] of Object.entries(collectors)) {
-      out[name] = { source: { type: 'athena', region: 'eu-west-1' }, landing: { type: 'filesystem', path: dir }, ...(schedule ? { schedule } : {}) };
+      out[name] = {
+        source: { type: 'athena', region: 'eu-west-1' },
+        landing: { type: 'filesystem', path: dir },
+        ...(schedule ? { schedule } : {}),
+      };
     }
     writeFileSync(config, stringify({ collectors: out }));
   };
@@ -62,21 +70,25 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
     return ids;
   };
   // The schedule list is eventually consistent; apply finds what to delete through it.
-  const untilListed = (ids: string[]) => waitFor(`${ids.join(', ')} in the schedule list`, async () => {
-    const all = await listed();
-    return ids.every((id) => all.has(id));
-  });
+  const untilListed = (ids: string[]) =>
+    waitFor(`${ids.join(', ')} in the schedule list`, async () => {
+      const all = await listed();
+      return ids.every((id) => all.has(id));
+    });
 
   before(async () => {
     temporal = await startTemporal();
   });
   after(() => temporal.stop());
 
-  it('create takes cron, timezone and jitter from the collector\'s schedule: block', async () => {
+  it("create takes cron, timezone and jitter from the collector's schedule: block", async () => {
     writeConfig({ 'athena-prod': { cron: '0 */6 * * *', timezone: 'Europe/Prague', jitter: '5m' } });
     const r = await collector(['schedule', 'create', 'athena-prod']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /schedule athena-prod created: cron "0 \*\/6 \* \* \*", timezone Europe\/Prague, jitter 5m; task queue collectors/);
+    assert.match(
+      r.stdout,
+      /schedule athena-prod created: cron "0 \*\/6 \* \* \*", timezone Europe\/Prague, jitter 5m; task queue collectors/,
+    );
     const d = (await describeSchedule('athena-prod'))!;
     assert.equal(d.spec.timezone, 'Europe/Prague');
     assert.equal(d.spec.jitter, 5 * 60_000);
@@ -142,7 +154,12 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
       action: { type: 'startWorkflow', workflowType: 'other', taskQueue: 'elsewhere', args: [] },
       state: { paused: true },
     });
-    writeConfig({ 'athena-prod': { cron: '0 */6 * * *', jitter: '2m' }, a: { cron: '15 3 * * *', timezone: 'Europe/Prague' }, b: { every: '1h' }, c: null });
+    writeConfig({
+      'athena-prod': { cron: '0 */6 * * *', jitter: '2m' },
+      a: { cron: '15 3 * * *', timezone: 'Europe/Prague' },
+      b: { every: '1h' },
+      c: null,
+    });
     assert.equal((await collector(['schedule', 'create', 'c', '--every', '1d', '--paused'])).code, 0);
 
     const plan = await collector(['schedule', 'apply', '--dry-run']);
@@ -176,7 +193,10 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /updated a: every 30m/);
     assert.match(second.stdout, /deleted b: collector "b" has no schedule: block/);
-    assert.match(second.stdout, /kept athena-prod: collector "athena-prod" is no longer in the collectors file, but "collector schedule create" made it/);
+    assert.match(
+      second.stdout,
+      /kept athena-prod: collector "athena-prod" is no longer in the collectors file, but "collector schedule create" made it/,
+    );
     assert.match(second.stdout, /kept c: collector "c" has no schedule: block/);
     assert.doesNotMatch(second.stdout, /foreign/);
     assert.equal((await describeSchedule('a'))!.spec.intervals?.[0]?.every, 30 * 60_000);
@@ -193,7 +213,7 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
     assert.ok(await describeSchedule('foreign'));
   });
 
-  it('apply leaves a foreign schedule with a collector\'s id alone and exits 1 naming the conflict', async () => {
+  it("apply leaves a foreign schedule with a collector's id alone and exits 1 naming the conflict", async () => {
     writeConfig({ foreign: { every: '1h' } });
     const r = await collector(['schedule', 'apply']);
     assert.equal(r.code, 1, r.stdout + r.stderr);

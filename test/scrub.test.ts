@@ -30,11 +30,19 @@ function check(text: string, secrets: string[], kept: string[] = [], known?: str
 describe('scrubSecrets', () => {
   test('SAS sig in a blob URL, plain and URL-encoded inside another URL', () => {
     const url = `https://acct.blob.core.windows.net/extracts/athena_events_2024.csv.gz?sv=2022-11-02&ss=b&srt=co&sp=rwdlac&se=2025-01-01T00:00:00Z&st=2024-01-01T00:00:00Z&spr=https&sig=${SIG}`;
-    const out = check(`RestError: PUT ${url} failed: 403 AuthenticationFailed`, [SIG, 'Jq4Yk3'], ['sv=2022-11-02', 'se=2025-01-01T00:00:00Z', 'sig=[redacted]', '403 AuthenticationFailed']);
+    const out = check(
+      `RestError: PUT ${url} failed: 403 AuthenticationFailed`,
+      [SIG, 'Jq4Yk3'],
+      ['sv=2022-11-02', 'se=2025-01-01T00:00:00Z', 'sig=[redacted]', '403 AuthenticationFailed'],
+    );
     assert.match(out, /spr=https&sig=\[redacted\] failed/);
     const wrapped = `GET https://proxy.local/fetch?target=${encodeURIComponent(url)}&x=1`;
     check(wrapped, ['Jq4Yk3'], ['sig%3D[redacted]', '&x=1', 'sv%3D2022-11-02']);
-    check(`"url":"https://a.blob.core.windows.net/c?sp=r&Sig=abcDEF123%3D"`, ['abcDEF123'], ['"url":"https://a.blob.core.windows.net/c?sp=r&Sig=[redacted]"']);
+    check(
+      `"url":"https://a.blob.core.windows.net/c?sp=r&Sig=abcDEF123%3D"`,
+      ['abcDEF123'],
+      ['"url":"https://a.blob.core.windows.net/c?sp=r&Sig=[redacted]"'],
+    );
   });
 
   test('Azure connection strings: AccountKey, SharedAccessSignature, SharedAccessKey', () => {
@@ -48,7 +56,11 @@ describe('scrubSecrets', () => {
       ['Jq4Yk3', 'ss=b'],
       ['SharedAccessSignature=[redacted];'],
     );
-    check('Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc+def/ghi=', ['abc+def'], ['SharedAccessKeyName=root']);
+    check(
+      'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc+def/ghi=',
+      ['abc+def'],
+      ['SharedAccessKeyName=root'],
+    );
     // A bare account key (e.g. in an env dump) by its shape.
     check(`key is ${ACCOUNT_KEY}.`, [ACCOUNT_KEY], ['key is [redacted].']);
   });
@@ -57,7 +69,11 @@ describe('scrubSecrets', () => {
     const presigned =
       'https://bucket.s3.us-east-1.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request' +
       `&X-Amz-Date=20240101T000000Z&X-Amz-Expires=900&X-Amz-Security-Token=${encodeURIComponent(SESSION_TOKEN)}&X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0&X-Amz-SignedHeaders=host`;
-    check(`fetch ${presigned} returned 403`, ['AKIAIOSFODNN7EXAMPLE', 'IQoJb3', '0f1e2d3c4b5a'], ['X-Amz-Date=20240101T000000Z', 'X-Amz-SignedHeaders=host', ' returned 403']);
+    check(
+      `fetch ${presigned} returned 403`,
+      ['AKIAIOSFODNN7EXAMPLE', 'IQoJb3', '0f1e2d3c4b5a'],
+      ['X-Amz-Date=20240101T000000Z', 'X-Amz-SignedHeaders=host', ' returned 403'],
+    );
 
     const canonical =
       'GET\n/bucket/key\n\nhost:s3.amazonaws.com\nx-amz-date:20240101T000000Z\nx-amz-security-token:' +
@@ -80,14 +96,22 @@ describe('scrubSecrets', () => {
       [SECRET_KEY, 'tok-123456'],
       ['"secretAccessKey":"[redacted]"', '"accessKeyId":"AKIAIOSFODNN7EXAMPLE"'],
     );
-    check('<Error><SignatureProvided>abcdef0123</SignatureProvided></Error>', ['abcdef0123'], ['<SignatureProvided>[redacted]</SignatureProvided>']);
+    check(
+      '<Error><SignatureProvided>abcdef0123</SignatureProvided></Error>',
+      ['abcdef0123'],
+      ['<SignatureProvided>[redacted]</SignatureProvided>'],
+    );
   });
 
   test('Bearer tokens, JWTs, quoted headers in inspected objects, URL passwords', () => {
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrZXIifQ.c2lnbmF0dXJlLXBhcnQ';
     check(`401 from codec server (sent Bearer ${jwt})`, ['c2lnbmF0dXJl', 'eyJzdWIi'], ['sent Bearer [redacted])']);
     check(`token=${jwt}`, ['eyJzdWIi']);
-    check(`headers: { authorization: 'Bearer abc.def', 'x-ms-version': '2023-11-03' }`, ['abc.def'], [`authorization: '[redacted]'`, `'x-ms-version': '2023-11-03'`]);
+    check(
+      `headers: { authorization: 'Bearer abc.def', 'x-ms-version': '2023-11-03' }`,
+      ['abc.def'],
+      [`authorization: '[redacted]'`, `'x-ms-version': '2023-11-03'`],
+    );
     check('connect postgres://svc:Pa55w0rd!@db.internal:5432/x failed', ['Pa55w0rd'], ['postgres://svc:[redacted]@db.internal:5432/x']);
     check("password='x y z' and db_password=hunter22;", ['x y z', 'hunter22'], ["password='[redacted]'"]);
   });
@@ -115,7 +139,11 @@ describe('scrubSecrets', () => {
 describe('scrubError', () => {
   test('keeps class, name, retryability and details shape; scrubs message, stack, details and causes', () => {
     const cause = new Error(`inner AccountKey=${ACCOUNT_KEY};`);
-    const err = new SecretError(`landing.sas: could not use https://a/c?sig=${SIG} (pw hunter2-xyz)`, { url: `https://a/c?sig=${SIG}`, token: 'tttt' }, { cause });
+    const err = new SecretError(
+      `landing.sas: could not use https://a/c?sig=${SIG} (pw hunter2-xyz)`,
+      { url: `https://a/c?sig=${SIG}`, token: 'tttt' },
+      { cause },
+    );
     const out = scrubError(err, ['hunter2-xyz']);
     assert.ok(out instanceof SecretError);
     assert.equal(out.name, 'SecretError');
@@ -222,10 +250,23 @@ describe('vendor credential shapes', () => {
     const registry = builtinRegistry();
     // Azure's and AWS's shapes, each once although athena and s3 both bring AWS's.
     assert.equal(new Set(registry.secretPatterns).size, registry.secretPatterns.length);
-    assert.ok(registry.secretPatterns.some((p) => p.pattern.source.includes('AccountKey')), 'Azure connection strings');
-    assert.ok(registry.secretPatterns.some((p) => p.pattern.source.includes('X-Amz-Signature')), 'SigV4 signatures');
-    const custom = new PluginRegistry().addConnector({ system: 'acme', secretPatterns: [{ pattern: /(acme-key:)[a-z0-9]{12}/g, replacement: '$1[redacted]' }] });
-    assert.equal(scrubSecrets('failed with acme-key:abcdef012345'), 'failed with acme-key:abcdef012345', 'unknown before a runtime registers it');
+    assert.ok(
+      registry.secretPatterns.some((p) => p.pattern.source.includes('AccountKey')),
+      'Azure connection strings',
+    );
+    assert.ok(
+      registry.secretPatterns.some((p) => p.pattern.source.includes('X-Amz-Signature')),
+      'SigV4 signatures',
+    );
+    const custom = new PluginRegistry().addConnector({
+      system: 'acme',
+      secretPatterns: [{ pattern: /(acme-key:)[a-z0-9]{12}/g, replacement: '$1[redacted]' }],
+    });
+    assert.equal(
+      scrubSecrets('failed with acme-key:abcdef012345'),
+      'failed with acme-key:abcdef012345',
+      'unknown before a runtime registers it',
+    );
     new CollectorRuntime({ registry: custom, log: pino({ level: 'silent' }) });
     assert.equal(scrubSecrets('failed with acme-key:abcdef012345'), 'failed with acme-key:[redacted]');
   });

@@ -3,11 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthError, ConfigError, SecretError } from '../src/contracts/errors';
 import { clearSecretCache, secretRefsIn, SecretResolver } from '../src/secrets/resolve';
 import { startMoto, type Moto } from './support/moto';
@@ -179,7 +175,10 @@ describe('AWS Secrets Manager provider (moto)', () => {
     };
     await sm.send(new CreateSecretCommand({ Name: 'plain', SecretString: 'plain-value' }));
     const athena = await sm.send(
-      new CreateSecretCommand({ Name: 'prod/athena', SecretString: JSON.stringify({ username: 'svc', password: 'pw-123', port: 5432, nested: { a: 1 } }) }),
+      new CreateSecretCommand({
+        Name: 'prod/athena',
+        SecretString: JSON.stringify({ username: 'svc', password: 'pw-123', port: 5432, nested: { a: 1 } }),
+      }),
     );
     athenaArn = athena.ARN!;
     await sm.send(new CreateSecretCommand({ Name: 'not-json', SecretString: 'NOT-JSON-SECRET-VALUE' }));
@@ -226,7 +225,10 @@ describe('AWS Secrets Manager provider (moto)', () => {
     await rejectsWith(r.resolve('aws-sm:prod/nope#password', 'source.password'), (e) => {
       assert.ok(e instanceof SecretError);
       assert.equal(e.nonRetryable, true);
-      assert.match(e.message, /^source\.password: secret \$\{aws-sm:prod\/nope#password\} not found: no AWS Secrets Manager secret "prod\/nope" in us-east-1 at http:\/\/127\.0\.0\.1:/);
+      assert.match(
+        e.message,
+        /^source\.password: secret \$\{aws-sm:prod\/nope#password\} not found: no AWS Secrets Manager secret "prod\/nope" in us-east-1 at http:\/\/127\.0\.0\.1:/,
+      );
     });
     await rejectsWith(r.resolve('aws-sm:prod/athena#pasword'), (e) => {
       assert.ok(e instanceof SecretError);

@@ -57,7 +57,12 @@ describe('staging lock (one attempt at a time in a run directory)', () => {
     });
     await new Promise((r) => setTimeout(r, 10));
     let waits = 0;
-    const second = lock.run('/staging/run-1', new AbortController().signal, async () => events.push('second ran'), () => waits++);
+    const second = lock.run(
+      '/staging/run-1',
+      new AbortController().signal,
+      async () => events.push('second ran'),
+      () => waits++,
+    );
     await assert.rejects(second, (e: unknown) => e instanceof TransientError && /still working in \/staging\/run-1/.test(e.message));
     const third = lock.run('/staging/run-1', new AbortController().signal, async () => events.push('third ran'));
     await new Promise((r) => setTimeout(r, 30));

@@ -87,7 +87,12 @@ const athenaSource = (extra: Record<string, unknown> = {}) => ({
   queryHistory: false,
   ...extra,
 });
-const recipe = (over: { source?: Record<string, unknown>; landing?: Record<string, unknown>; hwm?: Record<string, unknown>; name?: string }) => ({
+const recipe = (over: {
+  source?: Record<string, unknown>;
+  landing?: Record<string, unknown>;
+  hwm?: Record<string, unknown>;
+  name?: string;
+}) => ({
   recipe: {
     name: over.name ?? 'attack',
     source: over.source ?? athenaSource(),
@@ -130,7 +135,15 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
     env.writeConfig({
       guarded: { source: { queryHistory: false } },
       // A collector of the worker's own that uses the worker-only secret.
-      'guarded-azure': { landing: { type: 'azure-blob', serviceUrl: 'http://127.0.0.1:9/devstoreaccount1', container: 'landing', path: 'lz', sasToken: '${WORKER_ONLY_SAS}' } },
+      'guarded-azure': {
+        landing: {
+          type: 'azure-blob',
+          serviceUrl: 'http://127.0.0.1:9/devstoreaccount1',
+          container: 'landing',
+          path: 'lz',
+          sasToken: '${WORKER_ONLY_SAS}',
+        },
+      },
       // Its executor has no worker anywhere.
       stranded: { executor: 'net-b' },
     });
@@ -148,16 +161,31 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
     await stopWorker?.();
     await capture?.close();
     await env?.stop();
-    for (const k of ['WORKER_ONLY_SAS', 'RECIPE_AWS_KEY', 'RECIPE_AWS_SECRET', 'RECIPE_SAS', 'RECIPE_DIR', 'RECIPE_CONN', 'COLLECTOR_SECRET_DIR']) delete process.env[k];
+    for (const k of [
+      'WORKER_ONLY_SAS',
+      'RECIPE_AWS_KEY',
+      'RECIPE_AWS_SECRET',
+      'RECIPE_SAS',
+      'RECIPE_DIR',
+      'RECIPE_CONN',
+      'COLLECTOR_SECRET_DIR',
+    ])
+      delete process.env[k];
   });
 
   it('recipes are off unless the worker enables them', async () => {
-    await refused(await start(recipe({})), /ConfigError: the inline recipe is invalid\n\s+input\.recipe: inline recipes are off on this worker \(rule recipes\.enabled/);
+    await refused(
+      await start(recipe({})),
+      /ConfigError: the inline recipe is invalid\n\s+input\.recipe: inline recipes are off on this worker \(rule recipes\.enabled/,
+    );
   });
 
   it('bad inputs on a real server: a string dryRun or a typo never becomes a real run', async () => {
     await refused(await start({ collector: 'guarded', dryRun: 'true' }), /ConfigError: input\.dryRun: must be true or false/);
-    await refused(await start({ collector: 'guarded', dry_run: true }), /ConfigError: input\.dry_run: unknown key \(did you mean "dryRun"\?\)/);
+    await refused(
+      await start({ collector: 'guarded', dry_run: true }),
+      /ConfigError: input\.dry_run: unknown key \(did you mean "dryRun"\?\)/,
+    );
     await refused(await start(null), /ConfigError: input: missing/);
     assert.equal(env.hwm('guarded'), hwmBefore);
     assert.deepEqual(env.landed(), landedBefore);
@@ -168,33 +196,124 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
       env.writeConfig(
         {
           guarded: { source: { queryHistory: false } },
-          'guarded-azure': { landing: { type: 'azure-blob', serviceUrl: 'http://127.0.0.1:9/devstoreaccount1', container: 'landing', path: 'lz', sasToken: '${WORKER_ONLY_SAS}' } },
+          'guarded-azure': {
+            landing: {
+              type: 'azure-blob',
+              serviceUrl: 'http://127.0.0.1:9/devstoreaccount1',
+              container: 'landing',
+              path: 'lz',
+              sasToken: '${WORKER_ONLY_SAS}',
+            },
+          },
           stranded: { executor: 'net-b' },
         },
         POLICY(),
       );
     });
 
-    const azure = (serviceUrl: () => string, sasToken: string) => () => ({ landing: { type: 'azure-blob', serviceUrl: serviceUrl(), container: 'landing', path: 'lz', sasToken } });
+    const azure = (serviceUrl: () => string, sasToken: string) => () => ({
+      landing: { type: 'azure-blob', serviceUrl: serviceUrl(), container: 'landing', path: 'lz', sasToken },
+    });
     const cases: [string, () => Parameters<typeof recipe>[0], RegExp][] = [
-      ['a foreign Azure host with the worker-only SAS', azure(() => `${capture.url}/acct`, '${WORKER_ONLY_SAS}'), /recipe\.landing\.sasToken: \$\{WORKER_ONLY_SAS\} is not granted to recipes \(rule recipes\.secrets/],
-      ['a foreign Azure host with a granted SAS', azure(() => `${capture.url}/acct`, '${RECIPE_SAS}'), /recipe\.landing\.serviceUrl: "127\.0\.0\.1:\d+" is not an endpoint granted to recipes \(rule recipes\.endpoints/],
-      ['a foreign Athena endpoint with the worker-only secret as key', () => ({ source: athenaSource({ endpoint: capture.url, accessKeyId: '${WORKER_ONLY_SAS}' }) }), /recipe\.source\.accessKeyId: \$\{WORKER_ONLY_SAS\} is not granted/],
-      ['a foreign Athena endpoint with granted keys', () => ({ source: athenaSource({ endpoint: capture.url }) }), /recipe\.source\.endpoint: "127\.0\.0\.1:\d+" is not an endpoint granted/],
+      [
+        'a foreign Azure host with the worker-only SAS',
+        azure(() => `${capture.url}/acct`, '${WORKER_ONLY_SAS}'),
+        /recipe\.landing\.sasToken: \$\{WORKER_ONLY_SAS\} is not granted to recipes \(rule recipes\.secrets/,
+      ],
+      [
+        'a foreign Azure host with a granted SAS',
+        azure(() => `${capture.url}/acct`, '${RECIPE_SAS}'),
+        /recipe\.landing\.serviceUrl: "127\.0\.0\.1:\d+" is not an endpoint granted to recipes \(rule recipes\.endpoints/,
+      ],
+      [
+        'a foreign Athena endpoint with the worker-only secret as key',
+        () => ({ source: athenaSource({ endpoint: capture.url, accessKeyId: '${WORKER_ONLY_SAS}' }) }),
+        /recipe\.source\.accessKeyId: \$\{WORKER_ONLY_SAS\} is not granted/,
+      ],
+      [
+        'a foreign Athena endpoint with granted keys',
+        () => ({ source: athenaSource({ endpoint: capture.url }) }),
+        /recipe\.source\.endpoint: "127\.0\.0\.1:\d+" is not an endpoint granted/,
+      ],
       // Checked after resolution: a granted reference may still hold a place that is not granted.
-      ['an endpoint hidden in a granted connection string', () => ({ landing: { type: 'azure-blob', container: 'landing', path: 'lz', connectionString: '${RECIPE_CONN}' } }), /recipe\.landing\.connectionString: "127\.0\.0\.1:\d+" is not an endpoint granted/],
-      ['a directory hidden in a granted reference', () => ({ landing: { type: 'filesystem', path: '${RECIPE_DIR}' } }), /recipe\.landing\.path: ".*outside" is not under a directory granted/],
-      ['a worker secret file in a plain field', () => ({ landing: { type: 'filesystem', path: `${recipeRoot}/\${file:worker-file-secret}` } }), /recipe\.landing\.path: \$\{file:worker-file-secret\} is not granted/],
-      ['the worker-only secret by env: in a plain field', () => ({ landing: { type: 'azure-blob', account: 'acct', container: 'c-${env:WORKER_ONLY_SAS}', path: 'lz', sasToken: '${RECIPE_SAS}' } }), /\$\{env:WORKER_ONLY_SAS\} is not granted/],
-      ['a filesystem landing in an arbitrary directory', () => ({ landing: { type: 'filesystem', path: outside } }), /recipe\.landing\.path: ".*outside" is not under a directory granted to recipes \(rule recipes\.paths/],
-      ['a path climbing out of the granted root', () => ({ landing: { type: 'filesystem', path: `${recipeRoot}/../outside` } }), /recipe\.landing\.path: .* is not under a directory granted/],
-      ['a symlink out of the granted root', () => ({ landing: { type: 'filesystem', path: join(recipeRoot, 'escape') } }), /recipe\.landing\.path: .*escape" is not under a directory granted/],
-      ['a file HWM in an arbitrary directory', () => ({ hwm: { type: 'file', dir: outside } }), /recipe\.hwm\.dir: .* is not under a directory granted/],
-      ['an S3 landing to a foreign bucket and endpoint', () => ({ landing: { type: 's3', bucket: 'exfil', prefix: 'x', region: 'us-east-1', endpoint: capture.url, forcePathStyle: true, accessKeyId: '${RECIPE_AWS_KEY}', secretAccessKey: '${RECIPE_AWS_SECRET}' } }), /recipe\.landing\.bucket: "s3:\/\/exfil" is not an endpoint granted[\s\S]*recipe\.landing\.endpoint: "127\.0\.0\.1:\d+" is not an endpoint granted/],
-      ['an S3 landing on the worker\'s own identity', () => ({ landing: { type: 's3', bucket: 'exfil', prefix: 'x', region: 'us-east-1' } }), /recipe\.landing\.accessKeyId: without credentials of its own the recipe would act as the worker/],
-      ['Athena results written to a foreign bucket', () => ({ source: athenaSource({ outputLocation: 's3://exfil-results/q/' }) }), /recipe\.source\.outputLocation: "s3:\/\/exfil-results" is not an endpoint granted/],
-      ['a role of the worker\'s', () => ({ source: athenaSource({ roleArn: 'arn:aws:iam::123456789012:role/worker-admin' }) }), /recipe\.source\.roleArn: role .* is not granted to recipes \(rule recipes\.roles/],
-      ['Athena on the worker\'s own identity', () => ({ source: athenaSource({ accessKeyId: undefined, secretAccessKey: undefined }) }), /recipe\.source\.accessKeyId: without credentials of its own/],
+      [
+        'an endpoint hidden in a granted connection string',
+        () => ({ landing: { type: 'azure-blob', container: 'landing', path: 'lz', connectionString: '${RECIPE_CONN}' } }),
+        /recipe\.landing\.connectionString: "127\.0\.0\.1:\d+" is not an endpoint granted/,
+      ],
+      [
+        'a directory hidden in a granted reference',
+        () => ({ landing: { type: 'filesystem', path: '${RECIPE_DIR}' } }),
+        /recipe\.landing\.path: ".*outside" is not under a directory granted/,
+      ],
+      [
+        'a worker secret file in a plain field',
+        () => ({ landing: { type: 'filesystem', path: `${recipeRoot}/\${file:worker-file-secret}` } }),
+        /recipe\.landing\.path: \$\{file:worker-file-secret\} is not granted/,
+      ],
+      [
+        'the worker-only secret by env: in a plain field',
+        () => ({
+          landing: { type: 'azure-blob', account: 'acct', container: 'c-${env:WORKER_ONLY_SAS}', path: 'lz', sasToken: '${RECIPE_SAS}' },
+        }),
+        /\$\{env:WORKER_ONLY_SAS\} is not granted/,
+      ],
+      [
+        'a filesystem landing in an arbitrary directory',
+        () => ({ landing: { type: 'filesystem', path: outside } }),
+        /recipe\.landing\.path: ".*outside" is not under a directory granted to recipes \(rule recipes\.paths/,
+      ],
+      [
+        'a path climbing out of the granted root',
+        () => ({ landing: { type: 'filesystem', path: `${recipeRoot}/../outside` } }),
+        /recipe\.landing\.path: .* is not under a directory granted/,
+      ],
+      [
+        'a symlink out of the granted root',
+        () => ({ landing: { type: 'filesystem', path: join(recipeRoot, 'escape') } }),
+        /recipe\.landing\.path: .*escape" is not under a directory granted/,
+      ],
+      [
+        'a file HWM in an arbitrary directory',
+        () => ({ hwm: { type: 'file', dir: outside } }),
+        /recipe\.hwm\.dir: .* is not under a directory granted/,
+      ],
+      [
+        'an S3 landing to a foreign bucket and endpoint',
+        () => ({
+          landing: {
+            type: 's3',
+            bucket: 'exfil',
+            prefix: 'x',
+            region: 'us-east-1',
+            endpoint: capture.url,
+            forcePathStyle: true,
+            accessKeyId: '${RECIPE_AWS_KEY}',
+            secretAccessKey: '${RECIPE_AWS_SECRET}',
+          },
+        }),
+        /recipe\.landing\.bucket: "s3:\/\/exfil" is not an endpoint granted[\s\S]*recipe\.landing\.endpoint: "127\.0\.0\.1:\d+" is not an endpoint granted/,
+      ],
+      [
+        "an S3 landing on the worker's own identity",
+        () => ({ landing: { type: 's3', bucket: 'exfil', prefix: 'x', region: 'us-east-1' } }),
+        /recipe\.landing\.accessKeyId: without credentials of its own the recipe would act as the worker/,
+      ],
+      [
+        'Athena results written to a foreign bucket',
+        () => ({ source: athenaSource({ outputLocation: 's3://exfil-results/q/' }) }),
+        /recipe\.source\.outputLocation: "s3:\/\/exfil-results" is not an endpoint granted/,
+      ],
+      [
+        "a role of the worker's",
+        () => ({ source: athenaSource({ roleArn: 'arn:aws:iam::123456789012:role/worker-admin' }) }),
+        /recipe\.source\.roleArn: role .* is not granted to recipes \(rule recipes\.roles/,
+      ],
+      [
+        "Athena on the worker's own identity",
+        () => ({ source: athenaSource({ accessKeyId: undefined, secretAccessKey: undefined }) }),
+        /recipe\.source\.accessKeyId: without credentials of its own/,
+      ],
     ];
     for (const [name, make, expected] of cases) {
       it(`refuses ${name}`, async () => {
@@ -211,7 +330,7 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
       const summary = (await h.result()) as RunSummary;
       assert.equal(summary.status, 'completed');
       assert.equal(summary.collector, 'recipe.guarded');
-      assert.equal(env.hwm('guarded'), hwmBefore, 'the configured collector\'s HWM is untouched');
+      assert.equal(env.hwm('guarded'), hwmBefore, "the configured collector's HWM is untouched");
       assert.equal(env.hwm('recipe.guarded'), summary.window.end);
       assert.deepEqual(env.landed(), landedBefore, 'nothing published under the configured landing');
       const files = readdirSync(recipeRoot).filter((f) => !f.startsWith('.') && f !== 'escape');
@@ -231,8 +350,14 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
   });
 
   it('a misrouted run fails within minutes, naming the queue and how to start a worker for it', async () => {
-    await refused(misrouted[0]!, /ExecutorUnavailable: no worker polls the executor task queue "no-such-executor" .*collector worker --executor no-such-executor/);
-    await refused(misrouted[1]!, /ExecutorUnavailable: no worker polls the executor task queue "net-b" .*collector worker --executor net-b/);
+    await refused(
+      misrouted[0]!,
+      /ExecutorUnavailable: no worker polls the executor task queue "no-such-executor" .*collector worker --executor no-such-executor/,
+    );
+    await refused(
+      misrouted[1]!,
+      /ExecutorUnavailable: no worker polls the executor task queue "net-b" .*collector worker --executor net-b/,
+    );
     assert.equal(env.hwm('stranded'), null);
   });
 
@@ -240,7 +365,13 @@ describe('the trust boundary: starting a workflow reaches no worker secret, file
     assert.ok(handles.length > 20);
     for (const h of handles) {
       const history = JSON.stringify(await h.fetchHistory());
-      for (const secret of [WORKER_ONLY_SAS, 'WorkerOnlySignature', WORKER_FILE_SECRET, 'RecipeGrantedSignature', process.env.E2E_AWS_SECRET!]) {
+      for (const secret of [
+        WORKER_ONLY_SAS,
+        'WorkerOnlySignature',
+        WORKER_FILE_SECRET,
+        'RecipeGrantedSignature',
+        process.env.E2E_AWS_SECRET!,
+      ]) {
         assert.ok(!history.includes(secret), `${h.workflowId}: history holds a secret`);
       }
     }

@@ -20,7 +20,17 @@ let h: Harness;
 const DAY_MS = 24 * 3600_000;
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const input = { collector: 'c1' };
-const HAPPY = ['planRun', 'claimHost', 'extract', 'validate', 'acquirePublishLease', 'upload', 'commitHwm', 'releasePublishLease', 'cleanup'];
+const HAPPY = [
+  'planRun',
+  'claimHost',
+  'extract',
+  'validate',
+  'acquirePublishLease',
+  'upload',
+  'commitHwm',
+  'releasePublishLease',
+  'cleanup',
+];
 
 async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -39,7 +49,9 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
   after(async () => h?.env.teardown());
 
   it('an empty window ends after planning: no host, no upload, HWM unchanged', async () => {
-    const r = await runCollect(h, [input], { overrides: () => ({ planRun: async (req: PlanRequest) => ({ ...planFor(req), empty: true }) }) });
+    const r = await runCollect(h, [input], {
+      overrides: () => ({ planRun: async (req: PlanRequest) => ({ ...planFor(req), empty: true }) }),
+    });
     assert.ok(r.ok, r.ok ? '' : r.message);
     assert.equal(r.summary.status, 'empty-window');
     assert.deepEqual(r.calls, ['planRun']);
@@ -50,7 +62,9 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
 
   it('a run that succeeds: every step in order, the summary carries files, warnings, counters and the new HWM', async () => {
     const r = await runCollect(h, [input], {
-      overrides: () => ({ planRun: async (req: PlanRequest) => ({ ...planFor(req), warnings: ['w-plan'], hwmBefore: '2026-01-01T00:00:00.000Z' }) }),
+      overrides: () => ({
+        planRun: async (req: PlanRequest) => ({ ...planFor(req), warnings: ['w-plan'], hwmBefore: '2026-01-01T00:00:00.000Z' }),
+      }),
     });
     assert.ok(r.ok, r.ok ? '' : r.message);
     assert.deepEqual(r.calls, HAPPY);
@@ -141,7 +155,10 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate', 'cleanup']);
     // The server skipped the day: the run's own clock moved 24 h while the test took far less.
     const { closeTime, startTime } = await r.handle.describe();
-    assert.ok(closeTime && closeTime.getTime() - startTime.getTime() >= DAY_MS, `closed ${String(closeTime)} after start ${String(startTime)}`);
+    assert.ok(
+      closeTime && closeTime.getTime() - startTime.getTime() >= DAY_MS,
+      `closed ${String(closeTime)} after start ${String(startTime)}`,
+    );
     assert.ok(Date.now() - started < DAY_MS);
   });
 
@@ -229,7 +246,16 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     });
     assert.ok(!r.ok);
     assert.match(r.message, /^ConflictError: different content under m\.csv/);
-    assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate', 'acquirePublishLease', 'upload', 'releasePublishLease', 'cleanup']);
+    assert.deepEqual(r.calls, [
+      'planRun',
+      'claimHost',
+      'extract',
+      'validate',
+      'acquirePublishLease',
+      'upload',
+      'releasePublishLease',
+      'cleanup',
+    ]);
   });
 
   it('a cleanup that fails does not fail a completed run', async () => {
@@ -272,7 +298,7 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.deepEqual(r.ended, ['c1:cancelled']);
   });
 
-  it('a scheduled run\'s window ends at the schedule\'s nominal time (TemporalScheduledStartTime), others at their start', async () => {
+  it("a scheduled run's window ends at the schedule's nominal time (TemporalScheduledStartTime), others at their start", async () => {
     const asked: string[] = [];
     const overrides = () => ({
       planRun: async (req: PlanRequest) => {
@@ -281,12 +307,20 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
       },
     });
     // The test server knows no system attributes; registered here so a start can carry what a schedule sets.
-    await h.env.connection.operatorService.addSearchAttributes({ namespace: h.env.namespace ?? 'default', searchAttributes: { TemporalScheduledStartTime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME } });
+    await h.env.connection.operatorService.addSearchAttributes({
+      namespace: h.env.namespace ?? 'default',
+      searchAttributes: { TemporalScheduledStartTime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME },
+    });
     const nominal = new Date('2026-03-04T05:06:07.000Z');
     const scheduled = await runCollect(h, [input], {
       overrides,
       start: (workflowId) =>
-        h.env.client.workflow.start('collect', { taskQueue: EXECUTOR, workflowId, args: [input], typedSearchAttributes: [{ key: SCHEDULED_START, value: nominal }] }),
+        h.env.client.workflow.start('collect', {
+          taskQueue: EXECUTOR,
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [{ key: SCHEDULED_START, value: nominal }],
+        }),
     });
     assert.ok(scheduled.ok, scheduled.ok ? '' : scheduled.message);
     const plain = await runCollect(h, [input], { overrides });

@@ -24,12 +24,24 @@ describe('collect workflow: strict input (time-skipping server, mocked activitie
     ['a string input', ['athena-prod'], /ConfigError: input: must be an object/],
     ['dryRun as a string', [{ collector: 'c1', dryRun: 'true' }], /ConfigError: input\.dryRun: must be true or false .*the string "true"/],
     ['a snake_case typo', [{ collector: 'c1', dry_run: true }], /ConfigError: input\.dry_run: unknown key \(did you mean "dryRun"\?\)/],
-    ['an unknown key', [{ collector: 'c1', safetyLag: '0s' }], /ConfigError: input\.safetyLag: unknown key; the input may have only collector, recipe, executor, dryRun, requireApproval/],
-    ['requireApproval as a number', [{ collector: 'c1', requireApproval: 1 }], /ConfigError: input\.requireApproval: must be true or false/],
+    [
+      'an unknown key',
+      [{ collector: 'c1', safetyLag: '0s' }],
+      /ConfigError: input\.safetyLag: unknown key; the input may have only collector, recipe, executor, dryRun, requireApproval/,
+    ],
+    [
+      'requireApproval as a number',
+      [{ collector: 'c1', requireApproval: 1 }],
+      /ConfigError: input\.requireApproval: must be true or false/,
+    ],
     ['collector and recipe together', [{ collector: 'c1', recipe: {} }], /ConfigError: input: give "collector" or "recipe", not both/],
     ['a recipe that is a list', [{ recipe: [] }], /ConfigError: input\.recipe: must be an object/],
     ['an executor with spaces', [{ collector: 'c1', executor: 'my queue' }], /ConfigError: input\.executor: must be a task queue name/],
-    ['an oversized recipe', [{ recipe: { name: 'r', blob: 'x'.repeat(70_000) } }], /ConfigError: input\.recipe: \d+ characters of JSON; a recipe may have at most 65536/],
+    [
+      'an oversized recipe',
+      [{ recipe: { name: 'r', blob: 'x'.repeat(70_000) } }],
+      /ConfigError: input\.recipe: \d+ characters of JSON; a recipe may have at most 65536/,
+    ],
   ];
   for (const [name, args, expected] of refused) {
     it(`refuses ${name}: the run fails with a ConfigError naming the key, no step runs`, async () => {
@@ -58,6 +70,16 @@ describe('collect workflow: strict input (time-skipping server, mocked activitie
     const summary = r.ok ? r.summary : undefined;
     assert.equal(summary?.status, 'completed');
     assert.deepEqual(summary?.startedBy, { origin: 'temporal-cli', identity: 'temporal-cli:tester@host' });
-    assert.deepEqual(r.calls, ['planRun', 'claimHost', 'extract', 'validate', 'acquirePublishLease', 'upload', 'commitHwm', 'releasePublishLease', 'cleanup']);
+    assert.deepEqual(r.calls, [
+      'planRun',
+      'claimHost',
+      'extract',
+      'validate',
+      'acquirePublishLease',
+      'upload',
+      'commitHwm',
+      'releasePublishLease',
+      'cleanup',
+    ]);
   });
 });

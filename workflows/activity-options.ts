@@ -37,16 +37,33 @@ export function executorSteps(taskQueue: string) {
 /** The HWM commit after a complete upload: retried until it lands or a conflict says it must not. */
 export function committer(taskQueue: string) {
   const { maximumAttempts: _bounded, ...unlimited } = retry(1)!;
-  return proxyActivities<ExecutorActivities>({ taskQueue, startToCloseTimeout: '2m', heartbeatTimeout: EXECUTOR_HEARTBEAT, retry: unlimited });
+  return proxyActivities<ExecutorActivities>({
+    taskQueue,
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: EXECUTOR_HEARTBEAT,
+    retry: unlimited,
+  });
 }
 
 /** Bounded well inside the lease margin, so a lease that took long to get is not spent before the upload. */
 export function acquirer(taskQueue: string) {
-  return proxyActivities<ExecutorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '3m', retry: retry(10) });
+  return proxyActivities<ExecutorActivities>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    heartbeatTimeout: EXECUTOR_HEARTBEAT,
+    scheduleToCloseTimeout: '3m',
+    retry: retry(10),
+  });
 }
 
 export function releaser(taskQueue: string) {
-  return proxyActivities<ExecutorActivities>({ taskQueue, startToCloseTimeout: '1m', heartbeatTimeout: EXECUTOR_HEARTBEAT, scheduleToCloseTimeout: '10m', retry: retry(10) });
+  return proxyActivities<ExecutorActivities>({
+    taskQueue,
+    startToCloseTimeout: '1m',
+    heartbeatTimeout: EXECUTOR_HEARTBEAT,
+    scheduleToCloseTimeout: '10m',
+    retry: retry(10),
+  });
 }
 
 /** Steps on the claimed host's own queue, with the collector's timeouts. */
@@ -61,7 +78,12 @@ export function hostSteps(host: HostClaim, plan: RunPlan) {
     heartbeatTimeout: o.heartbeatTimeoutMs,
     retry: retry(5),
   });
-  const { validate } = proxyActivities<HostActivities>({ ...onHost, startToCloseTimeout: o.extractTimeoutMs, heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
+  const { validate } = proxyActivities<HostActivities>({
+    ...onHost,
+    startToCloseTimeout: o.extractTimeoutMs,
+    heartbeatTimeout: o.heartbeatTimeoutMs,
+    retry: retry(3),
+  });
   // The whole upload, every retry included, fits in uploadTimeout: the publish lease is sized by it.
   const { upload } = proxyActivities<HostActivities>({
     ...onHost,
@@ -72,6 +94,11 @@ export function hostSteps(host: HostClaim, plan: RunPlan) {
     retry: retry(8),
   });
   // Heartbeats: a worker killed mid-cleanup is noticed in seconds, not after the 5 minutes.
-  const { cleanup } = proxyActivities<HostActivities>({ ...onHost, startToCloseTimeout: '5m', heartbeatTimeout: o.heartbeatTimeoutMs, retry: retry(3) });
+  const { cleanup } = proxyActivities<HostActivities>({
+    ...onHost,
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: o.heartbeatTimeoutMs,
+    retry: retry(3),
+  });
   return { extract, validate, upload, cleanup };
 }

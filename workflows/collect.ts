@@ -23,22 +23,18 @@ import { parseCollectInput } from '../src/run/collect-input';
 import { approveSignal, progressQuery, rejectSignal } from './messages';
 import { acquirer, committer, EXECUTOR_PICKUP, executorSteps, hostSteps, releaser } from './activity-options';
 import { runs } from './sinks';
-import type {
-  CollectInput,
-  CollectorRef,
-  Progress,
-  RunOutcome,
-  RunPlan,
-  RunSummary,
-  ValidateResult,
-} from '../src/run/types';
-
+import type { CollectInput, CollectorRef, Progress, RunOutcome, RunPlan, RunSummary, ValidateResult } from '../src/run/types';
 
 const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */
 const LEASE_MARGIN_MS = 10 * 60_000;
 
-const OUTCOMES: Record<RunSummary['status'], RunOutcome> = { completed: 'completed', 'empty-window': 'empty', 'dry-run': 'dry_run', rejected: 'rejected' };
+const OUTCOMES: Record<RunSummary['status'], RunOutcome> = {
+  completed: 'completed',
+  'empty-window': 'empty',
+  'dry-run': 'dry_run',
+  rejected: 'rejected',
+};
 
 export async function collect(rawInput?: CollectInput): Promise<RunSummary> {
   // How the run ended goes to the worker's metrics through a sink: nothing in history, and the workflow,
@@ -134,7 +130,12 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
       const validated: ValidateResult = await steps.validate(plan, extracted);
       durations.validate = Date.now() - t;
       progress.step = 4;
-      const details = { files: validated.files, manifest: validated.manifest.name, warnings: [...plan.warnings, ...extracted.warnings], counters: extracted.counters };
+      const details = {
+        files: validated.files,
+        manifest: validated.manifest.name,
+        warnings: [...plan.warnings, ...extracted.warnings],
+        counters: extracted.counters,
+      };
 
       if (plan.options.dryRun) {
         keepStaging = true;
@@ -264,9 +265,5 @@ function isHostLost(err: unknown): boolean {
 }
 
 function isPickupTimeout(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof TimeoutFailure &&
-    err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
-  );
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }

@@ -30,7 +30,11 @@ async function main(): Promise<void> {
     }
     const client = new Client({ connection: await Connection.connect({ address }), namespace });
     const summary = await worker.runUntil(
-      client.workflow.execute(COLLECT_WORKFLOW, { taskQueue, workflowId: `collect-${collector}`, args: [{ collector }] }) as Promise<RunSummary>,
+      client.workflow.execute(COLLECT_WORKFLOW, {
+        taskQueue,
+        workflowId: `collect-${collector}`,
+        args: [{ collector }],
+      }) as Promise<RunSummary>,
     );
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     await client.connection.close();
@@ -40,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

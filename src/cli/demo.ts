@@ -59,7 +59,12 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     for (const n of [1, 2]) {
       if (n === 2) await new Promise((r) => setTimeout(r, 3000));
       say(`\nrun ${n}:`);
-      const handle = await startRun(session.client, { collector: 'athena-demo' }, DEMO_EXECUTOR, `${runWorkflowId('athena-demo')}-${Date.now()}`);
+      const handle = await startRun(
+        session.client,
+        { collector: 'athena-demo' },
+        DEMO_EXECUTOR,
+        `${runWorkflowId('athena-demo')}-${Date.now()}`,
+      );
       const summary = await followRun(handle, say, options.interactive);
       printSummary(summary, say);
       results.push(summary);
@@ -79,7 +84,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
         process.once('SIGTERM', () => r());
       });
     }
-    if (a.window.end !== b.window.start) throw new Error('the second window did not start at the first one\'s end');
+    if (a.window.end !== b.window.start) throw new Error("the second window did not start at the first one's end");
     return results;
   } finally {
     await session.close();

@@ -24,7 +24,9 @@ const TOOLS = join(__dirname, '..', '..', 'tools', 'athena-local');
 
 function load<T>(file: string): T {
   if (!existsSync(join(TOOLS, `${file}.ts`))) {
-    throw new ConfigError('the local Athena endpoint is a dev tool shipped in a checkout of temporal-collectors, not in this build; run this command from a checkout (git clone, then npm run demo)');
+    throw new ConfigError(
+      'the local Athena endpoint is a dev tool shipped in a checkout of temporal-collectors, not in this build; run this command from a checkout (git clone, then npm run demo)',
+    );
   }
   return require(join(TOOLS, file)) as T;
 }

@@ -26,7 +26,10 @@ export async function startRun(client: Client, input: CollectInput, taskQueue: s
     });
   } catch (e) {
     if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new Error(`a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`, { cause: e });
+      throw new Error(
+        `a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -45,13 +48,24 @@ export function failureMessage(err: unknown): string {
 }
 
 export async function followRun(handle: WorkflowHandle, say: (m: string) => void, interactive: boolean): Promise<RunSummary> {
-  const bar = interactive ? new SingleBar({ format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
+  const bar = interactive
+    ? new SingleBar(
+        { format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true },
+        Presets.shades_classic,
+      )
+    : undefined;
   let lastPhase = '';
   let barStarted = false;
   const poll = setInterval(async () => {
     try {
       const p = await handle.query(progressQuery);
-      const detail = [p.host ? `host ${p.host}` : '', p.rows !== undefined ? `${p.rows} rows` : '', p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : ''].filter(Boolean).join(', ');
+      const detail = [
+        p.host ? `host ${p.host}` : '',
+        p.rows !== undefined ? `${p.rows} rows` : '',
+        p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       if (bar) {
         if (!barStarted) {
           bar.start(p.steps, p.step, { phase: p.phase, detail });
@@ -76,13 +90,19 @@ export async function followRun(handle: WorkflowHandle, say: (m: string) => void
 
 export function printSummary(s: RunSummary, say: (m: string) => void): void {
   say(`${s.collector}: ${s.status} | window [${s.window.start}, ${s.window.end}) from ${s.windowOrigin}`);
-  for (const f of s.files) say(`  ${f.name.padEnd(48)} ${String(f.rows).padStart(8)} rows ${String(f.bytes).padStart(10)} B  sha256 ${f.sha256.slice(0, 16)}…`);
+  for (const f of s.files)
+    say(`  ${f.name.padEnd(48)} ${String(f.rows).padStart(8)} rows ${String(f.bytes).padStart(10)} B  sha256 ${f.sha256.slice(0, 16)}…`);
   if (s.manifest) say(`  ${s.manifest}`);
   say(`  landing: ${s.landing}`);
   say(`  HWM: ${s.hwm.before ?? 'none'} -> ${s.hwm.after ?? 'none'} (${s.hwm.store})`);
-  if (s.startedBy) say(`  started by: ${s.startedBy.origin}${s.startedBy.scheduleId ? ` ${s.startedBy.scheduleId}` : ''}${s.startedBy.identity ? ` (${s.startedBy.identity})` : ''}`);
+  if (s.startedBy)
+    say(
+      `  started by: ${s.startedBy.origin}${s.startedBy.scheduleId ? ` ${s.startedBy.scheduleId}` : ''}${s.startedBy.identity ? ` (${s.startedBy.identity})` : ''}`,
+    );
   const d = s.durationsMs;
-  say(`  took ${(d.total / 1000).toFixed(1)}s (extract ${(d.extract / 1000).toFixed(1)}s, validate ${(d.validate / 1000).toFixed(1)}s, upload ${(d.upload / 1000).toFixed(1)}s), host attempts ${s.hostAttempts}`);
+  say(
+    `  took ${(d.total / 1000).toFixed(1)}s (extract ${(d.extract / 1000).toFixed(1)}s, validate ${(d.validate / 1000).toFixed(1)}s, upload ${(d.upload / 1000).toFixed(1)}s), host attempts ${s.hostAttempts}`,
+  );
   for (const w of s.warnings) say(`  WARNING: ${w}`);
   for (const [k, v] of Object.entries(s.counters)) say(`  ${k}: ${v}`);
 }

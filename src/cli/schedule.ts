@@ -51,7 +51,11 @@ function blockFieldNames(collector: string): FieldNames {
  * The collector's `schedule:` block as defaults under the flags. `--cron`/`--every` replace the block's
  * cron/every together (they are one choice: when); timezone and jitter are each taken from a flag if given.
  */
-export function withScheduleBlock(flags: ScheduleFlags, block: ScheduleBlock | undefined, collector: string): { flags: ScheduleFlags; names: FieldNames } {
+export function withScheduleBlock(
+  flags: ScheduleFlags,
+  block: ScheduleBlock | undefined,
+  collector: string,
+): { flags: ScheduleFlags; names: FieldNames } {
   if (!block) return { flags, names: FLAG_NAMES };
   const fromBlock = blockFieldNames(collector);
   const whenFromFlags = Boolean(flags.cron?.length) || flags.every !== undefined;
@@ -95,7 +99,9 @@ function durationField(name: string, value: string | undefined): number | undefi
 function buildSpec(flags: ScheduleFlags, names: FieldNames = FLAG_NAMES): ScheduleSpec {
   const every = durationField(names.every, flags.every);
   if (!flags.cron?.length && every === undefined) {
-    throw new ConfigError('give --cron "<expression>" or --every <duration>, or a schedule: block (cron or every) for the collector in collectors.yaml');
+    throw new ConfigError(
+      'give --cron "<expression>" or --every <duration>, or a schedule: block (cron or every) for the collector in collectors.yaml',
+    );
   }
   if (flags.timezone) {
     try {
@@ -146,11 +152,21 @@ export function buildSchedule(
   const workflowId = `collect-${scheduleId}`;
   const policies = { overlap, ...(catchupWindow !== undefined ? { catchupWindow } : {}), pauseOnFailure: flags.pauseOnFailure ?? false };
   // What `apply` compares with: the action memo is the only memo an update can rewrite.
-  const fingerprint = createHash('sha256').update(JSON.stringify({ spec, taskQueue, input, workflowId, workflowType: WORKFLOW_TYPE, policies })).digest('hex').slice(0, 32);
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ spec, taskQueue, input, workflowId, workflowType: WORKFLOW_TYPE, policies }))
+    .digest('hex')
+    .slice(0, 32);
   return {
     scheduleId,
     spec,
-    action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPE, args: [input], taskQueue, workflowId, memo: { [MEMO_KEY]: { fingerprint } } },
+    action: {
+      type: 'startWorkflow',
+      workflowType: WORKFLOW_TYPE,
+      args: [input],
+      taskQueue,
+      workflowId,
+      memo: { [MEMO_KEY]: { fingerprint } },
+    },
     policies,
     state: { paused: flags.paused ?? false, ...(flags.note ? { note: flags.note } : {}) },
     ...(owner ? { memo: { [MEMO_KEY]: owner } } : {}),
@@ -166,7 +182,15 @@ function refusedInput(e: unknown, scheduleId: string, names: FieldNames): unknow
   if (e instanceof TypeError) detail = e.message;
   else if (e instanceof ServiceError && isGrpcServiceError(e.cause) && e.cause.code === GRPC_INVALID_ARGUMENT) detail = e.cause.details;
   if (detail === undefined) return e;
-  const field = /time ?zone/i.test(detail) ? names.timezone : /jitter/i.test(detail) ? names.jitter : /interval|phase/i.test(detail) ? names.every : /cron|range|calendar/i.test(detail) ? names.cron : undefined;
+  const field = /time ?zone/i.test(detail)
+    ? names.timezone
+    : /jitter/i.test(detail)
+      ? names.jitter
+      : /interval|phase/i.test(detail)
+        ? names.every
+        : /cron|range|calendar/i.test(detail)
+          ? names.cron
+          : undefined;
   return new ConfigError(`${field ? `${field}: ` : ''}the Temporal server refused schedule "${scheduleId}": ${detail}`);
 }
 
@@ -175,13 +199,20 @@ export async function createSchedule(client: Client, options: ScheduleOptions, n
     await client.schedule.create(options);
   } catch (e) {
     if (e instanceof ScheduleAlreadyRunning) {
-      throw new ConfigError(`schedule "${options.scheduleId}" already exists: change it with "collector schedule update", or choose another --schedule-id`);
+      throw new ConfigError(
+        `schedule "${options.scheduleId}" already exists: change it with "collector schedule update", or choose another --schedule-id`,
+      );
     }
     throw refusedInput(e, options.scheduleId, names);
   }
 }
 
-export async function updateSchedule(client: Client, scheduleId: string, options: ScheduleOptions, names: FieldNames = FLAG_NAMES): Promise<void> {
+export async function updateSchedule(
+  client: Client,
+  scheduleId: string,
+  options: ScheduleOptions,
+  names: FieldNames = FLAG_NAMES,
+): Promise<void> {
   try {
     await client.schedule.getHandle(scheduleId).update((prev) => ({
       ...prev,
@@ -196,7 +227,8 @@ export async function updateSchedule(client: Client, scheduleId: string, options
 
 /** A schedule id that names nothing is bad input too (exit 2), with the command that lists the real ones. */
 export function notFound(e: unknown, scheduleId: string): unknown {
-  if (e instanceof ScheduleNotFoundError) return new ConfigError(`no schedule "${scheduleId}" in this namespace ("collector schedule list" shows them)`);
+  if (e instanceof ScheduleNotFoundError)
+    return new ConfigError(`no schedule "${scheduleId}" in this namespace ("collector schedule list" shows them)`);
   return e;
 }
 
@@ -218,7 +250,9 @@ export async function describeSchedule(client: Client, scheduleId: string) {
     pauseOnFailure: d.policies.pauseOnFailure,
     ...(owner ? { collector: owner.collector, managedBy: owner.managedBy } : {}),
     nextActionTimes: d.info.nextActionTimes.slice(0, 5).map((t) => t.toISOString()),
-    recentActions: d.info.recentActions.slice(-5).map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+    recentActions: d.info.recentActions
+      .slice(-5)
+      .map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
     runningActions: d.info.runningActions.map((a) => a.workflow.workflowId),
   };
 }
@@ -226,7 +260,11 @@ export async function describeSchedule(client: Client, scheduleId: string) {
 export async function listSchedules(client: Client): Promise<{ scheduleId: string; paused: boolean; next?: string }[]> {
   const out = [];
   for await (const s of client.schedule.list()) {
-    out.push({ scheduleId: s.scheduleId, paused: s.state.paused, ...(s.info.nextActionTimes[0] ? { next: s.info.nextActionTimes[0].toISOString() } : {}) });
+    out.push({
+      scheduleId: s.scheduleId,
+      paused: s.state.paused,
+      ...(s.info.nextActionTimes[0] ? { next: s.info.nextActionTimes[0].toISOString() } : {}),
+    });
   }
   return out;
 }
@@ -276,11 +314,17 @@ export type ApplyStep =
   | { op: 'delete' | 'conflict' | 'keep' | 'unreadable'; scheduleId: string; reason: string };
 
 /** Schedule ids and their memo, read one page at a time; a memo this client cannot decode is reported, not fatal. */
-async function* listedSchedules(client: Client): AsyncGenerator<{ scheduleId: string; owner: ScheduleOwner | undefined; unreadable?: string }> {
+async function* listedSchedules(
+  client: Client,
+): AsyncGenerator<{ scheduleId: string; owner: ScheduleOwner | undefined; unreadable?: string }> {
   const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await client.workflowService.listSchedules({ namespace: client.options.namespace, maximumPageSize: 500, ...(nextPageToken ? { nextPageToken } : {}) });
+    const page = await client.workflowService.listSchedules({
+      namespace: client.options.namespace,
+      maximumPageSize: 500,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
     for (const entry of page.schedules ?? []) {
       const scheduleId = entry.scheduleId ?? '';
       const raw = entry.memo?.fields?.[MEMO_KEY];
@@ -329,7 +373,7 @@ export async function planApply(client: Client, desired: DesiredSchedule[], coll
         scheduleId: id,
         reason: owner
           ? `it belongs to collector "${owner.collector}"`
-          : 'a schedule with this id exists that this tool did not create; delete or rename it, or remove the collector\'s schedule: block',
+          : "a schedule with this id exists that this tool did not create; delete or rename it, or remove the collector's schedule: block",
       });
       continue;
     }
@@ -345,9 +389,16 @@ export async function planApply(client: Client, desired: DesiredSchedule[], coll
     }
     const owner = s.owner;
     if (!owner || wanted.has(owner.collector)) continue;
-    const why = collectorsInFile.has(owner.collector) ? `collector "${owner.collector}" has no schedule: block` : `collector "${owner.collector}" is no longer in the collectors file`;
+    const why = collectorsInFile.has(owner.collector)
+      ? `collector "${owner.collector}" has no schedule: block`
+      : `collector "${owner.collector}" is no longer in the collectors file`;
     if (owner.managedBy === 'apply') steps.push({ op: 'delete', scheduleId: s.scheduleId, reason: why });
-    else steps.push({ op: 'keep', scheduleId: s.scheduleId, reason: `${why}, but "collector schedule create" made it and apply deletes only its own (delete it with "collector schedule delete ${s.scheduleId}")` });
+    else
+      steps.push({
+        op: 'keep',
+        scheduleId: s.scheduleId,
+        reason: `${why}, but "collector schedule create" made it and apply deletes only its own (delete it with "collector schedule delete ${s.scheduleId}")`,
+      });
   }
   return steps;
 }

@@ -39,14 +39,19 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   mkdirSync(options.stateDir, { recursive: true });
   // The CLI's own output is for people; worker logs of an embedded worker go to a file.
   const logFile = join(options.stateDir, 'collector.log');
-  const log = options.inProcessWorker !== 'never' ? createLogger({ destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) }) : createLogger({ destination: pino.destination(2) });
+  const log =
+    options.inProcessWorker !== 'never'
+      ? createLogger({ destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) })
+      : createLogger({ destination: pino.destination(2) });
   let dev: DevServer | undefined;
   const stops: (() => Promise<void>)[] = [];
   try {
     if (embedded) {
       dev = await startDevServer({ stateDir: options.stateDir });
       stops.push(() => dev!.stop());
-      options.say(`Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS, or a profile with "temporal config set", to use your cluster); Web UI ${dev.uiUrl}`);
+      options.say(
+        `Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS, or a profile with "temporal config set", to use your cluster); Web UI ${dev.uiUrl}`,
+      );
     }
     const target = loadTemporalTarget(dev ? { address: dev.address, namespace: dev.namespace } : {});
     if (target.insecureWarning) options.say(`WARNING: ${target.insecureWarning}`);
@@ -105,7 +110,12 @@ function embeddedExecutors(runtime: CollectorRuntime): string[] {
 
 /** `fn` with a client of the configured (or embedded) Temporal, no in-process worker; closed after. */
 export async function withClient<T>(o: Common, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await openSession({ stateDir: stateDirOf(o), inProcessWorker: 'never', ...(o.config ? { configPath: o.config } : {}), say: note });
+  const session = await openSession({
+    stateDir: stateDirOf(o),
+    inProcessWorker: 'never',
+    ...(o.config ? { configPath: o.config } : {}),
+    say: note,
+  });
   try {
     return await fn(session);
   } finally {

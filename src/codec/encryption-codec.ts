@@ -49,9 +49,11 @@ export class EncryptionCodec implements PayloadCodec {
     if (!keys.length) throw new ConfigError('payload encryption needs at least one key');
     const map = new Map<string, Buffer>();
     for (const k of keys) {
-      if (!KEY_ID.test(k.id)) throw new ConfigError(`payload encryption key id "${k.id}" must be 1-64 letters, digits, dots, dashes or underscores`);
+      if (!KEY_ID.test(k.id))
+        throw new ConfigError(`payload encryption key id "${k.id}" must be 1-64 letters, digits, dots, dashes or underscores`);
       if (map.has(k.id)) throw new ConfigError(`payload encryption key id "${k.id}" is listed twice`);
-      if (k.key.length !== KEY_BYTES) throw new ConfigError(`payload encryption key "${k.id}" must be ${KEY_BYTES} bytes, not ${k.key.length}`);
+      if (k.key.length !== KEY_BYTES)
+        throw new ConfigError(`payload encryption key "${k.id}" must be ${KEY_BYTES} bytes, not ${k.key.length}`);
       map.set(k.id, Buffer.from(k.key));
     }
     this.keys = map;
@@ -96,7 +98,9 @@ export class EncryptionCodec implements PayloadCodec {
       try {
         plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
       } catch {
-        throw new CodecError(`payload encrypted with key "${id}" failed authentication: wrong key material for that id, or the data was altered`);
+        throw new CodecError(
+          `payload encrypted with key "${id}" failed authentication: wrong key material for that id, or the data was altered`,
+        );
       }
       return ProtoPayload.decode(plain);
     });
@@ -107,7 +111,10 @@ export class EncryptionCodec implements PayloadCodec {
  * The codec for a config: each key is a secret reference, resolved once here (at process start), and
  * must decode to 32 bytes from base64 (44 characters) or hex (64 characters).
  */
-export async function createEncryptionCodec(config: EncryptionConfig, resolver: SecretResolver = new SecretResolver()): Promise<EncryptionCodec> {
+export async function createEncryptionCodec(
+  config: EncryptionConfig,
+  resolver: SecretResolver = new SecretResolver(),
+): Promise<EncryptionCodec> {
   const parsed = encryptionConfigSchema.safeParse(config);
   if (!parsed.success) {
     throw new ConfigError(

@@ -72,7 +72,16 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         send(res, err.status, { error: err.message }, err.headers);
       })
       .finally(() => {
-        log.debug({ method: req.method, path: pathOf(req), namespace: req.headers['x-namespace'], status: res.statusCode, ms: Date.now() - started }, 'codec request');
+        log.debug(
+          {
+            method: req.method,
+            path: pathOf(req),
+            namespace: req.headers['x-namespace'],
+            status: res.statusCode,
+            ms: Date.now() - started,
+          },
+          'codec request',
+        );
       });
   });
 
@@ -85,7 +94,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 
     const origin = req.headers.origin;
     if (origin !== undefined) {
-      if (!origins.has(normalizeOrigin(origin))) throw new HttpError(403, `origin ${origin} is not allowed; add it to the codec server's CORS origins`);
+      if (!origins.has(normalizeOrigin(origin)))
+        throw new HttpError(403, `origin ${origin} is not allowed; add it to the codec server's CORS origins`);
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
     }
@@ -104,7 +114,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     if (tokenHash && !bearerMatches(req.headers.authorization, tokenHash)) {
       throw new HttpError(401, 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="codec"' });
     }
-    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'Content-Type must be application/json');
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+      throw new HttpError(415, 'Content-Type must be application/json');
 
     const payloads = parseBody(await readBody(req, maxBody));
     let out: Payload[];
@@ -164,7 +175,8 @@ function parseBody(body: Buffer): Payload[] {
   return list.map((p: unknown, i) => {
     if (!p || typeof p !== 'object') throw new HttpError(400, `payloads[${i}] must be an object`);
     const { metadata, data } = p as { metadata?: unknown; data?: unknown };
-    if (data !== undefined && data !== null && typeof data !== 'string') throw new HttpError(400, `payloads[${i}].data must be base64 text`);
+    if (data !== undefined && data !== null && typeof data !== 'string')
+      throw new HttpError(400, `payloads[${i}].data must be base64 text`);
     if (metadata !== undefined && metadata !== null) {
       if (typeof metadata !== 'object' || Array.isArray(metadata)) throw new HttpError(400, `payloads[${i}].metadata must be an object`);
       for (const [k, v] of Object.entries(metadata)) {
@@ -198,7 +210,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.end();
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
   res.end(text);
 }
 

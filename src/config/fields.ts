@@ -30,9 +30,7 @@ export function secretRefFields(value: unknown, base: string): { field: string; 
 export const SECRET_FIELD = /(password|secret|token|accountkey|connectionstring|apikey|privatekey|credential)/i;
 
 export const secretRef = () =>
-  z
-    .string()
-    .regex(SECRET_REF, { message: 'must be a secret reference such as ${MY_SECRET}, not a plain value' });
+  z.string().regex(SECRET_REF, { message: 'must be a secret reference such as ${MY_SECRET}, not a plain value' });
 
 export const duration = () =>
   z.string().refine((s) => parseDuration(s) !== undefined, {
@@ -57,5 +55,6 @@ export const taskQueueName = () =>
 
 export const collectorName = () =>
   z.string().regex(COLLECTOR_NAME, {
-    message: 'must be 1-64 letters, digits, dots or dashes, starting with a letter or digit (no underscores: they separate file-name parts)',
+    message:
+      'must be 1-64 letters, digits, dots or dashes, starting with a letter or digit (no underscores: they separate file-name parts)',
   });

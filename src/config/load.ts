@@ -91,7 +91,12 @@ export function parseCollectorsText(text: string, path: string, registry: Plugin
     const unique = dedupe(issues);
     throw new ConfigError(`${path} has ${unique.length} problem(s)`, unique);
   }
-  return { path, collectors, encryption: file.success ? file.data.encryption : undefined, recipes: (file.success && file.data.recipes) || RECIPES_OFF };
+  return {
+    path,
+    collectors,
+    encryption: file.success ? file.data.encryption : undefined,
+    recipes: (file.success && file.data.recipes) || RECIPES_OFF,
+  };
 }
 
 /**
@@ -119,7 +124,8 @@ export function parseRecipe(raw: unknown, registry: PluginRegistry, policy: Reci
 /** The source/landing/hwm blocks of an entry that failed the collector schema, where they look usable. */
 function pluginBlocksOf(value: unknown): CollectorSpec {
   const v = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
-  const block = (b: unknown) => (b && typeof b === 'object' && typeof (b as { type?: unknown }).type === 'string' ? (b as { type: string }) : undefined);
+  const block = (b: unknown) =>
+    b && typeof b === 'object' && typeof (b as { type?: unknown }).type === 'string' ? (b as { type: string }) : undefined;
   return { source: block(v.source), landing: block(v.landing), hwm: block(v.hwm) } as unknown as CollectorSpec;
 }
 
@@ -139,7 +145,9 @@ function checkPlugins(
     if (!value) return undefined;
     const plugin = plugins.get(value.type);
     if (!plugin) {
-      issues.push(`${[...base, field, 'type'].join('.')}: unknown ${field} type "${value.type}" (known: ${[...plugins.keys()].join(', ') || 'none'})`);
+      issues.push(
+        `${[...base, field, 'type'].join('.')}: unknown ${field} type "${value.type}" (known: ${[...plugins.keys()].join(', ') || 'none'})`,
+      );
       return undefined;
     }
     const r = plugin.configSchema.safeParse(value);

@@ -43,12 +43,26 @@ export const RECIPES_OFF: RecipePolicy = recipePolicySchema.parse({});
  * For a client checking a recipe's shape before sending it to a worker whose policy it cannot see (the
  * worker applies its own). Grants everything: never give it to a runtime.
  */
-export const RECIPE_SHAPE_ONLY: RecipePolicy = { enabled: true, secrets: ['*'], endpoints: ['*'], roles: ['*'], paths: ['/'], ambientCredentials: true };
+export const RECIPE_SHAPE_ONLY: RecipePolicy = {
+  enabled: true,
+  secrets: ['*'],
+  endpoints: ['*'],
+  roles: ['*'],
+  paths: ['/'],
+  ambientCredentials: true,
+};
 
 /** `*` matches any run of characters; everything else is literal. */
 export function globMatcher(patterns: readonly string[], options: { ignoreCase?: boolean } = {}): (value: string) => boolean {
   const res = patterns.map(
-    (p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, options.ignoreCase ? 'i' : ''),
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+          .join('.*')}$`,
+        options.ignoreCase ? 'i' : '',
+      ),
   );
   return (value) => res.some((re) => re.test(value));
 }
@@ -60,7 +74,9 @@ const listed = (items: readonly string[]) => (items.length ? `[${items.map((i) =
 export function recipesOffIssue(policy: RecipePolicy): string[] {
   return policy.enabled
     ? []
-    : ['input.recipe: inline recipes are off on this worker (rule recipes.enabled in its collectors.yaml); start a collector by name, or ask the worker\'s operator to enable and scope recipes'];
+    : [
+        "input.recipe: inline recipes are off on this worker (rule recipes.enabled in its collectors.yaml); start a collector by name, or ask the worker's operator to enable and scope recipes",
+      ];
 }
 
 /** Every `${REF}` of a recipe with the field it sits in, refused unless `recipes.secrets` grants it. */
@@ -69,7 +85,9 @@ export function recipeSecretIssues(policy: RecipePolicy, refs: Iterable<{ field:
   const issues: string[] = [];
   for (const { field, ref } of refs) {
     if (!granted(ref)) {
-      issues.push(`${field}: \${${ref.slice(0, 120)}} is not granted to recipes (rule recipes.secrets: ${listed(policy.secrets)}); a recipe resolves only the references the worker's operator lists there`);
+      issues.push(
+        `${field}: \${${ref.slice(0, 120)}} is not granted to recipes (rule recipes.secrets: ${listed(policy.secrets)}); a recipe resolves only the references the worker's operator lists there`,
+      );
     }
   }
   return issues;
@@ -84,10 +102,14 @@ export function recipeTargetIssues(policy: RecipePolicy, targets: readonly Targe
     const at = `${base}.${t.field}`;
     switch (t.kind) {
       case 'endpoint':
-        if (!endpoints(t.value)) issues.push(`${at}: ${shown(t.value)} is not an endpoint granted to recipes (rule recipes.endpoints: ${listed(policy.endpoints)})`);
+        if (!endpoints(t.value))
+          issues.push(
+            `${at}: ${shown(t.value)} is not an endpoint granted to recipes (rule recipes.endpoints: ${listed(policy.endpoints)})`,
+          );
         break;
       case 'role':
-        if (!roles(t.value)) issues.push(`${at}: role ${shown(t.value)} is not granted to recipes (rule recipes.roles: ${listed(policy.roles)})`);
+        if (!roles(t.value))
+          issues.push(`${at}: role ${shown(t.value)} is not granted to recipes (rule recipes.roles: ${listed(policy.roles)})`);
         break;
       case 'path':
         if (!policy.paths.some((root) => isInside(root, t.value))) {
@@ -96,7 +118,9 @@ export function recipeTargetIssues(policy: RecipePolicy, targets: readonly Targe
         break;
       case 'ambient-credentials':
         if (!policy.ambientCredentials) {
-          issues.push(`${at}: without credentials of its own the recipe would act as the worker (${t.value}); give it granted secret references, or set recipes.ambientCredentials: true`);
+          issues.push(
+            `${at}: without credentials of its own the recipe would act as the worker (${t.value}); give it granted secret references, or set recipes.ambientCredentials: true`,
+          );
         }
         break;
     }

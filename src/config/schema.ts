@@ -70,7 +70,9 @@ export const collectorsFileSchema = z
     recipes: recipePolicySchema.optional(),
     // Entries are checked one by one in load.ts; here only the names and the map itself.
     collectors: z.record(
-      collectorName().refine((n) => !n.startsWith(RECIPE_PREFIX), { message: `names starting with "${RECIPE_PREFIX}" are reserved for inline recipes` }),
+      collectorName().refine((n) => !n.startsWith(RECIPE_PREFIX), {
+        message: `names starting with "${RECIPE_PREFIX}" are reserved for inline recipes`,
+      }),
       z.unknown(),
     ),
   })

@@ -3,13 +3,7 @@
  * them to Temporal failures in one place, so no other module decides retryability.
  */
 export type ErrorKind =
-  | 'ConfigError'
-  | 'SecretError'
-  | 'AuthError'
-  | 'ValidationError'
-  | 'ConflictError'
-  | 'HwmConflictError'
-  | 'TransientError';
+  'ConfigError' | 'SecretError' | 'AuthError' | 'ValidationError' | 'ConflictError' | 'HwmConflictError' | 'TransientError';
 
 export abstract class CollectorError extends Error {
   abstract readonly kind: ErrorKind;

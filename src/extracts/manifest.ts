@@ -39,7 +39,14 @@ export async function writeManifest(
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     ...fields,
     createdAt,
-    files: files.map((f) => ({ name: f.name, kind: f.kind, rows: f.rows, bytes: f.bytes, sha256: f.sha256, compressed: f.name.endsWith('.gz') })),
+    files: files.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      rows: f.rows,
+      bytes: f.bytes,
+      sha256: f.sha256,
+      compressed: f.name.endsWith('.gz'),
+    })),
   };
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const name = manifestName(fields.collector, stamp);

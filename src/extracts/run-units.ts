@@ -94,7 +94,8 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
   }
   const reused = done.size;
   // Checkpoints from before units carried their own counters keep their totals as they were.
-  const legacyCounters = opts.checkpoint && !opts.checkpoint.perUnitCounters && previous.length > 0 ? { ...opts.checkpoint.counters } : undefined;
+  const legacyCounters =
+    opts.checkpoint && !opts.checkpoint.perUnitCounters && previous.length > 0 ? { ...opts.checkpoint.counters } : undefined;
   const checkpoint: ExtractCheckpoint = {
     units: [],
     perUnitCounters: true,

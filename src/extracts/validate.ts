@@ -38,7 +38,9 @@ function checkCell(col: Column, value: string): string | undefined {
     case 'bool':
       return value === 'true' || value === 'false' ? undefined : `not true/false: "${value.slice(0, 40)}"`;
     case 'timestamp':
-      return TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)) ? undefined : `not an ISO-8601 UTC timestamp: "${value.slice(0, 40)}"`;
+      return TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))
+        ? undefined
+        : `not an ISO-8601 UTC timestamp: "${value.slice(0, 40)}"`;
     case 'json':
       try {
         JSON.parse(value);
@@ -52,7 +54,10 @@ function checkCell(col: Column, value: string): string | undefined {
 }
 
 /** `beat` is called every so many rows, so a long file keeps its activity's heartbeat alive. */
-export async function validateFile(file: FileToValidate, beat: () => void = () => undefined): Promise<{ file: ValidatedFile; problems: string[] }> {
+export async function validateFile(
+  file: FileToValidate,
+  beat: () => void = () => undefined,
+): Promise<{ file: ValidatedFile; problems: string[] }> {
   const problems: string[] = [];
   const report = (msg: string) => {
     if (problems.length < MAX_REPORTED) problems.push(`${file.name}: ${msg}`);
@@ -94,7 +99,11 @@ export async function validateFile(file: FileToValidate, beat: () => void = () =
     if (compressed) await pipeline(createReadStream(file.path), tap, createGunzip(), parser);
     else await pipeline(createReadStream(file.path), tap, parser);
   } catch (e) {
-    report(compressed && /gzip|header|unexpected end|incorrect/i.test((e as Error).message) ? `gzip is corrupt: ${(e as Error).message}` : `unreadable CSV: ${(e as Error).message}`);
+    report(
+      compressed && /gzip|header|unexpected end|incorrect/i.test((e as Error).message)
+        ? `gzip is corrupt: ${(e as Error).message}`
+        : `unreadable CSV: ${(e as Error).message}`,
+    );
   }
   if (line === 0) report('empty file: the header row is missing');
   if (rows !== file.rows) report(`holds ${rows} rows but the extract reported ${file.rows}`);
@@ -105,7 +114,11 @@ export async function validateFile(file: FileToValidate, beat: () => void = () =
  * Validates all files, one after another, and throws one ValidationError listing every problem found.
  * `signal` (cancelled, or superseded by a newer attempt) stops it between files.
  */
-export async function validateFiles(files: FileToValidate[], onFile: (name: string) => void = () => undefined, signal?: AbortSignal): Promise<ValidatedFile[]> {
+export async function validateFiles(
+  files: FileToValidate[],
+  onFile: (name: string) => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<ValidatedFile[]> {
   const results = [];
   for (const f of files) {
     signal?.throwIfAborted();

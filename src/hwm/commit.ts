@@ -28,7 +28,9 @@ export async function commitHwm(store: HwmStore, run: HwmIntent): Promise<HwmSta
     return { ...current, advanced: false };
   }
   if (current.value !== null && Date.parse(current.value) >= Date.parse(run.window.end)) {
-    throw new HwmConflictError(`HWM of "${run.collector}" is already ${current.value}, not before this run's window end ${run.window.end}; it never moves backwards`);
+    throw new HwmConflictError(
+      `HWM of "${run.collector}" is already ${current.value}, not before this run's window end ${run.window.end}; it never moves backwards`,
+    );
   }
   const next = await store.compareAndSet(run.collector, run.hwmVersion, run.window.end);
   return { ...next, advanced: true };

@@ -16,7 +16,9 @@ export async function acquirePublishLease(store: HwmStore, collector: string, un
   const current = await store.get(key);
   if (current.value !== null && current.version !== null && Date.parse(current.value) === Date.parse(until)) return current.version;
   if (current.value !== null && Date.parse(current.value) > now) {
-    throw new HwmConflictError(`another run of "${collector}" is uploading (its lease runs until ${current.value}); this run stops without uploading`);
+    throw new HwmConflictError(
+      `another run of "${collector}" is uploading (its lease runs until ${current.value}); this run stops without uploading`,
+    );
   }
   const taken = await store.compareAndSet(key, current.version, until);
   return taken.version!;

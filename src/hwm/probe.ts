@@ -41,9 +41,18 @@ export async function probeHwmStore(store: HwmStore, probe: string, grants: HwmP
   }
   try {
     await store.compareAndSet(probe, null, t0);
-    checks.push({ name: 'HWM create refused when present', ok: false, required: true, detail: 'a second create of the probe was accepted: runs racing could both advance the HWM here' });
+    checks.push({
+      name: 'HWM create refused when present',
+      ok: false,
+      required: true,
+      detail: 'a second create of the probe was accepted: runs racing could both advance the HWM here',
+    });
   } catch (e) {
-    checks.push(e instanceof HwmConflictError ? { name: 'HWM create refused when present', ok: true, required: true } : fail('HWM create refused when present', e, grants.write));
+    checks.push(
+      e instanceof HwmConflictError
+        ? { name: 'HWM create refused when present', ok: true, required: true }
+        : fail('HWM create refused when present', e, grants.write),
+    );
   }
   try {
     const read = await store.get(probe);

@@ -9,7 +9,9 @@ export function parseHwmText(text: string, where: string): string {
   const value = text.trim();
   const ms = Date.parse(value);
   if (!value || Number.isNaN(ms)) {
-    throw new ConfigError(`${where}: not a valid HWM (expected an ISO-8601 timestamp, found "${value.slice(0, 40)}"); fix it with "collector hwm set"`);
+    throw new ConfigError(
+      `${where}: not a valid HWM (expected an ISO-8601 timestamp, found "${value.slice(0, 40)}"); fix it with "collector hwm set"`,
+    );
   }
   return new Date(ms).toISOString();
 }

@@ -53,11 +53,20 @@ export async function observeStep<T>(step: StepName, collector: () => string, bo
  */
 export function recordRunEnd(collector: string, outcome: RunOutcome, runStartTime: Date): void {
   runsTotal.inc({ collector, outcome });
-  if (outcome === 'completed' || outcome === 'dry_run') runDuration.observe({ collector, outcome }, Math.max(0, (Date.now() - runStartTime.getTime()) / 1000));
+  if (outcome === 'completed' || outcome === 'dry_run')
+    runDuration.observe({ collector, outcome }, Math.max(0, (Date.now() - runStartTime.getTime()) / 1000));
 }
 
 /** Attributes on the current activity span: which collector, which window, how much. */
-export function annotateSpan(attrs: { collector?: string; runId?: string; window?: Window; rows?: number; bytes?: number; files?: number; objects?: number }): void {
+export function annotateSpan(attrs: {
+  collector?: string;
+  runId?: string;
+  window?: Window;
+  rows?: number;
+  bytes?: number;
+  files?: number;
+  objects?: number;
+}): void {
   const span = trace.getActiveSpan();
   if (!span) return;
   const out: Attributes = {};

@@ -35,7 +35,9 @@ function workerReport(e: ExpectedWorker): WorkerReport {
   if (!e.worker) return { taskQueue: e.taskQueue, role: e.role, ok: false, state: 'NOT_STARTED' };
   const s = e.worker.getStatus();
   const ok =
-    s.runState === 'RUNNING' && (!e.workflows || s.workflowPollerState === 'POLLING') && (!e.activities || s.activityPollerState === 'POLLING');
+    s.runState === 'RUNNING' &&
+    (!e.workflows || s.workflowPollerState === 'POLLING') &&
+    (!e.activities || s.activityPollerState === 'POLLING');
   return {
     taskQueue: e.taskQueue,
     role: e.role,
@@ -50,7 +52,9 @@ function workerReport(e: ExpectedWorker): WorkerReport {
 export function temporalProbe(connection: NativeConnection, timeoutMs = 3_000): () => Promise<void> {
   return async () => {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+    );
     try {
       const r = await Promise.race([connection.healthService.check({}), timeout]);
       // 1 = SERVING in grpc.health.v1.HealthCheckResponse.ServingStatus.
@@ -94,9 +98,15 @@ export class Readiness {
   async report(): Promise<ReadinessReport> {
     const workers = this.expected().map(workerReport);
     // A worker shutting down (SIGTERM goes to the SDK runtime first) is not ready either.
-    if (workers.some((w) => w.state === 'STOPPING' || w.state === 'DRAINING' || w.state === 'DRAINED' || w.state === 'STOPPED')) this.markStopping();
+    if (workers.some((w) => w.state === 'STOPPING' || w.state === 'DRAINING' || w.state === 'DRAINED' || w.state === 'STOPPED'))
+      this.markStopping();
     const temporal = this.stopping ? { ok: false, detail: 'shutting down' } : await this.temporalOk();
-    return { ready: !this.stopping && temporal.ok && workers.length > 0 && workers.every((w) => w.ok), stopping: this.stopping, temporal, workers };
+    return {
+      ready: !this.stopping && temporal.ok && workers.length > 0 && workers.every((w) => w.ok),
+      stopping: this.stopping,
+      temporal,
+      workers,
+    };
   }
 
   routes(): Routes {

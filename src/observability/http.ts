@@ -30,9 +30,12 @@ export async function serveRoutes(routes: Routes, host: string, port: number): P
       res.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : r.body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send({ status: 405, contentType: 'text/plain', body: 'method not allowed\n' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send({ status: 405, contentType: 'text/plain', body: 'method not allowed\n' });
     if (!route) return send({ status: 404, contentType: 'text/plain', body: `not found; try ${Object.keys(routes).join(', ')}\n` });
-    route().then(send, (e: unknown) => send({ status: 500, contentType: 'text/plain', body: `${e instanceof Error ? e.message : String(e)}\n` }));
+    route().then(send, (e: unknown) =>
+      send({ status: 500, contentType: 'text/plain', body: `${e instanceof Error ? e.message : String(e)}\n` }),
+    );
   });
   // Probes and scrapes are short; idle keep-alive sockets must not hold shutdown up.
   server.keepAliveTimeout = 5_000;
@@ -40,7 +43,9 @@ export async function serveRoutes(routes: Routes, host: string, port: number): P
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE' || e.code === 'EACCES'
-          ? new ConfigError(`cannot listen on ${host}:${port} for ${Object.keys(routes).join(', ')} (${e.code}): choose another port or 0 to disable (COLLECTOR_HEALTH_PORT / COLLECTOR_METRICS_PORT)`)
+          ? new ConfigError(
+              `cannot listen on ${host}:${port} for ${Object.keys(routes).join(', ')} (${e.code}): choose another port or 0 to disable (COLLECTOR_HEALTH_PORT / COLLECTOR_METRICS_PORT)`,
+            )
           : e,
       ),
     );

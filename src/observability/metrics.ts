@@ -91,7 +91,10 @@ const API_COUNTERS: Record<ApiOutcome, readonly [string, string]> = {
 };
 
 const apiCounters = Object.fromEntries(
-  Object.entries(API_COUNTERS).map(([outcome, [name, help]]) => [outcome, new Counter({ name, help, labelNames: ['source', 'operation'] as const, registers })]),
+  Object.entries(API_COUNTERS).map(([outcome, [name, help]]) => [
+    outcome,
+    new Counter({ name, help, labelNames: ['source', 'operation'] as const, registers }),
+  ]),
 ) as Record<ApiOutcome, Counter<'source' | 'operation'>>;
 
 /**

@@ -45,7 +45,9 @@ function fetchText(address: string, timeoutMs: number): Promise<string> {
 async function renderMetrics(sdkAddress?: string): Promise<string> {
   const own = await collectorRegistry.metrics();
   if (!sdkAddress) return own;
-  const sdk = await fetchText(sdkAddress, 2_000).catch((e: unknown) => `# temporal SDK metrics unavailable from ${sdkAddress}: ${e instanceof Error ? e.message : String(e)}\n`);
+  const sdk = await fetchText(sdkAddress, 2_000).catch(
+    (e: unknown) => `# temporal SDK metrics unavailable from ${sdkAddress}: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
   return `${own.endsWith('\n') ? own : `${own}\n`}${sdk}`;
 }
 

@@ -34,7 +34,9 @@ export function observabilitySettings(env?: Env, flags: ObservabilityFlags = {})
   const healthHost = s.healthHost;
   const metricsHost = s.metricsHost ?? healthHost;
   if (healthPort && healthPort === metricsPort && healthHost !== metricsHost) {
-    throw new ConfigError(`COLLECTOR_HEALTH_PORT and COLLECTOR_METRICS_PORT are both ${healthPort} but the hosts differ (${healthHost}, ${metricsHost}): one port is one server`);
+    throw new ConfigError(
+      `COLLECTOR_HEALTH_PORT and COLLECTOR_METRICS_PORT are both ${healthPort} but the hosts differ (${healthHost}, ${metricsHost}): one port is one server`,
+    );
   }
   return {
     health: healthPort ? { host: healthHost, port: healthPort } : undefined,

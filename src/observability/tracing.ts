@@ -9,7 +9,13 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource, envDetectorSync } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { parseTracingMode, settingsFor, type Env, type TracingMode } from '../settings';
 import { TOOL_NAME, TOOL_VERSION, BUILD_ID } from '../version';
@@ -33,9 +39,13 @@ export function tracingMode(env?: Env, flag?: string): TracingMode {
  * `exporter` replaces OTLP, e.g. an InMemorySpanExporter in tests.
  */
 export function setupTracing(options: { exporter?: SpanExporter } = {}): Tracing {
-  const resource = new Resource({ 'service.name': TOOL_NAME, 'service.version': TOOL_VERSION, 'collector.build_id': BUILD_ID }).merge(envDetectorSync.detect());
+  const resource = new Resource({ 'service.name': TOOL_NAME, 'service.version': TOOL_VERSION, 'collector.build_id': BUILD_ID }).merge(
+    envDetectorSync.detect(),
+  );
   // Batching for the network; a test exporter sees each span as it ends.
-  const processor: SpanProcessor = options.exporter ? new SimpleSpanProcessor(options.exporter) : new BatchSpanProcessor(new OTLPTraceExporter());
+  const processor: SpanProcessor = options.exporter
+    ? new SimpleSpanProcessor(options.exporter)
+    : new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   // Without a real context manager, the activity span would not be "active" inside the activity.
   provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });

@@ -26,10 +26,12 @@ const realBuildId = (v: string): string | undefined => (PLACEHOLDER_BUILD_IDS.ha
 export function deploymentSettingsFromEnv(env?: Env): DeploymentSettings {
   const s = settingsFor(env);
   const behavior = s.versioningBehavior;
-  if (s.deploymentName) return { deploymentName: s.deploymentName, buildId: realBuildId(s.buildId) ?? s.controllerBuildId ?? s.buildId, behavior };
+  if (s.deploymentName)
+    return { deploymentName: s.deploymentName, buildId: realBuildId(s.buildId) ?? s.controllerBuildId ?? s.buildId, behavior };
   // The image always sets COLLECTOR_BUILD_ID (for --version); under the controller, its build id must be the
   // controller's, or the controller never sees the version's pollers.
-  if (s.controllerDeploymentName) return { deploymentName: s.controllerDeploymentName, buildId: s.controllerBuildId ?? s.buildId, behavior };
+  if (s.controllerDeploymentName)
+    return { deploymentName: s.controllerDeploymentName, buildId: s.controllerBuildId ?? s.buildId, behavior };
   return { deploymentName: undefined, buildId: s.buildId, behavior };
 }
 

@@ -11,8 +11,8 @@ import type { CollectInput } from './types';
 /** Every key the input may have, with what it means (printed in refusals and by `collector run --help`). */
 export const COLLECT_INPUT_KEYS = {
   collector: 'a collector name from the worker\'s collectors.yaml, e.g. "athena-prod"',
-  recipe: 'a whole collector definition (only where the worker\'s collectors.yaml enables recipes)',
-  executor: 'the task queue of the collector\'s executor, when the run starts on another queue',
+  recipe: "a whole collector definition (only where the worker's collectors.yaml enables recipes)",
+  executor: "the task queue of the collector's executor, when the run starts on another queue",
   dryRun: 'true or false: stop after validation, upload nothing',
   requireApproval: 'true or false: wait for `collector approve` before uploading',
 } as const;
@@ -40,12 +40,14 @@ export function preview(value: unknown, max = 60): string {
   return `${text.slice(0, max)}… (${length} characters)`;
 }
 
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'the string' : typeof v);
+const typeOf = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'the string' : typeof v;
 
 export function parseCollectInput(raw: unknown): ParsedInput {
   const fail = (message: string): ParsedInput => ({ ok: false, message });
   if (raw === undefined || raw === null) return fail(`input: missing; start the run with an input object, ${EXAMPLE}`);
-  if (typeof raw !== 'object' || Array.isArray(raw)) return fail(`input: must be an object, ${EXAMPLE}; got ${typeOf(raw)} ${preview(raw)}`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return fail(`input: must be an object, ${EXAMPLE}; got ${typeOf(raw)} ${preview(raw)}`);
   const obj = raw as Record<string, unknown>;
   const known = Object.keys(COLLECT_INPUT_KEYS);
   const unknown = Object.keys(obj).filter((k) => !known.includes(k));
@@ -59,19 +61,24 @@ export function parseCollectInput(raw: unknown): ParsedInput {
   const input: CollectInput = {};
   for (const key of ['dryRun', 'requireApproval'] as const) {
     if (obj[key] === undefined) continue;
-    if (typeof obj[key] !== 'boolean') return fail(`input.${key}: must be true or false (a JSON boolean), got ${typeOf(obj[key])} ${preview(obj[key])}`);
+    if (typeof obj[key] !== 'boolean')
+      return fail(`input.${key}: must be true or false (a JSON boolean), got ${typeOf(obj[key])} ${preview(obj[key])}`);
     input[key] = obj[key];
   }
   if (obj.executor !== undefined) {
     if (typeof obj.executor !== 'string' || !TASK_QUEUE.test(obj.executor)) {
-      return fail(`input.executor: must be a task queue name (letters, digits and . _ : @ / -, at most 200), got ${typeOf(obj.executor)} ${preview(obj.executor)}`);
+      return fail(
+        `input.executor: must be a task queue name (letters, digits and . _ : @ / -, at most 200), got ${typeOf(obj.executor)} ${preview(obj.executor)}`,
+      );
     }
     input.executor = obj.executor;
   }
   if (obj.collector !== undefined && obj.recipe !== undefined) return fail('input: give "collector" or "recipe", not both');
   if (obj.collector !== undefined) {
     if (typeof obj.collector !== 'string' || !COLLECTOR_NAME.test(obj.collector)) {
-      return fail(`input.collector: must be a collector name (1-64 letters, digits, dots or dashes), got ${typeOf(obj.collector)} ${preview(obj.collector)}`);
+      return fail(
+        `input.collector: must be a collector name (1-64 letters, digits, dots or dashes), got ${typeOf(obj.collector)} ${preview(obj.collector)}`,
+      );
     }
     input.collector = obj.collector;
   } else if (obj.recipe !== undefined) {

@@ -95,7 +95,8 @@ const fn = (v: Record<string, unknown>, k: string) => typeof v[k] === 'function'
 function checkPlugin(file: string, list: string, i: number, v: unknown, methods: string[]): void {
   const where = `plugin ${file}: ${list}[${i}]`;
   if (!isRecord(v)) throw new ConfigError(`${where} is not an object`);
-  if (typeof v.type !== 'string' || !/^[a-z][a-z0-9-]*$/.test(v.type)) throw new ConfigError(`${where}.type must be a lower-case name such as "my-source"`);
+  if (typeof v.type !== 'string' || !/^[a-z][a-z0-9-]*$/.test(v.type))
+    throw new ConfigError(`${where}.type must be a lower-case name such as "my-source"`);
   if (!isRecord(v.configSchema) || !fn(v.configSchema, 'safeParse') || !fn(v.configSchema, 'parse')) {
     throw new ConfigError(`${where} (${v.type}): configSchema must be a zod schema`);
   }
@@ -115,13 +116,18 @@ function checkSourceShape(file: string, i: number, v: unknown): void {
 }
 
 /** A plugin file's source, checked where it is created: a bad one fails naming the plugin, not deep in a run. */
-function checkedSource(file: string, type: string, create: (config: unknown, ctx: SourceContext) => unknown): SourcePlugin<unknown>['create'] {
+function checkedSource(
+  file: string,
+  type: string,
+  create: (config: unknown, ctx: SourceContext) => unknown,
+): SourcePlugin<unknown>['create'] {
   return (config, ctx) => {
     const s = create(config, ctx);
     const where = `plugin ${file}: source "${type}": create()`;
     if (!isRecord(s)) throw new ConfigError(`${where} returned no object`);
     for (const m of ['units', 'testConnection', 'close']) if (!fn(s, m)) throw new ConfigError(`${where} returned a source without ${m}()`);
-    if (!Number.isInteger(s.concurrency) || (s.concurrency as number) < 1) throw new ConfigError(`${where} returned a source whose concurrency is not a positive integer`);
+    if (!Number.isInteger(s.concurrency) || (s.concurrency as number) < 1)
+      throw new ConfigError(`${where} returned a source whose concurrency is not a positive integer`);
     const source = s as unknown as Source;
     let closed: Promise<void> | undefined;
     return {
@@ -136,7 +142,8 @@ function checkedSource(file: string, type: string, create: (config: unknown, ctx
 
 /** The module's plugins: its exports, its default export, or what its exported function returns for `pluginHost`. */
 function exportsOf(mod: unknown): Record<string, unknown> {
-  const m = isRecord(mod) && !('sources' in mod || 'landings' in mod || 'hwmStores' in mod) && mod.default !== undefined ? mod.default : mod;
+  const m =
+    isRecord(mod) && !('sources' in mod || 'landings' in mod || 'hwmStores' in mod) && mod.default !== undefined ? mod.default : mod;
   const v: unknown = typeof m === 'function' ? (m as (host: PluginHost) => unknown)(pluginHost) : m;
   return isRecord(v) ? v : {};
 }
@@ -158,7 +165,11 @@ export async function loadPlugins(
   taken: { sources?: Iterable<string>; landings?: Iterable<string>; hwmStores?: Iterable<string> } = {},
 ): Promise<LoadedPlugins> {
   const out: LoadedPlugins = { sources: [], landings: [], hwmStores: [], files: [] };
-  const seen = { sources: new Set(taken.sources ?? []), landings: new Set(taken.landings ?? []), hwmStores: new Set(taken.hwmStores ?? []) };
+  const seen = {
+    sources: new Set(taken.sources ?? []),
+    landings: new Set(taken.landings ?? []),
+    hwmStores: new Set(taken.hwmStores ?? []),
+  };
   for (const spec of specs) {
     const file = isAbsolute(spec.path) ? spec.path : resolve(spec.path);
     let bytes: Buffer;
@@ -172,7 +183,8 @@ export async function loadPlugins(
     if (spec.sha256 && spec.sha256 !== actual) {
       throw new ConfigError(`plugin ${file}: SHA-256 mismatch, refusing to load it: expected ${spec.sha256}, the file has ${actual}`);
     }
-    if (!spec.sha256) log.warn({ plugin: file, sha256: actual }, `plugin ${file} is not pinned: add #${actual} to its spec to refuse a changed file`);
+    if (!spec.sha256)
+      log.warn({ plugin: file, sha256: actual }, `plugin ${file} is not pinned: add #${actual} to its spec to refuse a changed file`);
     let exp: Record<string, unknown>;
     try {
       // require() also loads ES modules on Node >= 20.19; one loader keeps the hash-then-load order simple.
@@ -194,13 +206,18 @@ export async function loadPlugins(
     hwmStores.forEach((p, i) => checkPlugin(file, 'hwmStores', i, p, ['create']));
     const types: string[] = [];
     const claim = (kind: keyof typeof seen, type: string) => {
-      if (seen[kind].has(type)) throw new ConfigError(`plugin ${file}: ${kind} type "${type}" is already registered (built-in or an earlier plugin)`);
+      if (seen[kind].has(type))
+        throw new ConfigError(`plugin ${file}: ${kind} type "${type}" is already registered (built-in or an earlier plugin)`);
       seen[kind].add(type);
       types.push(`${kind}:${type}`);
     };
     for (const p of sources as SourcePlugin<unknown>[]) {
       claim('sources', p.type);
-      out.sources.push({ ...p, create: checkedSource(file, p.type, p.create.bind(p)), ...(p.targets ? { targets: p.targets.bind(p) } : {}) });
+      out.sources.push({
+        ...p,
+        create: checkedSource(file, p.type, p.create.bind(p)),
+        ...(p.targets ? { targets: p.targets.bind(p) } : {}),
+      });
     }
     for (const p of landings as LandingPlugin<unknown>[]) {
       claim('landings', p.type);

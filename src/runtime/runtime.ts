@@ -28,7 +28,8 @@ export async function withClosing<T>(log: Logger, fn: (keep: <R extends { close(
   try {
     return await fn((r) => (opened.push(r), r));
   } finally {
-    for (const r of opened.reverse()) await r.close().catch((e: unknown) => log.warn({ err: scrubSecrets(errorMessage(e)) }, 'closing a client failed'));
+    for (const r of opened.reverse())
+      await r.close().catch((e: unknown) => log.warn({ err: scrubSecrets(errorMessage(e)) }, 'closing a client failed'));
   }
 }
 
@@ -121,7 +122,10 @@ export class CollectorRuntime {
       scope = { allows: globMatcher(policy.secrets), rule: `not granted by the rule recipes.secrets of ${this.configPath}` };
     } else {
       const own = new Set(secretRefFields([collector.source, collector.landing, collector.hwm], '').map((r) => r.ref));
-      scope = { allows: (ref: string) => own.has(ref), rule: `collector "${collector.name}" does not name it in its own source, landing or hwm block` };
+      scope = {
+        allows: (ref: string) => own.has(ref),
+        rule: `collector "${collector.name}" does not name it in its own source, landing or hwm block`,
+      };
     }
     return new SecretResolver({ ...this.options.secretOptions, scope });
   }
@@ -157,13 +161,21 @@ export class CollectorRuntime {
    * A recipe's resolved block may reach only what the worker's `recipes:` policy grants: checked after
    * resolution (a reference may hold a URL) and before the plugin is created, so nothing is dialled first.
    */
-  private assertGranted(collector: Collector, block: 'source' | 'landing' | 'hwm', plugin: { type: string; targets?(config: never): Target[] }, config: unknown): void {
+  private assertGranted(
+    collector: Collector,
+    block: 'source' | 'landing' | 'hwm',
+    plugin: { type: string; targets?(config: never): Target[] },
+    config: unknown,
+  ): void {
     if (collector.origin !== 'recipe') return;
     if (!plugin.targets) {
-      throw new ConfigError(`recipe.${block}.type: the "${plugin.type}" plugin does not declare what it reaches, so recipes may not use it`);
+      throw new ConfigError(
+        `recipe.${block}.type: the "${plugin.type}" plugin does not declare what it reaches, so recipes may not use it`,
+      );
     }
     const issues = recipeTargetIssues(this.recipePolicy(), (plugin.targets as (c: unknown) => Target[])(config), `recipe.${block}`);
-    if (issues.length) throw new ConfigError(`the inline recipe reaches beyond what this worker grants recipes (${this.configPath})`, issues);
+    if (issues.length)
+      throw new ConfigError(`the inline recipe reaches beyond what this worker grants recipes (${this.configPath})`, issues);
   }
 
   async hwmStore(collector: Collector, secrets: SecretResolver, ctx: PluginContext): Promise<HwmStore> {

@@ -76,11 +76,17 @@ export class SecretResolver {
   async resolve(ref: string, field = 'config'): Promise<string> {
     const body = ref.startsWith('${') && ref.endsWith('}') ? ref.slice(2, -1) : ref;
     if (!body || /[${}\s]/.test(body)) {
-      throw new SecretError(`${field}: "${body.slice(0, 80)}" is not a secret reference (write \${NAME}, \${file:name} or \${aws-sm:name#key})`, { field });
+      throw new SecretError(
+        `${field}: "${body.slice(0, 80)}" is not a secret reference (write \${NAME}, \${file:name} or \${aws-sm:name#key})`,
+        { field },
+      );
     }
     // Before any lookup: an out-of-scope reference is not even looked for.
     if (this.scope && !this.scope.allows(body)) {
-      throw new SecretError(`${field}: \${${body.slice(0, 120)}} may not be resolved here (${this.scope.rule})`, { ref: body.slice(0, 120), field });
+      throw new SecretError(`${field}: \${${body.slice(0, 120)}} may not be resolved here (${this.scope.rule})`, {
+        ref: body.slice(0, 120),
+        field,
+      });
     }
     const m = SCHEME.exec(body);
     const scheme = m ? m[1]! : '';
@@ -169,9 +175,19 @@ export class SecretResolver {
     return v;
   }
 
-  private async fromFile(name: string, ref: string, field: string): Promise<{ found: true; value: string } | { found: false; looked: string }> {
+  private async fromFile(
+    name: string,
+    ref: string,
+    field: string,
+  ): Promise<{ found: true; value: string } | { found: false; looked: string }> {
     const segments = name.split('/');
-    if (!name || isAbsolute(name) || name.includes('\\') || name.includes('\0') || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    if (
+      !name ||
+      isAbsolute(name) ||
+      name.includes('\\') ||
+      name.includes('\0') ||
+      segments.some((s) => s === '' || s === '.' || s === '..')
+    ) {
       throw new SecretError(
         `${field}: secret file name in \${${ref}} must be a relative path inside ${this.secretDir} (no "..", no leading "/")`,
         { ref, field },
@@ -188,7 +204,10 @@ export class SecretResolver {
     try {
       real = await realpath(join(dir, name));
     } catch (e) {
-      const dangling = await lstat(join(dir, name)).then((s) => s.isSymbolicLink(), () => false);
+      const dangling = await lstat(join(dir, name)).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
       return { found: false, looked: `file ${shown} (${dangling ? 'a symlink to a missing file' : fsReason(e)})` };
     }
     // Symlinks may point anywhere inside the directory (Kubernetes' `..data/...` layout) but not out of it.
@@ -265,12 +284,22 @@ export class SecretResolver {
     const v = parsed[jsonKey];
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     if (typeof v !== 'string' || !v) {
-      throw new SecretError(`${field}: key "${jsonKey}" of ${where} for \${${ref}} is ${v === '' ? 'empty' : 'not a string'}`, { ref, field });
+      throw new SecretError(`${field}: key "${jsonKey}" of ${where} for \${${ref}} is ${v === '' ? 'empty' : 'not a string'}`, {
+        ref,
+        field,
+      });
     }
     return v;
   }
 
-  private fetchCached(secretId: string, region: string, endpoint: string | undefined, where: string, ref: string, field: string): Promise<string> {
+  private fetchCached(
+    secretId: string,
+    region: string,
+    endpoint: string | undefined,
+    where: string,
+    ref: string,
+    field: string,
+  ): Promise<string> {
     const key = `${region}\n${endpoint ?? ''}\n${secretId}`;
     const now = Date.now();
     for (const [k, e] of smCache) if (e.expires <= now) smCache.delete(k);
@@ -287,7 +316,14 @@ export class SecretResolver {
     return value;
   }
 
-  private async fetchAwsSm(secretId: string, region: string, endpoint: string | undefined, where: string, ref: string, field: string): Promise<string> {
+  private async fetchAwsSm(
+    secretId: string,
+    region: string,
+    endpoint: string | undefined,
+    where: string,
+    ref: string,
+    field: string,
+  ): Promise<string> {
     const client = this.smClient(region, endpoint);
     let out;
     try {
@@ -299,10 +335,13 @@ export class SecretResolver {
     if (out.SecretBinary !== undefined) {
       const text = utf8(out.SecretBinary);
       if (text === undefined) {
-        throw new SecretError(`${field}: ${where} for \${${ref}} holds binary data that is not UTF-8 text; store it as a (e.g. base64) SecretString`, {
-          ref,
-          field,
-        });
+        throw new SecretError(
+          `${field}: ${where} for \${${ref}} holds binary data that is not UTF-8 text; store it as a (e.g. base64) SecretString`,
+          {
+            ref,
+            field,
+          },
+        );
       }
       return text;
     }
@@ -313,7 +352,11 @@ export class SecretResolver {
     // Static credentials only when the caller gave its own env; otherwise the SDK's default chain (IRSA, profiles...).
     const own = this.env !== process.env && this.env.AWS_ACCESS_KEY_ID && this.env.AWS_SECRET_ACCESS_KEY;
     const credentials = own
-      ? { accessKeyId: this.env.AWS_ACCESS_KEY_ID!, secretAccessKey: this.env.AWS_SECRET_ACCESS_KEY!, sessionToken: this.env.AWS_SESSION_TOKEN || undefined }
+      ? {
+          accessKeyId: this.env.AWS_ACCESS_KEY_ID!,
+          secretAccessKey: this.env.AWS_SECRET_ACCESS_KEY!,
+          sessionToken: this.env.AWS_SESSION_TOKEN || undefined,
+        }
       : undefined;
     const key = `${region}\n${endpoint ?? ''}\n${credentials ? `${credentials.accessKeyId}\n${credentials.secretAccessKey}` : ''}`;
     let client = smClients.get(key);
@@ -367,7 +410,10 @@ function awsError(e: unknown, where: string, ref: string, field: string): Error 
     case 'InvalidSignatureException':
     case 'ExpiredTokenException':
     case 'CredentialsProviderError':
-      return new AuthError(`${field}: reading ${where} for \${${ref}} was refused (${name}: ${msg}); grant secretsmanager:GetSecretValue on it`, details);
+      return new AuthError(
+        `${field}: reading ${where} for \${${ref}} was refused (${name}: ${msg}); grant secretsmanager:GetSecretValue on it`,
+        details,
+      );
     case 'DecryptionFailure':
       return new AuthError(`${field}: ${where} for \${${ref}} cannot be decrypted (${name}); grant kms:Decrypt on its KMS key`, details);
     case 'InvalidRequestException':
@@ -401,4 +447,3 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
-

@@ -15,7 +15,8 @@ const R = REDACTED;
 const END = `[^\\s;&,"'<>)\\]}]`;
 const QUOTED = `"(?:[^"\\\\\\r\\n]|\\\\.)*"|'(?:[^'\\\\\\r\\n]|\\\\.)*'`;
 /** Parameter and field names whose values are credentials (the name ends with one of these words). */
-const SECRET_WORD = '(?:authorization|password|passwd|pwd|secret|token|signature|accountkey|account_key|apikey|api_key|api-key|privatekey|private_key|credential|credentials|secret_access_key|secretaccesskey)';
+const SECRET_WORD =
+  '(?:authorization|password|passwd|pwd|secret|token|signature|accountkey|account_key|apikey|api_key|api-key|privatekey|private_key|credential|credentials|secret_access_key|secretaccesskey)';
 
 /**
  * Vendors' credential shapes, registered by the runtime from its connectors (Connector.secretPatterns):
@@ -113,7 +114,8 @@ function scrubErrorInner(err: unknown, known: string[], depth: number, seen: Wea
   if (err.stack !== undefined) define('stack', s(err.stack));
   // `name` is often a prototype getter (CollectorError) or inherited; only own values are copied.
   const ownName = Object.getOwnPropertyDescriptor(err, 'name');
-  if (ownName && 'value' in ownName) define('name', typeof ownName.value === 'string' ? s(ownName.value) : ownName.value, ownName.enumerable);
+  if (ownName && 'value' in ownName)
+    define('name', typeof ownName.value === 'string' ? s(ownName.value) : ownName.value, ownName.enumerable);
   for (const key of Object.keys(err)) {
     if (key === 'message' || key === 'stack' || key === 'name' || key === 'cause') continue;
     const v = scrubData((err as unknown as Record<string, unknown>)[key], key, known, depth, seen);

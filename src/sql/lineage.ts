@@ -7,17 +7,7 @@
  * table references are read from the AST. Nothing extracts tables from text: what the parsers cannot
  * read comes back as `unparseable`.
  */
-import {
-  type LexerOptions,
-  type Token,
-  findQueryAs,
-  isOp,
-  isTrivia,
-  isWord,
-  leadingTokens,
-  lexerOptionsFor,
-  tokenize,
-} from './masking';
+import { type LexerOptions, type Token, findQueryAs, isOp, isTrivia, isWord, leadingTokens, lexerOptionsFor, tokenize } from './masking';
 import type { SqlDialect } from './dialect';
 import { type SqlContext, readQualifiedName, resolveObject, skipWords, viewKeywordEnd } from './statements';
 
@@ -421,7 +411,9 @@ function normaliseQuery(query: string): string {
     } else if (isWord(x, 'FROM') && !isWord(t[i - 1], 'DISTINCT')) {
       frame.inFrom = true;
       frame.afterOn = false;
-    } else if (isWord(x, 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'SELECT')) {
+    } else if (
+      isWord(x, 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'SELECT')
+    ) {
       frame.inFrom = false;
       frame.afterOn = false;
     } else if (isWord(x, 'ON') && frame.inFrom) {
@@ -468,7 +460,12 @@ function normaliseQuery(query: string): string {
     } else if (isWord(x, 'WITHIN') && isWord(t[i + 1], 'GROUP') && isOp(t[i + 2], '(')) {
       const close = partnerOf(i + 2);
       if (close > 0) drop(i, close + 1);
-    } else if (isWord(x, 'FOR') && isWord(t[i + 1], 'TIMESTAMP', 'VERSION', 'SYSTEM_TIME', 'SYSTEM_VERSION') && isWord(t[i + 2], 'AS') && isWord(t[i + 3], 'OF')) {
+    } else if (
+      isWord(x, 'FOR') &&
+      isWord(t[i + 1], 'TIMESTAMP', 'VERSION', 'SYSTEM_TIME', 'SYSTEM_VERSION') &&
+      isWord(t[i + 2], 'AS') &&
+      isWord(t[i + 3], 'OF')
+    ) {
       // Iceberg time travel: the version or instant does not change which table is read.
       const end = skipValue(t, i + 4, partnerOf);
       if (end > 0) drop(i, end);
@@ -616,7 +613,8 @@ class Collector {
         continue;
       }
       const expr = item.expr;
-      if (isNode(expr) && expr.type === 'tables') this.from(expr.expr, scope); // parenthesised join
+      if (isNode(expr) && expr.type === 'tables')
+        this.from(expr.expr, scope); // parenthesised join
       else this.walk(expr, scope);
       for (const [k, v] of Object.entries(item)) if (k !== 'expr' && k !== 'as') this.walk(v, scope);
     }

@@ -93,8 +93,29 @@ const TWO_CHAR_OPERATORS = new Set(['<>', '<=', '>=', '!=', '||', '->', '=>', ':
  * number. Only used to decide whether digits after a dot are part of a qualified name.
  */
 const NOT_A_NAME = new Set([
-  'SELECT', 'WHERE', 'AND', 'OR', 'NOT', 'IN', 'THEN', 'ELSE', 'WHEN', 'CASE', 'BETWEEN', 'LIKE',
-  'IS', 'ON', 'BY', 'HAVING', 'LIMIT', 'OFFSET', 'VALUES', 'RETURN', 'AS', 'END', 'DISTINCT',
+  'SELECT',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'IN',
+  'THEN',
+  'ELSE',
+  'WHEN',
+  'CASE',
+  'BETWEEN',
+  'LIKE',
+  'IS',
+  'ON',
+  'BY',
+  'HAVING',
+  'LIMIT',
+  'OFFSET',
+  'VALUES',
+  'RETURN',
+  'AS',
+  'END',
+  'DISTINCT',
 ]);
 
 const INT_RE = /^\d(?:_?\d)*$/;
@@ -240,13 +261,7 @@ export class Lexer {
   /** Digits right after `name.` are a name part (`x.3d`, Hive `db.2023_sales`), never a number. */
   private afterNameDot(i: number): boolean {
     const dot = this.prev;
-    return (
-      dot !== null &&
-      dot.type === 'operator' &&
-      dot.text === '.' &&
-      dot.end === i &&
-      this.isNameEnd(this.prevPrev, dot.start)
-    );
+    return dot !== null && dot.type === 'operator' && dot.text === '.' && dot.end === i && this.isNameEnd(this.prevPrev, dot.start);
   }
 
   /**

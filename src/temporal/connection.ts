@@ -65,7 +65,12 @@ async function withDeadline<T>(what: string, address: string, p: Promise<T>): Pr
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new ConfigError(`cannot reach Temporal at ${address} within ${CONNECT_TIMEOUT_MS / 1000}s (${what}); check TEMPORAL_ADDRESS, TLS and network`)),
+      () =>
+        reject(
+          new ConfigError(
+            `cannot reach Temporal at ${address} within ${CONNECT_TIMEOUT_MS / 1000}s (${what}); check TEMPORAL_ADDRESS, TLS and network`,
+          ),
+        ),
       CONNECT_TIMEOUT_MS,
     );
   });
@@ -88,7 +93,13 @@ export async function connectClient(target: TemporalTarget, dataConverter?: Data
   const connection = await withDeadline(
     'client connection',
     target.address,
-    Connection.connect({ address, ...(tls !== undefined ? { tls } : {}), ...(apiKey ? { apiKey } : {}), ...(metadata ? { metadata } : {}), connectTimeout: CONNECT_TIMEOUT_MS }),
+    Connection.connect({
+      address,
+      ...(tls !== undefined ? { tls } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...(metadata ? { metadata } : {}),
+      connectTimeout: CONNECT_TIMEOUT_MS,
+    }),
   );
   // Connection.connect is lazy about auth; a cheap call proves the address and credentials work.
   await withDeadline('health check', target.address, connection.healthService.check({}));

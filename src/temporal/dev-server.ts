@@ -72,13 +72,33 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startDevServer(options: { stateDir: string; port?: number; uiPort?: number; log?: (msg: string) => void }): Promise<DevServer> {
+export async function startDevServer(options: {
+  stateDir: string;
+  port?: number;
+  uiPort?: number;
+  log?: (msg: string) => void;
+}): Promise<DevServer> {
   const bin = findTemporalCli();
   const dir = join(options.stateDir, 'temporal');
   mkdirSync(dir, { recursive: true });
   const port = await pickPort(options.port ?? 7233);
   const uiPort = await pickPort(options.uiPort ?? (port === 7233 ? 8233 : port + 1000));
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dir, 'dev.db'), '--namespace', 'default', '--log-level', 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    join(dir, 'dev.db'),
+    '--namespace',
+    'default',
+    '--log-level',
+    'error',
+  ];
   const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -89,7 +109,8 @@ export async function startDevServer(options: { stateDir: string; port?: number;
   process.once('exit', kill);
   const deadline = Date.now() + 60_000;
   while (!(await accepts(port))) {
-    if (proc.exitCode !== null) throw new ConfigError(`the embedded Temporal dev server exited (${bin} ${args.join(' ')}): ${stderr.trim()}`);
+    if (proc.exitCode !== null)
+      throw new ConfigError(`the embedded Temporal dev server exited (${bin} ${args.join(' ')}): ${stderr.trim()}`);
     if (Date.now() > deadline) {
       kill();
       throw new ConfigError(`the embedded Temporal dev server did not listen on 127.0.0.1:${port} within 60s: ${stderr.trim()}`);

@@ -84,7 +84,9 @@ export function hwmStoreConformance(name: string, harness: HwmHarness): void {
       const store = await fx.store();
       await store.compareAndSet('many', null, '2024-11-01T00:00:00Z');
       const { version } = await store.get('many');
-      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.compareAndSet('many', version, `2024-11-0${i + 2}T00:00:00Z`)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => store.compareAndSet('many', version, `2024-11-0${i + 2}T00:00:00Z`)),
+      );
       const won = results.filter((r): r is PromiseFulfilledResult<HwmState> => r.status === 'fulfilled');
       assert.equal(won.length, 1, results.map((r) => r.status).join());
       for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof HwmConflictError, String(r.reason));
@@ -133,7 +135,12 @@ export function hwmStoreConformance(name: string, harness: HwmHarness): void {
     it('commitHwm moves only forward and is idempotent for its own earlier write', async () => {
       const fx = await harness.fixture();
       const store = await fx.store();
-      const run = { collector: 'a', hwmVersion: null, hwmBefore: null, window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' } };
+      const run = {
+        collector: 'a',
+        hwmVersion: null,
+        hwmBefore: null,
+        window: { start: '2026-11-01T00:00:00.000Z', end: '2026-11-02T00:00:00.000Z' },
+      };
       assert.equal((await commitHwm(store, run)).advanced, true);
       // The same commit retried after a lost response finds its own value: success, no change.
       const again = await commitHwm(store, run);

@@ -45,8 +45,25 @@ export interface LandingHarness {
 }
 
 const NAMES_REFUSED = [
-  '../escape.csv', 'a/../../b.csv', '/etc/passwd', 'C:/x.csv', 'a\\b.csv', 'a\\..\\b.csv', 'a\u0000b.csv', 'bell\u0007.csv',
-  'line\nbreak.csv', 'tab\there.csv', 'a\u007fb.csv', 'a//b.csv', '.', '..', 'x/./y', 'dir/', 'x/', '', 'x'.repeat(1100),
+  '../escape.csv',
+  'a/../../b.csv',
+  '/etc/passwd',
+  'C:/x.csv',
+  'a\\b.csv',
+  'a\\..\\b.csv',
+  'a\u0000b.csv',
+  'bell\u0007.csv',
+  'line\nbreak.csv',
+  'tab\there.csv',
+  'a\u007fb.csv',
+  'a//b.csv',
+  '.',
+  '..',
+  'x/./y',
+  'dir/',
+  'x/',
+  '',
+  'x'.repeat(1100),
 ];
 
 const TMP_PREFIX = '.collector-tmp/';
@@ -66,60 +83,76 @@ export function landingConformance(name: string, harness: LandingHarness): void 
     const put = (lz: LandingZone, f: OutgoingFile, objectName: string, signal = new AbortController().signal): Promise<PutOutcome> =>
       lz.put(f, objectName, { signal });
 
-    it('creates 0 B, 1 KiB and multi-block objects once, byte-identical, with progress to the last byte', { timeout: 120_000 }, async () => {
-      const fx = await harness.fixture();
-      const lz = await fx.landing();
-      const sizes = [0, 1024, harness.multiBlockBytes];
-      for (const size of sizes) {
-        const f = await file(size);
-        let progress = 0;
-        assert.equal(await lz.put(f, `2024/s${size}.csv`, { signal: new AbortController().signal, onProgress: (n) => (progress = n) }), 'created');
-        assert.equal(progress, size, `progress of ${size} B`);
-        assert.ok((await fx.read(`2024/s${size}.csv`)).equals(await readAll(f.path)), `${size} B differ after reading back`);
-      }
-      assert.deepEqual(visible(await fx.list()), sizes.map((s) => `2024/s${s}.csv`).sort());
-      await lz.close();
-    });
-
-    it('the same content again is already-present (also from a new instance); other content is a ConflictError', { timeout: 120_000 }, async () => {
-      const fx = await harness.fixture();
-      for (const size of [0, 1000, harness.multiBlockBytes]) {
-        const f = await file(size);
-        const objectName = `r${size}.csv`;
+    it(
+      'creates 0 B, 1 KiB and multi-block objects once, byte-identical, with progress to the last byte',
+      { timeout: 120_000 },
+      async () => {
+        const fx = await harness.fixture();
         const lz = await fx.landing();
-        assert.equal(await put(lz, f, objectName), 'created');
-        assert.equal(await put(lz, f, objectName), 'already-present', `${size} B, same instance`);
-        const again = await fx.landing();
-        assert.equal(await put(again, f, objectName), 'already-present', `${size} B, new instance`);
-        const other = await file(size === 0 ? 10 : size, 7);
-        await assert.rejects(put(again, other, objectName), (e: unknown) => {
-          assert.ok(e instanceof ConflictError, `${size} B: ${String(e)}`);
-          assert.equal(e.nonRetryable, true);
-          assert.ok(e.message.includes(objectName), e.message);
-          return true;
-        });
-        assert.ok((await fx.read(objectName)).equals(await readAll(f.path)), 'the existing object is untouched');
-        await Promise.all([lz.close(), again.close()]);
-      }
-      assert.deepEqual(visible(await fx.list()), ['r0.csv', 'r1000.csv', `r${harness.multiBlockBytes}.csv`].sort());
-    });
+        const sizes = [0, 1024, harness.multiBlockBytes];
+        for (const size of sizes) {
+          const f = await file(size);
+          let progress = 0;
+          assert.equal(
+            await lz.put(f, `2024/s${size}.csv`, { signal: new AbortController().signal, onProgress: (n) => (progress = n) }),
+            'created',
+          );
+          assert.equal(progress, size, `progress of ${size} B`);
+          assert.ok((await fx.read(`2024/s${size}.csv`)).equals(await readAll(f.path)), `${size} B differ after reading back`);
+        }
+        assert.deepEqual(visible(await fx.list()), sizes.map((s) => `2024/s${s}.csv`).sort());
+        await lz.close();
+      },
+    );
 
-    if (harness.atomicCreate) it('two writers racing for one name: one creates, the other is already-present or a ConflictError', { timeout: 120_000 }, async () => {
-      const fx = await harness.fixture();
-      const [a, b] = await Promise.all([fx.landing(), fx.landing()]);
-      const same = await file(harness.multiBlockBytes);
-      const r1 = await Promise.all([put(a, same, 'same.csv'), put(b, same, 'same.csv')]);
-      assert.deepEqual([...r1].sort(), ['already-present', 'created']);
-      const [x, y] = [await file(harness.multiBlockBytes, 1), await file(harness.multiBlockBytes, 2)];
-      const r2 = await Promise.allSettled([put(a, x, 'diff.csv'), put(b, y, 'diff.csv')]);
-      assert.equal(r2.filter((r) => r.status === 'fulfilled').length, 1, r2.map((r) => r.status).join());
-      const lost = r2.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
-      assert.ok(lost.reason instanceof ConflictError, String(lost.reason));
-      const winner = r2[0]!.status === 'fulfilled' ? x : y;
-      assert.ok((await fx.read('diff.csv')).equals(await readAll(winner.path)));
-      assert.deepEqual(visible(await fx.list()), ['diff.csv', 'same.csv']);
-      await Promise.all([a.close(), b.close()]);
-    });
+    it(
+      'the same content again is already-present (also from a new instance); other content is a ConflictError',
+      { timeout: 120_000 },
+      async () => {
+        const fx = await harness.fixture();
+        for (const size of [0, 1000, harness.multiBlockBytes]) {
+          const f = await file(size);
+          const objectName = `r${size}.csv`;
+          const lz = await fx.landing();
+          assert.equal(await put(lz, f, objectName), 'created');
+          assert.equal(await put(lz, f, objectName), 'already-present', `${size} B, same instance`);
+          const again = await fx.landing();
+          assert.equal(await put(again, f, objectName), 'already-present', `${size} B, new instance`);
+          const other = await file(size === 0 ? 10 : size, 7);
+          await assert.rejects(put(again, other, objectName), (e: unknown) => {
+            assert.ok(e instanceof ConflictError, `${size} B: ${String(e)}`);
+            assert.equal(e.nonRetryable, true);
+            assert.ok(e.message.includes(objectName), e.message);
+            return true;
+          });
+          assert.ok((await fx.read(objectName)).equals(await readAll(f.path)), 'the existing object is untouched');
+          await Promise.all([lz.close(), again.close()]);
+        }
+        assert.deepEqual(visible(await fx.list()), ['r0.csv', 'r1000.csv', `r${harness.multiBlockBytes}.csv`].sort());
+      },
+    );
+
+    if (harness.atomicCreate)
+      it(
+        'two writers racing for one name: one creates, the other is already-present or a ConflictError',
+        { timeout: 120_000 },
+        async () => {
+          const fx = await harness.fixture();
+          const [a, b] = await Promise.all([fx.landing(), fx.landing()]);
+          const same = await file(harness.multiBlockBytes);
+          const r1 = await Promise.all([put(a, same, 'same.csv'), put(b, same, 'same.csv')]);
+          assert.deepEqual([...r1].sort(), ['already-present', 'created']);
+          const [x, y] = [await file(harness.multiBlockBytes, 1), await file(harness.multiBlockBytes, 2)];
+          const r2 = await Promise.allSettled([put(a, x, 'diff.csv'), put(b, y, 'diff.csv')]);
+          assert.equal(r2.filter((r) => r.status === 'fulfilled').length, 1, r2.map((r) => r.status).join());
+          const lost = r2.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+          assert.ok(lost.reason instanceof ConflictError, String(lost.reason));
+          const winner = r2[0]!.status === 'fulfilled' ? x : y;
+          assert.ok((await fx.read('diff.csv')).equals(await readAll(winner.path)));
+          assert.deepEqual(visible(await fx.list()), ['diff.csv', 'same.csv']);
+          await Promise.all([a.close(), b.close()]);
+        },
+      );
 
     it('refuses names that are unsafe or escape the landing path, before any I/O', async () => {
       const fx = await harness.fixture();
@@ -156,7 +189,7 @@ export function landingConformance(name: string, harness: LandingHarness): void 
       await lz.close();
     });
 
-    it('cancellation rejects with the signal\'s reason and publishes nothing', { timeout: 60_000 }, async () => {
+    it("cancellation rejects with the signal's reason and publishes nothing", { timeout: 60_000 }, async () => {
       const fx = await harness.fixture();
       const lz = await fx.landing();
       const f = await file(harness.multiBlockBytes);
@@ -170,17 +203,18 @@ export function landingConformance(name: string, harness: LandingHarness): void 
     });
 
     // A store without object metadata (a directory) relies on the run's manifest instead.
-    if (harness.keepsMetadata) it('stores the sha256 and the run metadata with the object', async () => {
-      const fx = await harness.fixture();
-      assert.ok(fx.metadata, 'the fixture reads metadata back');
-      const lz = await fx.landing();
-      const f = await file(1024);
-      assert.equal(await put(lz, f, 'meta.csv'), 'created');
-      const meta = await fx.metadata('meta.csv');
-      assert.equal(meta.sha256, f.sha256);
-      for (const [k, v] of Object.entries(f.metadata)) assert.equal(meta[k], v, k);
-      await lz.close();
-    });
+    if (harness.keepsMetadata)
+      it('stores the sha256 and the run metadata with the object', async () => {
+        const fx = await harness.fixture();
+        assert.ok(fx.metadata, 'the fixture reads metadata back');
+        const lz = await fx.landing();
+        const f = await file(1024);
+        assert.equal(await put(lz, f, 'meta.csv'), 'created');
+        const meta = await fx.metadata('meta.csv');
+        assert.equal(meta.sha256, f.sha256);
+        for (const [k, v] of Object.entries(f.metadata)) assert.equal(meta[k], v, k);
+        await lz.close();
+      });
 
     it('describe() names the location and holds no secret', async () => {
       const fx = await harness.fixture();
@@ -191,18 +225,22 @@ export function landingConformance(name: string, harness: LandingHarness): void 
       await lz.close();
     });
 
-    it('testConnection passes with full permissions, says no secret, and writes nothing outside .collector-tmp/', { timeout: 60_000 }, async () => {
-      const fx = await harness.fixture();
-      const lz = await fx.landing();
-      const checks = await lz.testConnection();
-      assert.ok(checks.length > 1);
-      for (const c of checks) {
-        assert.ok(c.ok, `${c.name}: ${c.detail}`);
-        for (const s of fx.secrets) assert.ok(!JSON.stringify(c).includes(s), `secret in check ${c.name}`);
-      }
-      assert.deepEqual(visible(await fx.list()), []);
-      await lz.close();
-    });
+    it(
+      'testConnection passes with full permissions, says no secret, and writes nothing outside .collector-tmp/',
+      { timeout: 60_000 },
+      async () => {
+        const fx = await harness.fixture();
+        const lz = await fx.landing();
+        const checks = await lz.testConnection();
+        assert.ok(checks.length > 1);
+        for (const c of checks) {
+          assert.ok(c.ok, `${c.name}: ${c.detail}`);
+          for (const s of fx.secrets) assert.ok(!JSON.stringify(c).includes(s), `secret in check ${c.name}`);
+        }
+        assert.deepEqual(visible(await fx.list()), []);
+        await lz.close();
+      },
+    );
 
     it('close() may be called more than once', async () => {
       const fx = await harness.fixture();

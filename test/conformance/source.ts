@@ -12,7 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { API_OUTCOMES, type ApiOutcome, type ExtractContext, type ExtractUnit, type Source, type SourcePlugin, type UnitOutput } from '../../src/contracts/plugin';
+import {
+  API_OUTCOMES,
+  type ApiOutcome,
+  type ExtractContext,
+  type ExtractUnit,
+  type Source,
+  type SourcePlugin,
+  type UnitOutput,
+} from '../../src/contracts/plugin';
 import type { Window } from '../../src/contracts/window';
 import { runUnits, type ExtractCheckpoint, type ExtractedFile } from '../../src/extracts/run-units';
 import { validateFiles } from '../../src/extracts/validate';
@@ -40,8 +48,18 @@ export function sourceConformance<C>(name: string, setup: () => SourceConformanc
       return d;
     };
     const create = (signal: AbortSignal = new AbortController().signal): Source =>
-      s.plugin.create(s.config, { log: pino({ level: 'silent' }), signal, apiCall: (operation, outcome) => void reported.push([operation, outcome]) });
-    const extract = (source: Source, dir: string, signal: AbortSignal, checkpoint?: ExtractCheckpoint, onUnitDone: (cp: ExtractCheckpoint) => void = () => undefined) =>
+      s.plugin.create(s.config, {
+        log: pino({ level: 'silent' }),
+        signal,
+        apiCall: (operation, outcome) => void reported.push([operation, outcome]),
+      });
+    const extract = (
+      source: Source,
+      dir: string,
+      signal: AbortSignal,
+      checkpoint?: ExtractCheckpoint,
+      onUnitDone: (cp: ExtractCheckpoint) => void = () => undefined,
+    ) =>
       runUnits({
         source,
         sourceType: s.plugin.type,
@@ -65,7 +83,8 @@ export function sourceConformance<C>(name: string, setup: () => SourceConformanc
       }
     };
     /** Sorted data lines of each file: the comparison of two extracts that ran units in other orders. */
-    const contents = (files: ExtractedFile[]) => Object.fromEntries(files.map((f) => [f.kind, readFileSync(f.path, 'utf8').split('\r\n').slice(1).sort()]));
+    const contents = (files: ExtractedFile[]) =>
+      Object.fromEntries(files.map((f) => [f.kind, readFileSync(f.path, 'utf8').split('\r\n').slice(1).sort()]));
     let clean: { files: ExtractedFile[]; contents: Record<string, string[]> };
 
     before(async () => {
@@ -175,7 +194,11 @@ export function sourceConformance<C>(name: string, setup: () => SourceConformanc
       await source.close();
       assert.ok(started.length >= 1);
       assert.equal(started[0]!.writes, 0, 'the unit that started cancelled wrote rows');
-      assert.deepEqual(started.filter((u) => u.afterAbort).map((u) => u.key), [], 'units started after the cancellation');
+      assert.deepEqual(
+        started.filter((u) => u.afterAbort).map((u) => u.key),
+        [],
+        'units started after the cancellation',
+      );
       // Let anything the source left behind run, then check it wrote nothing.
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(writesAfterSettled, 0);
@@ -207,7 +230,9 @@ function extractCtx(window: Window, signal: AbortSignal): ExtractContext {
 
 /** The same source, except that the unit `key` fails once its turn comes. */
 function failUnit(source: Source, key: string): Source {
-  return mapUnits(source, (unit) => (unit.key === key ? { key, run: () => Promise.reject(new Error('conformance: unit failed on purpose')) } : unit));
+  return mapUnits(source, (unit) =>
+    unit.key === key ? { key, run: () => Promise.reject(new Error('conformance: unit failed on purpose')) } : unit,
+  );
 }
 
 /** The same source, recording the key of every unit that runs. */

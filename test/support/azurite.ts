@@ -44,24 +44,31 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const main = join(ROOT, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
   const args = [
     main,
-    '--blobHost', '127.0.0.1',
-    '--blobPort', String(port),
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(port),
     '--silent',
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--loose',
     // Longer than the default 5 s so pooled client sockets are not closed under a slow test.
-    '--blobKeepAliveTimeout', '60',
+    '--blobKeepAliveTimeout',
+    '60',
   ];
   // Azurite refuses a location together with in-memory persistence.
   args.push(...(options.inMemory ? ['--inMemoryPersistence'] : ['--location', location]));
   const server: Started = startProcess(process.execPath, args, { cwd: location });
   const serviceUrl = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   // Any HTTP answer (even 403 for an unsigned request) means the server is listening.
-  await waitFor('azurite', async () => {
-    if (server.proc.exitCode !== null) throw new Error(`azurite exited with ${server.proc.exitCode}`);
-    return (await fetch(`${serviceUrl}?comp=list`)).status > 0;
-  }, 60_000).catch(async (e) => {
+  await waitFor(
+    'azurite',
+    async () => {
+      if (server.proc.exitCode !== null) throw new Error(`azurite exited with ${server.proc.exitCode}`);
+      return (await fetch(`${serviceUrl}?comp=list`)).status > 0;
+    },
+    60_000,
+  ).catch(async (e) => {
     await server.stop();
     rmSync(location, { recursive: true, force: true });
     throw new Error(`${(e as Error).message}\n${server.output()}`);

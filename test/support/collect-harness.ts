@@ -68,10 +68,19 @@ export function mockActivities(calls: string[], overrides: Partial<MockActivitie
       return { hostQueue: `${EXECUTOR}@h`, host: 'h' };
     },
     async extract() {
-      return { files: [{ kind: 'metadata', name: 'm.csv', rows: 1 }], warnings: ['w-extract'], counters: { units: 1 }, unitsDone: 1, unitsResumed: 0 };
+      return {
+        files: [{ kind: 'metadata', name: 'm.csv', rows: 1 }],
+        warnings: ['w-extract'],
+        counters: { units: 1 },
+        unitsDone: 1,
+        unitsResumed: 0,
+      };
     },
     async validate() {
-      return { files: [{ kind: 'metadata', name: 'm.csv', rows: 1, bytes: 1, sha256: 'a' }], manifest: { name: 'manifest.json', bytes: 1, sha256: 'b' } };
+      return {
+        files: [{ kind: 'metadata', name: 'm.csv', rows: 1, bytes: 1, sha256: 'a' }],
+        manifest: { name: 'manifest.json', bytes: 1, sha256: 'b' },
+      };
     },
     async upload() {
       return { objects: [], bytes: 0 };
@@ -110,13 +119,25 @@ export async function startHarness(interceptorModules: string[] = []): Promise<H
     server: { executable: { type: 'existing-path', path: join(ROOT, '.tools', 'venv', 'bin', 'temporal-test-server') } },
   });
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-  const bundle = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), workflowInterceptorModules: interceptorModules, logger: quiet });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: join(ROOT, 'workflows', 'index.ts'),
+    workflowInterceptorModules: interceptorModules,
+    logger: quiet,
+  });
   return { env, bundle };
 }
 
 export type RunOutcome =
   | { ok: true; summary: RunSummary; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined; ended: string[] }
-  | { ok: false; message: string; error: WorkflowFailedError; calls: string[]; handle: WorkflowHandle; progress: Progress | undefined; ended: string[] };
+  | {
+      ok: false;
+      message: string;
+      error: WorkflowFailedError;
+      calls: string[];
+      handle: WorkflowHandle;
+      progress: Progress | undefined;
+      ended: string[];
+    };
 
 let seq = 0;
 
@@ -145,13 +166,23 @@ export async function runCollect(
   // Each queue serves only its own set, as the plugin registers them: a step sent to the wrong queue fails.
   const only = (host: boolean) => Object.fromEntries(Object.entries(activities).filter(([name]) => HOST_STEPS.has(name) === host));
   const workers = await Promise.all([
-    Worker.create({ connection: h.env.nativeConnection, taskQueue: EXECUTOR, workflowBundle: h.bundle, activities: only(false), sinks: endedSink(ended) }),
-    ...(opts.hostQueues ?? [`${EXECUTOR}@h`]).map((taskQueue) => Worker.create({ connection: h.env.nativeConnection, taskQueue, activities: only(true) })),
+    Worker.create({
+      connection: h.env.nativeConnection,
+      taskQueue: EXECUTOR,
+      workflowBundle: h.bundle,
+      activities: only(false),
+      sinks: endedSink(ended),
+    }),
+    ...(opts.hostQueues ?? [`${EXECUTOR}@h`]).map((taskQueue) =>
+      Worker.create({ connection: h.env.nativeConnection, taskQueue, activities: only(true) }),
+    ),
   ]);
   const running = workers.map((w) => w.run());
   try {
     const workflowId = `wf-${++seq}`;
-    const handle = opts.start ? await opts.start(workflowId) : await h.env.client.workflow.start('collect', { taskQueue: EXECUTOR, workflowId, args });
+    const handle = opts.start
+      ? await opts.start(workflowId)
+      : await h.env.client.workflow.start('collect', { taskQueue: EXECUTOR, workflowId, args });
     // Driven before waiting for the result: waiting on the result lets the server skip time, and a
     // driver that signals at the approval gate must get there before the gate's timer fires.
     await opts.drive?.(handle, calls);

@@ -65,7 +65,14 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       for (const [name, c] of Object.entries(collectors)) {
         out[name] = {
           executor: c.executor ?? 'collectors',
-          source: { type: 'athena', region: 'us-east-1', endpoint: athena.endpoint, accessKeyId: '${E2E_AWS_KEY}', secretAccessKey: '${E2E_AWS_SECRET}', ...(c.source ?? {}) },
+          source: {
+            type: 'athena',
+            region: 'us-east-1',
+            endpoint: athena.endpoint,
+            accessKeyId: '${E2E_AWS_KEY}',
+            secretAccessKey: '${E2E_AWS_SECRET}',
+            ...(c.source ?? {}),
+          },
           landing: c.landing ?? { type: 'filesystem', path: landingDir },
           ...(c.hwm ? { hwm: c.hwm } : {}),
           options: { initialLookback: '2d', safetyLag: '0s', heartbeatTimeout: '4s', hostPickupTimeout: '6s', ...(c.options ?? {}) },
@@ -78,7 +85,17 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       const abort = new AbortController();
       let ready!: () => void;
       const running = new Promise<void>((r) => (ready = r));
-      const done = runCollectorWorkers({ log, connection, namespace: 'default', executors, configPath, stateDir, hostId, signal: abort.signal, onRunning: () => ready() });
+      const done = runCollectorWorkers({
+        log,
+        connection,
+        namespace: 'default',
+        executors,
+        configPath,
+        stateDir,
+        hostId,
+        signal: abort.signal,
+        onRunning: () => ready(),
+      });
       await Promise.race([running, done]);
       const stop = async () => {
         abort.abort();
@@ -89,11 +106,36 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
       return { stop };
     },
     async childWorker(executors, hostId, extraEnv = {}, extraArgs = []) {
-      const child = startProcess(process.execPath, [join(ROOT, 'bin', 'collector.js'), 'worker', '--config', configPath, '--state-dir', stateDir, ...executors.flatMap((e) => ['--executor', e]), ...extraArgs], {
-        env: { ...process.env, TEMPORAL_ADDRESS: temporal.server.address, COLLECTOR_HOST_ID: hostId, COLLECTOR_LOG_LEVEL: 'info', COLLECTOR_HEALTH_PORT: '0', COLLECTOR_METRICS_PORT: '0', ...extraEnv },
-      });
+      const child = startProcess(
+        process.execPath,
+        [
+          join(ROOT, 'bin', 'collector.js'),
+          'worker',
+          '--config',
+          configPath,
+          '--state-dir',
+          stateDir,
+          ...executors.flatMap((e) => ['--executor', e]),
+          ...extraArgs,
+        ],
+        {
+          env: {
+            ...process.env,
+            TEMPORAL_ADDRESS: temporal.server.address,
+            COLLECTOR_HOST_ID: hostId,
+            COLLECTOR_LOG_LEVEL: 'info',
+            COLLECTOR_HEALTH_PORT: '0',
+            COLLECTOR_METRICS_PORT: '0',
+            ...extraEnv,
+          },
+        },
+      );
       stops.push(() => child.stop('SIGKILL'));
-      await waitFor('"Starting collector worker" from the child worker', () => child.output().includes('Starting collector worker'), 60_000).catch((e) => {
+      await waitFor(
+        '"Starting collector worker" from the child worker',
+        () => child.output().includes('Starting collector worker'),
+        60_000,
+      ).catch((e) => {
         throw new Error(`${(e as Error).message}\n${child.output()}`);
       });
       return child;
@@ -104,7 +146,9 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
     },
     landed() {
       // What a consumer sees: dot-entries (the collector's .collector-tmp/) are not deliverables.
-      return readdirSync(landingDir).filter((f) => !f.startsWith('.')).sort();
+      return readdirSync(landingDir)
+        .filter((f) => !f.startsWith('.'))
+        .sort();
     },
     stagingDirs() {
       const d = join(stateDir, 'staging');

@@ -79,7 +79,12 @@ export async function startFaultProxy(upstream: string, initialPlan: FaultPlan =
 
   const server = createServer((req, res) => {
     n++;
-    const info: RequestInfo = { n, method: req.method ?? 'GET', url: (req.url ?? '/').replace(/sig=[^&]*/g, 'sig=-'), headers: req.headers };
+    const info: RequestInfo = {
+      n,
+      method: req.method ?? 'GET',
+      url: (req.url ?? '/').replace(/sig=[^&]*/g, 'sig=-'),
+      headers: req.headers,
+    };
     const fault = plan(info);
     log.push({ n, method: info.method, url: info.url, fault: describe(fault) });
     apply(fault, req, res);
@@ -96,7 +101,11 @@ export async function startFaultProxy(upstream: string, initialPlan: FaultPlan =
       req.on('end', () => {
         const code = fault.code ?? (fault.status === 503 ? 'ServerBusy' : 'InternalError');
         const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected by fault proxy</Message></Error>`;
-        res.writeHead(fault.status, { 'content-type': 'application/xml', 'x-ms-error-code': code, 'content-length': Buffer.byteLength(body) });
+        res.writeHead(fault.status, {
+          'content-type': 'application/xml',
+          'x-ms-error-code': code,
+          'content-length': Buffer.byteLength(body),
+        });
         res.end(body);
       });
       return;

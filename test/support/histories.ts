@@ -15,9 +15,13 @@ export const HISTORY_DIR = join(ROOT, 'test', 'fixtures', 'histories');
 export async function saveHistory(client: Client, workflowId: string, name: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
   const address = (client.connection as unknown as { options: { address: string } }).options.address;
-  const json = execFileSync(findTemporalCli(), ['workflow', 'show', '--address', address, '--namespace', client.options.namespace, '-w', workflowId, '-o', 'json'], {
-    encoding: 'utf8',
-  });
+  const json = execFileSync(
+    findTemporalCli(),
+    ['workflow', 'show', '--address', address, '--namespace', client.options.namespace, '-w', workflowId, '-o', 'json'],
+    {
+      encoding: 'utf8',
+    },
+  );
   mkdirSync(HISTORY_DIR, { recursive: true });
   writeFileSync(join(HISTORY_DIR, `${name}.json`), json);
 }

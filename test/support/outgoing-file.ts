@@ -8,7 +8,12 @@ import type { OutgoingFile } from '../../src/contracts/plugin';
 
 const MiB = 1024 * 1024;
 
-export async function makeOutgoingFile(path: string, size: number, seed = 0, metadata: Record<string, string> = { runid: 'run-1' }): Promise<OutgoingFile> {
+export async function makeOutgoingFile(
+  path: string,
+  size: number,
+  seed = 0,
+  metadata: Record<string, string> = { runid: 'run-1' },
+): Promise<OutgoingFile> {
   const base = randomBytes(MiB);
   const sha = createHash('sha256');
   const md5 = createHash('md5');

@@ -110,7 +110,13 @@ function toSqlError(e: unknown): SqlError {
   const table = /^Table with name (\S+) does not exist/.exec(msg);
   if (kind === 'Catalog' && table) return new SqlError('TABLE_NOT_FOUND', `Table '${table[1]}' does not exist`, 2, 1006);
   const column = /^Referenced column "([^"]+)" not found/.exec(msg);
-  if (kind === 'Binder' && column) return new SqlError('COLUMN_NOT_FOUND', `Column '${column[1]}' cannot be resolved or requester is not authorized to access requested resources`, 2, 1006);
+  if (kind === 'Binder' && column)
+    return new SqlError(
+      'COLUMN_NOT_FOUND',
+      `Column '${column[1]}' cannot be resolved or requester is not authorized to access requested resources`,
+      2,
+      1006,
+    );
   if (kind === 'Parser') return new SqlError('SYNTAX_ERROR', msg, 2, 1004);
   if (kind === 'Catalog' && /^Table with name/.test(msg)) return new SqlError('TABLE_NOT_FOUND', msg, 2, 1006);
   if (kind === 'Catalog' && /Function with name/.test(msg)) return new SqlError('FUNCTION_NOT_FOUND', msg, 2, 1006);
@@ -168,13 +174,15 @@ function protectBigInts(text: string, bigs: string[], tag: string): string {
   }
   return out;
 }
-const restoreBigInts = (text: string, bigs: string[], tag: string) => text.replace(new RegExp(`"${tag}(\\d+)"`, 'g'), (_, k: string) => bigs[Number(k)] ?? '0');
+const restoreBigInts = (text: string, bigs: string[], tag: string) =>
+  text.replace(new RegExp(`"${tag}(\\d+)"`, 'g'), (_, k: string) => bigs[Number(k)] ?? '0');
 
 /** Athena names unaliased expressions `_col<position>`; DuckDB would name them after their text. */
 function nameColumnsLikeAthena(statement: JsonValue): void {
   if (statement === null || typeof statement !== 'object' || Array.isArray(statement)) return;
   const node = statement.node;
-  if (node === null || typeof node !== 'object' || Array.isArray(node) || node.type !== 'SELECT_NODE' || !Array.isArray(node.select_list)) return;
+  if (node === null || typeof node !== 'object' || Array.isArray(node) || node.type !== 'SELECT_NODE' || !Array.isArray(node.select_list))
+    return;
   node.select_list.forEach((e, i) => {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) return;
     if (e.alias === '' && e.class !== 'COLUMN_REF' && e.class !== 'STAR') e.alias = `_col${i}`;
@@ -244,7 +252,7 @@ export class Engine {
         str(tApp, schema);
         str(tApp, lc(t.name));
         str(tApp, isView ? 'VIEW' : 'BASE TABLE');
-        str(tApp, isView ? t.viewSql ?? '' : undefined);
+        str(tApp, isView ? (t.viewSql ?? '') : undefined);
         const p = gen ? gen.params(catalogName, d.name, i) : [0, 0, 0, 0, 0];
         for (let k = 0; k < 5; k++) tApp.appendBigInt(BigInt(p[k] ?? 0));
         tApp.endRow();
@@ -261,7 +269,9 @@ export class Engine {
       `CREATE VIEW ${c}.${INFO}.tables AS SELECT table_catalog, table_schema, table_name, table_type FROM ${seedTables}
        UNION ALL SELECT * FROM (VALUES ${infoRows}) v(table_catalog, table_schema, table_name, table_type)`,
     );
-    await conn.run(`CREATE VIEW ${c}.${INFO}.views AS SELECT table_catalog, table_schema, table_name, view_definition FROM ${seedTables} WHERE table_type = 'VIEW'`);
+    await conn.run(
+      `CREATE VIEW ${c}.${INFO}.views AS SELECT table_catalog, table_schema, table_name, view_definition FROM ${seedTables} WHERE table_type = 'VIEW'`,
+    );
     const schemaRows = [...dbs.map((d) => lc(d.name)), 'information_schema'].map((s) => `(${lit(cat)}, ${lit(s)})`).join(', ');
     await conn.run(`CREATE VIEW ${c}.${INFO}.schemata AS SELECT * FROM (VALUES ${schemaRows}) v(catalog_name, schema_name)`);
     const columnsSelect = gen ? gen.sql.replace(/\b__seed_tables\b/g, seedTables) : `SELECT * FROM ${c}.${INFO}.__seed_columns`;
@@ -290,9 +300,7 @@ export class Engine {
   private async createDataTable(conn: DuckDBConnection, c: string, schema: string, t: SeedTable): Promise<void> {
     const cols = [...t.columns, ...t.partitionKeys];
     const seen = new Set<string>();
-    const defs = cols
-      .filter((x) => !seen.has(lc(x.name)) && seen.add(lc(x.name)))
-      .map((x) => `${ident(lc(x.name))} ${duckType(x.type)}`);
+    const defs = cols.filter((x) => !seen.has(lc(x.name)) && seen.add(lc(x.name))).map((x) => `${ident(lc(x.name))} ${duckType(x.type)}`);
     if (!defs.length) defs.push('"_" VARCHAR');
     await conn.run(`CREATE TABLE IF NOT EXISTS ${c}.${ident(schema)}.${ident(lc(t.name))} (${defs.join(', ')})`);
   }
@@ -317,11 +325,22 @@ export class Engine {
       if (tree.error === true) {
         const msg = String(tree.error_message ?? 'parse error');
         if (/Only SELECT statements/i.test(msg))
-          throw new SqlError('NOT_SUPPORTED', 'athena-local runs SELECT queries only; DDL and DML are recorded in history but do not change the seeded catalog', 2, 1006);
+          throw new SqlError(
+            'NOT_SUPPORTED',
+            'athena-local runs SELECT queries only; DDL and DML are recorded in history but do not change the seeded catalog',
+            2,
+            1006,
+          );
         throw toSqlError(`Parser Error: ${msg.replace(/^Parser Error: /, '')}`);
       }
       const statements = tree.statements;
-      if (!Array.isArray(statements) || statements.length !== 1) throw new SqlError('SYNTAX_ERROR', 'Only one sql statement is allowed. Got: ' + (Array.isArray(statements) ? statements.length : 0), 2, 1004);
+      if (!Array.isArray(statements) || statements.length !== 1)
+        throw new SqlError(
+          'SYNTAX_ERROR',
+          'Only one sql statement is allowed. Got: ' + (Array.isArray(statements) ? statements.length : 0),
+          2,
+          1004,
+        );
       const cat = lc(ctx.catalog);
       if (!this.seed.databases(ctx.catalog)) throw new SqlError('CATALOG_NOT_FOUND', `Catalog '${ctx.catalog}' does not exist`, 2, 1006);
       rewrite(tree, cat);
@@ -329,7 +348,12 @@ export class Engine {
       const des = await conn.runAndReadAll('SELECT json_deserialize_sql($1::VARCHAR)', [restoreBigInts(JSON.stringify(tree), bigs, tag)]);
       const rewritten = String(des.getRowsJS()[0]?.[0] ?? '');
       const schema = lc(ctx.database);
-      const use = schema === 'information_schema' ? `${ident(cat)}.${INFO}` : this.schemas.has(`${cat}.${schema}`) ? `${ident(cat)}.${ident(schema)}` : `${ident(cat)}.main`;
+      const use =
+        schema === 'information_schema'
+          ? `${ident(cat)}.${INFO}`
+          : this.schemas.has(`${cat}.${schema}`)
+            ? `${ident(cat)}.${ident(schema)}`
+            : `${ident(cat)}.main`;
       step();
       await conn.run(`USE ${use}`);
       const table = `__results.main.${ident(`q_${id}`)}`;

@@ -56,7 +56,8 @@ export class AwsError extends Error {
   }
 }
 
-export type FaultDecision = { kind: 'ok' } | { kind: 'throttle'; code: string } | { kind: 'server'; status: 500 | 503 } | { kind: 'denied' };
+export type FaultDecision =
+  { kind: 'ok' } | { kind: 'throttle'; code: string } | { kind: 'server'; status: 500 | 503 } | { kind: 'denied' };
 
 export class Faults {
   private readonly specs = new Map<string, FaultSpec>();

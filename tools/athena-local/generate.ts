@@ -38,19 +38,102 @@ const HISTORY_DAYS = 60;
 
 // 61 words (prime), so stepping through them with any step visits each once: unique names per table.
 const WORDS = [
-  'id', 'customer_id', 'order_id', 'amount', 'currency', 'created_at', 'updated_at', 'status', 'country', 'region',
-  'email', 'product_id', 'quantity', 'price', 'discount', 'channel', 'campaign_id', 'session_id', 'event_type', 'event_time',
-  'user_agent', 'ip_address', 'sku', 'category', 'brand', 'supplier_id', 'warehouse_id', 'shipment_id', 'carrier', 'tracking_number',
-  'invoice_id', 'account_id', 'balance', 'fx_rate', 'tax_amount', 'net_amount', 'gross_amount', 'payment_method', 'card_type', 'is_active',
-  'is_deleted', 'score', 'segment', 'cohort', 'source', 'medium', 'referrer', 'page_url', 'duration_ms', 'revenue',
-  'cost', 'margin', 'employee_id', 'department', 'manager_id', 'hire_date', 'ticket_id', 'priority', 'resolution', 'notes',
+  'id',
+  'customer_id',
+  'order_id',
+  'amount',
+  'currency',
+  'created_at',
+  'updated_at',
+  'status',
+  'country',
+  'region',
+  'email',
+  'product_id',
+  'quantity',
+  'price',
+  'discount',
+  'channel',
+  'campaign_id',
+  'session_id',
+  'event_type',
+  'event_time',
+  'user_agent',
+  'ip_address',
+  'sku',
+  'category',
+  'brand',
+  'supplier_id',
+  'warehouse_id',
+  'shipment_id',
+  'carrier',
+  'tracking_number',
+  'invoice_id',
+  'account_id',
+  'balance',
+  'fx_rate',
+  'tax_amount',
+  'net_amount',
+  'gross_amount',
+  'payment_method',
+  'card_type',
+  'is_active',
+  'is_deleted',
+  'score',
+  'segment',
+  'cohort',
+  'source',
+  'medium',
+  'referrer',
+  'page_url',
+  'duration_ms',
+  'revenue',
+  'cost',
+  'margin',
+  'employee_id',
+  'department',
+  'manager_id',
+  'hire_date',
+  'ticket_id',
+  'priority',
+  'resolution',
+  'notes',
   'attributes',
 ] as const;
 // 11 types (prime-friendly with step 7).
-const TYPES = ['bigint', 'string', 'int', 'double', 'decimal(12,2)', 'timestamp', 'date', 'boolean', 'string', 'array<string>', 'map<string,string>'] as const;
+const TYPES = [
+  'bigint',
+  'string',
+  'int',
+  'double',
+  'decimal(12,2)',
+  'timestamp',
+  'date',
+  'boolean',
+  'string',
+  'array<string>',
+  'map<string,string>',
+] as const;
 const PARTITION_KEYS = ['dt', 'region'] as const;
 const DOMAINS = ['sales', 'marketing', 'finance', 'product', 'logistics', 'support', 'hr', 'risk', 'web', 'iot', 'billing', 'growth'];
-const NOUNS = ['orders', 'customers', 'events', 'payments', 'invoices', 'sessions', 'shipments', 'tickets', 'accounts', 'products', 'clicks', 'refunds', 'leads', 'campaigns', 'inventory', 'employees'];
+const NOUNS = [
+  'orders',
+  'customers',
+  'events',
+  'payments',
+  'invoices',
+  'sessions',
+  'shipments',
+  'tickets',
+  'accounts',
+  'products',
+  'clicks',
+  'refunds',
+  'leads',
+  'campaigns',
+  'inventory',
+  'employees',
+];
 const WORKGROUPS = ['primary', 'analytics', 'etl', 'adhoc', 'reporting', 'data_science', 'finance_bi', 'marketing_ops'];
 const FORMATS: StorageFormat[] = ['parquet', 'parquet', 'parquet', 'orc', 'csv', 'json', 'iceberg', 'avro'];
 
@@ -103,8 +186,18 @@ class GeneratedSeed implements AthenaSeed {
     this.start = this.now - HISTORY_DAYS * DAY;
     this.catalogList = Array.from({ length: this.nCatalogs }, (_, c): CatalogInfo =>
       c === 0
-        ? { name: 'AwsDataCatalog', type: 'GLUE', description: 'Glue Data Catalog of account 000000000000', parameters: { 'catalog-id': '000000000000' } }
-        : { name: `lake_catalog_${String(c).padStart(2, '0')}`, type: 'HIVE', description: `Hive metastore ${c}`, parameters: { 'metadata-function': `arn:aws:lambda:us-east-1:000000000000:function:hms-${c}` } },
+        ? {
+            name: 'AwsDataCatalog',
+            type: 'GLUE',
+            description: 'Glue Data Catalog of account 000000000000',
+            parameters: { 'catalog-id': '000000000000' },
+          }
+        : {
+            name: `lake_catalog_${String(c).padStart(2, '0')}`,
+            type: 'HIVE',
+            description: `Hive metastore ${c}`,
+            parameters: { 'metadata-function': `arn:aws:lambda:us-east-1:000000000000:function:hms-${c}` },
+          },
     );
     this.dbList = Array.from({ length: o.databasesPerCatalog }, (_, d) => {
       const domain = DOMAINS[d % DOMAINS.length] as string;
@@ -151,7 +244,13 @@ class GeneratedSeed implements AthenaSeed {
     }
     const g = this.global(c, d, i);
     const s = this.o.seed;
-    return [hash32(s, g, 1) % WORDS.length, 1 + (hash32(s, g, 2) % (WORDS.length - 1)), hash32(s, g, 3) % TYPES.length, this.o.columnsPerTable, hash32(s, g, 4) % 3];
+    return [
+      hash32(s, g, 1) % WORDS.length,
+      1 + (hash32(s, g, 2) % (WORDS.length - 1)),
+      hash32(s, g, 3) % TYPES.length,
+      this.o.columnsPerTable,
+      hash32(s, g, 4) % 3,
+    ];
   }
   private tableName(c: number, d: number, i: number): string {
     const noun = NOUNS[hash32(this.o.seed, this.global(c, d, i), 5) % NOUNS.length] as string;
@@ -170,7 +269,8 @@ class GeneratedSeed implements AthenaSeed {
   tableAt(catalog: string, database: string, index: number): SeedTable {
     const c = this.catIndex(catalog);
     const d = this.dbIndex(database);
-    if (c < 0 || d < 0 || index < 0 || index >= this.o.tablesPerDatabase) throw new RangeError(`no table ${index} in ${catalog}.${database}`);
+    if (c < 0 || d < 0 || index < 0 || index >= this.o.tablesPerDatabase)
+      throw new RangeError(`no table ${index} in ${catalog}.${database}`);
     return this.table(c, d, index);
   }
   private table(c: number, d: number, i: number): SeedTable {

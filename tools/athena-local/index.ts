@@ -75,7 +75,8 @@ function signedRegion(req: IncomingMessage): string {
 
 function parseObject(text: string): JsonObject {
   const v: unknown = text.trim() ? JSON.parse(text) : {};
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AwsError('SerializationException', 400, 'Request body must be a JSON object', false);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new AwsError('SerializationException', 400, 'Request body must be a JSON object', false);
   return v as JsonObject;
 }
 
@@ -94,7 +95,8 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
   const known = new Set<string>(OPERATIONS);
   // A misspelt operation would never fire: refuse it.
   const checkOperation = (operation: string) => {
-    if (operation !== '*' && !known.has(operation)) throw new Error(`unknown operation "${operation}"; use "*" or one of ${OPERATIONS.join(', ')}`);
+    if (operation !== '*' && !known.has(operation))
+      throw new Error(`unknown operation "${operation}"; use "*" or one of ${OPERATIONS.join(', ')}`);
   };
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -112,7 +114,8 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
   const handleAthena = async (req: IncomingMessage, res: ServerResponse) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    if (!known.has(op)) return sendError(res, new AwsError('UnknownOperationException', 400, `Unknown operation ${target || '(no X-Amz-Target)'}`, false));
+    if (!known.has(op))
+      return sendError(res, new AwsError('UnknownOperationException', 400, `Unknown operation ${target || '(no X-Amz-Target)'}`, false));
     const operation = op as Operation;
     faults.count(operation);
     const caller = (callers[signingKey(req)] ??= { calls: 0, sessionToken: false });
@@ -132,15 +135,27 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       const arn = service.resourceArn(operation, input, signedRegion(req));
       return sendError(
         res,
-        new AwsError('AccessDeniedException', 400, `User: arn:aws:iam::${ACCOUNT}:user/local is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`, false),
+        new AwsError(
+          'AccessDeniedException',
+          400,
+          `User: arn:aws:iam::${ACCOUNT}:user/local is not authorized to perform: ${action} on resource: ${arn} because no identity-based policy allows the ${action} action`,
+          false,
+        ),
       );
     }
     if (decision.kind === 'throttle')
-      return sendError(res, decision.code === 'TooManyRequestsException' ? new AwsError('TooManyRequestsException', 400, 'Rate exceeded', true, { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' }) : new AwsError('ThrottlingException', 400, 'Rate exceeded', false));
+      return sendError(
+        res,
+        decision.code === 'TooManyRequestsException'
+          ? new AwsError('TooManyRequestsException', 400, 'Rate exceeded', true, { Reason: 'CONCURRENT_QUERY_LIMIT_EXCEEDED' })
+          : new AwsError('ThrottlingException', 400, 'Rate exceeded', false),
+      );
     if (decision.kind === 'server')
       return sendError(
         res,
-        decision.status === 503 ? new AwsError('ServiceUnavailableException', 503, 'Service is unavailable. Retry the request.', false) : new AwsError('InternalServerException', 500, 'An internal error occurred. Retry the request.', true),
+        decision.status === 503
+          ? new AwsError('ServiceUnavailableException', 503, 'Service is unavailable. Retry the request.', false)
+          : new AwsError('InternalServerException', 500, 'An internal error occurred. Retry the request.', true),
       );
     try {
       send(
@@ -176,10 +191,12 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       if (path === '/_local/faults' && method === 'POST') {
         const body = parseObject(await readBody(req));
         const { operation, ...spec } = body;
-        if (typeof operation !== 'string' || !operation) return json(400, { error: 'body needs "operation" (an Athena operation name or "*") and fault fields' });
+        if (typeof operation !== 'string' || !operation)
+          return json(400, { error: 'body needs "operation" (an Athena operation name or "*") and fault fields' });
         checkOperation(operation);
         const parsed = faultSpecSchema.safeParse(spec);
-        if (!parsed.success) return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+        if (!parsed.success)
+          return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
         faults.set(operation, parsed.data);
         return json(200, faults.snapshot());
       }
@@ -201,7 +218,11 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
-    const work = path.startsWith('/_local/') ? handleLocal(req, res, path) : req.method === 'POST' ? handleAthena(req, res) : Promise.resolve(sendError(res, new AwsError('UnknownOperationException', 404, `Use POST / with X-Amz-Target`, false)));
+    const work = path.startsWith('/_local/')
+      ? handleLocal(req, res, path)
+      : req.method === 'POST'
+        ? handleAthena(req, res)
+        : Promise.resolve(sendError(res, new AwsError('UnknownOperationException', 404, `Use POST / with X-Amz-Target`, false)));
     work.catch((e: unknown) => {
       if (!res.headersSent) sendError(res, new AwsError('InternalServerException', 500, e instanceof Error ? e.message : String(e), true));
     });
@@ -215,7 +236,10 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const live = options.liveQueriesEveryMs && options.liveQueriesEveryMs > 0 ? setInterval(() => service.appendLiveExecution(), options.liveQueriesEveryMs) : undefined;
+  const live =
+    options.liveQueriesEveryMs && options.liveQueriesEveryMs > 0
+      ? setInterval(() => service.appendLiveExecution(), options.liveQueriesEveryMs)
+      : undefined;
   live?.unref();
 
   let closing: Promise<void> | undefined;

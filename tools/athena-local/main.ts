@@ -32,12 +32,16 @@ function parseArgs(argv: string[]): Args {
   const a: Args = { port: 4566, host: '127.0.0.1', exportDemoYaml: false };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0) throw new ConfigError(`${flag} needs a non-negative integer, got ${v ?? 'nothing'}`);
+    if (v === undefined || !Number.isInteger(n) || n < 0)
+      throw new ConfigError(`${flag} needs a non-negative integer, got ${v ?? 'nothing'}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
-    const [name, inline] = flag.includes('=') && flag.startsWith('--') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
+    const [name, inline] =
+      flag.includes('=') && flag.startsWith('--')
+        ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)]
+        : [flag, undefined];
     const value = () => inline ?? argv[++i];
     switch (name) {
       case '--port':
@@ -79,7 +83,8 @@ export function seedFromGenerateSpec(spec: string, now: Date): AthenaSeed {
   for (const part of spec.split(',').filter(Boolean)) {
     const [k = '', raw] = part.split('=');
     const n = Number(raw);
-    if (!allowed.includes(k) || !Number.isInteger(n) || n < 0) throw new ConfigError(`--generate: bad "${part}"; use ${allowed.map((x) => `${x}=N`).join(',')}`);
+    if (!allowed.includes(k) || !Number.isInteger(n) || n < 0)
+      throw new ConfigError(`--generate: bad "${part}"; use ${allowed.map((x) => `${x}=N`).join(',')}`);
     v[k] = n;
   }
   const catalogs = Math.max(1, v.catalogs ?? 1);

@@ -171,7 +171,10 @@ export class StaticSeed implements AthenaSeed {
   private readonly execs: SeedExecution[];
   private readonly execIdx = new Map<string, number>();
 
-  constructor(readonly data: SeedData, label = 'static') {
+  constructor(
+    readonly data: SeedData,
+    label = 'static',
+  ) {
     this.label = label;
     this.historyRetentionDays = data.historyRetentionDays === undefined ? 45 : data.historyRetentionDays;
     for (const c of data.catalogs) {

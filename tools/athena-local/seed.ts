@@ -9,7 +9,15 @@ import { z } from 'zod';
 import { formatIssues } from '../../src/config/issues';
 import { ConfigError } from '../../src/contracts/errors';
 import { parseColumn } from './demo';
-import { STORAGE_FORMATS, seedFromData, type AthenaSeed, type SeedColumn, type SeedData, type SeedExecution, type SeedTable } from './model';
+import {
+  STORAGE_FORMATS,
+  seedFromData,
+  type AthenaSeed,
+  type SeedColumn,
+  type SeedData,
+  type SeedExecution,
+  type SeedTable,
+} from './model';
 import { classifyStatement } from './statements';
 
 export { demoSeed, demoSeedData } from './demo';
@@ -110,11 +118,17 @@ function fileSchema(now: Date) {
         parameters: t.parameters ?? {},
         createTime: t.createTime ?? new Date(now.getTime() - 30 * 86_400_000),
       };
-      for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde', 'lastAccessTime'] as const) if (t[k] !== undefined) Object.assign(out, { [k]: t[k] });
+      for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde', 'lastAccessTime'] as const)
+        if (t[k] !== undefined) Object.assign(out, { [k]: t[k] });
       if (t.view !== undefined) out.viewSql = t.view;
       return out;
     });
-  const database = z.strictObject({ name: z.string().min(1), description: z.string().optional(), parameters: params.optional(), tables: z.array(table).default([]) });
+  const database = z.strictObject({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    parameters: params.optional(),
+    tables: z.array(table).default([]),
+  });
   const catalog = z.strictObject({
     name: z.string().min(1),
     type: z.enum(['GLUE', 'LAMBDA', 'HIVE', 'FEDERATED']).default('GLUE'),
@@ -125,7 +139,10 @@ function fileSchema(now: Date) {
   const workgroup = z.strictObject({
     name: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/, 'workgroup names are 1-128 of a-z A-Z 0-9 . _ -'),
     state: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
-    outputLocation: z.string().regex(/^s3:\/\//, 'an S3 URI: s3://bucket/prefix/').optional(),
+    outputLocation: z
+      .string()
+      .regex(/^s3:\/\//, 'an S3 URI: s3://bucket/prefix/')
+      .optional(),
     enforceConfiguration: z.boolean().optional(),
     description: z.string().optional(),
     creationTime: time.optional(),
@@ -148,7 +165,12 @@ function fileSchema(now: Date) {
       error: z
         .union([
           z.string().transform((message) => ({ message })),
-          z.strictObject({ message: z.string(), category: z.number().int().optional(), type: z.number().int().optional(), retryable: z.boolean().optional() }),
+          z.strictObject({
+            message: z.string(),
+            category: z.number().int().optional(),
+            type: z.number().int().optional(),
+            retryable: z.boolean().optional(),
+          }),
         ])
         .optional(),
       stats: z
@@ -166,7 +188,8 @@ function fileSchema(now: Date) {
     .transform((e): SeedExecution => {
       const c = classifyStatement(e.query);
       const terminal = e.state === 'SUCCEEDED' || e.state === 'FAILED' || e.state === 'CANCELLED';
-      const completedAt = e.completedAt ?? (terminal ? new Date(e.submittedAt.getTime() + (e.durationMs ?? e.stats?.totalMs ?? 1500)) : undefined);
+      const completedAt =
+        e.completedAt ?? (terminal ? new Date(e.submittedAt.getTime() + (e.durationMs ?? e.stats?.totalMs ?? 1500)) : undefined);
       const out: SeedExecution = {
         id: e.id,
         query: e.query,
@@ -194,21 +217,20 @@ function fileSchema(now: Date) {
       workgroups: z.array(workgroup).default([{ name: 'primary', state: 'ENABLED' }]),
       executions: z.array(execution).default([]),
     })
-    .transform(
-      (s): SeedData => ({
-        ...(s.historyRetentionDays !== undefined ? { historyRetentionDays: s.historyRetentionDays } : {}),
-        catalogs: s.catalogs.map((c) => ({ ...c, databases: c.databases.map((d) => ({ ...d })) })),
-        workgroups: s.workgroups.map((w) => {
-          const { creationTime, ...rest } = w;
-          return { ...rest, creationTime: creationTime ?? new Date(now.getTime() - 365 * 86_400_000) };
-        }),
-        executions: s.executions,
+    .transform((s): SeedData => ({
+      ...(s.historyRetentionDays !== undefined ? { historyRetentionDays: s.historyRetentionDays } : {}),
+      catalogs: s.catalogs.map((c) => ({ ...c, databases: c.databases.map((d) => ({ ...d })) })),
+      workgroups: s.workgroups.map((w) => {
+        const { creationTime, ...rest } = w;
+        return { ...rest, creationTime: creationTime ?? new Date(now.getTime() - 365 * 86_400_000) };
       }),
-    )
+      executions: s.executions,
+    }))
     .superRefine((s, ctx) => {
       const wgs = new Set(s.workgroups.map((w) => w.name));
       s.executions.forEach((e, i) => {
-        if (!wgs.has(e.workgroup)) ctx.addIssue({ code: 'custom', path: ['executions', i, 'workgroup'], message: `no workgroup "${e.workgroup}" in workgroups` });
+        if (!wgs.has(e.workgroup))
+          ctx.addIssue({ code: 'custom', path: ['executions', i, 'workgroup'], message: `no workgroup "${e.workgroup}" in workgroups` });
       });
       const ids = new Set<string>();
       s.executions.forEach((e, i) => {
@@ -241,7 +263,10 @@ export function seedDataToYaml(data: SeedData, now: Date, header = ''): string {
   const t = (d: Date) => formatSeedTime(d, now);
   // The `name type -- comment` shorthand where it reads back the same; an object otherwise.
   const col = (c: SeedColumn) =>
-    /^\S+$/.test(c.name) && !/\s--\s/.test(c.type) && c.type.trim() === c.type && (c.comment === undefined || c.comment.trim() === c.comment)
+    /^\S+$/.test(c.name) &&
+    !/\s--\s/.test(c.type) &&
+    c.type.trim() === c.type &&
+    (c.comment === undefined || c.comment.trim() === c.comment)
       ? `${c.name} ${c.type}${c.comment ? ` -- ${c.comment}` : ''}`
       : { ...c };
   const doc = {
@@ -253,7 +278,8 @@ export function seedDataToYaml(data: SeedData, now: Date, header = ''): string {
         tables: d.tables.map((tb) => {
           const o: Record<string, unknown> = { name: tb.name };
           if (tb.tableType !== (tb.viewSql !== undefined ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE')) o.type = tb.tableType;
-          for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde'] as const) if (tb[k] !== undefined) o[k] = tb[k];
+          for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde'] as const)
+            if (tb[k] !== undefined) o[k] = tb[k];
           if (Object.keys(tb.parameters).length) o.parameters = tb.parameters;
           o.createTime = t(tb.createTime);
           if (tb.lastAccessTime) o.lastAccessTime = t(tb.lastAccessTime);

@@ -47,7 +47,8 @@ function str(input: JsonObject, key: string, required?: false): string | undefin
 function str(input: JsonObject, key: string, required = false): string | undefined {
   const v = input[key];
   if (v === undefined || v === null) {
-    if (required) throw invalid(`1 validation error detected: Value null at '${lcFirst(key)}' failed to satisfy constraint: Member must not be null`);
+    if (required)
+      throw invalid(`1 validation error detected: Value null at '${lcFirst(key)}' failed to satisfy constraint: Member must not be null`);
     return undefined;
   }
   if (typeof v !== 'string') throw new AwsError('SerializationException', 400, `${key} must be a string`, false);
@@ -63,9 +64,16 @@ const lcFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 function maxResults(input: JsonObject, min: number, max: number, dflt: number): number {
   const v = input.MaxResults;
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new AwsError('SerializationException', 400, 'MaxResults must be an integer', false);
-  if (v > max) throw invalid(`1 validation error detected: Value '${v}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`);
-  if (v < min) throw invalid(`1 validation error detected: Value '${v}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to ${min}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new AwsError('SerializationException', 400, 'MaxResults must be an integer', false);
+  if (v > max)
+    throw invalid(
+      `1 validation error detected: Value '${v}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
+    );
+  if (v < min)
+    throw invalid(
+      `1 validation error detected: Value '${v}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to ${min}`,
+    );
   return v === 0 ? dflt : v;
 }
 
@@ -183,11 +191,16 @@ export class AthenaService {
   /** The resource an operation acts on, for AccessDeniedException messages. */
   resourceArn(op: Operation, input: JsonObject, region: string): string {
     const base = `arn:aws:athena:${region}:${ACCOUNT}`;
-    const catalog = typeof input.CatalogName === 'string' ? input.CatalogName : typeof input.Name === 'string' && op === 'GetDataCatalog' ? input.Name : undefined;
+    const catalog =
+      typeof input.CatalogName === 'string'
+        ? input.CatalogName
+        : typeof input.Name === 'string' && op === 'GetDataCatalog'
+          ? input.Name
+          : undefined;
     if (catalog !== undefined) return `${base}:datacatalog/${catalog}`;
     if (op === 'ListDataCatalogs' || op === 'ListWorkGroups') return '*';
     const id = typeof input.QueryExecutionId === 'string' ? input.QueryExecutionId : undefined;
-    const wg = typeof input.WorkGroup === 'string' ? input.WorkGroup : id ? this.lookup(id)?.workgroup ?? 'primary' : 'primary';
+    const wg = typeof input.WorkGroup === 'string' ? input.WorkGroup : id ? (this.lookup(id)?.workgroup ?? 'primary') : 'primary';
     return `${base}:workgroup/${wg}`;
   }
 
@@ -279,7 +292,15 @@ export class AthenaService {
     const all = this.seed.workgroups();
     const pos = decodeToken(input, 'ListWorkGroups', '') ?? 0;
     return {
-      WorkGroups: all.slice(pos, pos + max).map((w) => ({ Name: w.name, State: w.state, Description: w.description, CreationTime: secs(w.creationTime), EngineVersion: ENGINE_VERSION })),
+      WorkGroups: all
+        .slice(pos, pos + max)
+        .map((w) => ({
+          Name: w.name,
+          State: w.state,
+          Description: w.description,
+          CreationTime: secs(w.creationTime),
+          EngineVersion: ENGINE_VERSION,
+        })),
       NextToken: pos + max < all.length ? encodeToken({ op: 'ListWorkGroups', pos: pos + max, key: '' }) : undefined,
     };
   }
@@ -354,14 +375,21 @@ export class AthenaService {
   private batchGetQueryExecution(input: JsonObject, leaveUnprocessed: () => boolean): JsonObject {
     const raw = input.QueryExecutionIds;
     const ids = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
-    if (ids.length < 1) throw invalid(`1 validation error detected: Value '[]' at 'queryExecutionIds' failed to satisfy constraint: Member must have length greater than or equal to 1`);
-    if (ids.length > 50) throw invalid(`1 validation error detected: Value at 'queryExecutionIds' failed to satisfy constraint: Member must have length less than or equal to 50`);
+    if (ids.length < 1)
+      throw invalid(
+        `1 validation error detected: Value '[]' at 'queryExecutionIds' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+      );
+    if (ids.length > 50)
+      throw invalid(
+        `1 validation error detected: Value at 'queryExecutionIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
+      );
     const found: Json[] = [];
     const unprocessed: Json[] = [];
     for (const id of ids) {
       const e = this.lookup(id);
       if (!e) unprocessed.push({ QueryExecutionId: id, ErrorCode: 'INVALID_INPUT', ErrorMessage: `QueryExecution ${id} was not found` });
-      else if (leaveUnprocessed()) unprocessed.push({ QueryExecutionId: id, ErrorCode: 'INTERNAL_ERROR', ErrorMessage: 'Internal service error. Retry the request.' });
+      else if (leaveUnprocessed())
+        unprocessed.push({ QueryExecutionId: id, ErrorCode: 'INTERNAL_ERROR', ErrorMessage: 'Internal service error. Retry the request.' });
       else found.push(this.executionJson(e));
     }
     return { QueryExecutions: found, UnprocessedQueryExecutionIds: unprocessed };
@@ -398,7 +426,14 @@ export class AthenaService {
         SubmissionDateTime: secs(e.submittedAt),
         CompletionDateTime: e.completedAt ? secs(e.completedAt) : undefined,
         AthenaError:
-          failed && e.error ? { ErrorCategory: e.error.category ?? 2, ErrorType: e.error.type ?? 1006, Retryable: e.error.retryable ?? false, ErrorMessage: e.error.message } : undefined,
+          failed && e.error
+            ? {
+                ErrorCategory: e.error.category ?? 2,
+                ErrorType: e.error.type ?? 1006,
+                Retryable: e.error.retryable ?? false,
+                ErrorMessage: e.error.message,
+              }
+            : undefined,
       },
       Statistics: {
         EngineExecutionTimeInMillis: s.engineMs ?? 0,
@@ -424,7 +459,10 @@ export class AthenaService {
 
   private startQueryExecution(input: JsonObject, resultWriteDenied: boolean): JsonObject {
     const query = str(input, 'QueryString', true);
-    if (query.length > 262144) throw invalid(`1 validation error detected: Value at 'queryString' failed to satisfy constraint: Member must have length less than or equal to 262144`);
+    if (query.length > 262144)
+      throw invalid(
+        `1 validation error detected: Value at 'queryString' failed to satisfy constraint: Member must have length less than or equal to 262144`,
+      );
     const token = str(input, 'ClientRequestToken');
     const prior = token !== undefined ? this.tokens.get(token) : undefined;
     if (prior) return { QueryExecutionId: prior };
@@ -432,9 +470,11 @@ export class AthenaService {
     if (wg.state === 'DISABLED') throw invalid(`WorkGroup ${wg.name} is disabled.`);
     const rc = obj(input, 'ResultConfiguration');
     const requested = typeof rc.OutputLocation === 'string' ? rc.OutputLocation : undefined;
-    const location = wg.enforceConfiguration && wg.outputLocation ? wg.outputLocation : requested ?? wg.outputLocation;
+    const location = wg.enforceConfiguration && wg.outputLocation ? wg.outputLocation : (requested ?? wg.outputLocation);
     if (!location)
-      throw invalid('No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.');
+      throw invalid(
+        'No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.',
+      );
     const ctx = obj(input, 'QueryExecutionContext');
     const id = randomUUID();
     const c = classifyStatement(query);
@@ -471,7 +511,12 @@ export class AthenaService {
       if (r.resultWriteDenied && !r.stopRequested) {
         r.result = undefined;
         // The shape Athena gives it: a user error (category 2) naming the result object it could not write.
-        throw new SqlError('PERMISSION_DENIED', `Access denied when writing output to url: ${e.outputLocation} . Make sure the S3 bucket allows the caller to write it (and its KMS key, if results are encrypted)`, 2, 1);
+        throw new SqlError(
+          'PERMISSION_DENIED',
+          `Access denied when writing output to url: ${e.outputLocation} . Make sure the S3 bucket allows the caller to write it (and its KMS key, if results are encrypted)`,
+          2,
+          1,
+        );
       }
       e.state = r.stopRequested ? 'CANCELLED' : 'SUCCEEDED';
     } catch (err) {
@@ -535,7 +580,10 @@ export class AthenaService {
     if (e.state !== 'SUCCEEDED') throw invalid(`Query did not finish successfully. Final query state: ${e.state}`);
     const idx = this.runtimeIdx.get(e.id);
     const run = idx === undefined ? undefined : (this.runtime[idx] as Runtime);
-    if (run?.evicted) throw invalid(`athena-local dropped the results of ${e.id} to bound its memory (it keeps the newest ${MAX_RESULT_ROWS} rows); run the query again`);
+    if (run?.evicted)
+      throw invalid(
+        `athena-local dropped the results of ${e.id} to bound its memory (it keeps the newest ${MAX_RESULT_ROWS} rows); run the query again`,
+      );
     const result = run?.result;
     // Seeded history has no stored results (the real ones would be in S3): an empty result set.
     if (!result) return { UpdateCount: 0, ResultSet: { Rows: [], ResultSetMetadata: { ColumnInfo: [] } } };
@@ -576,20 +624,34 @@ export class AthenaService {
   appendLiveExecution(): string | undefined {
     const enabled = this.seed.workgroups().filter((w) => w.state === 'ENABLED');
     const pickTable = (): PickedTable | undefined => {
-      const cats = this.seed.catalogs().filter((c) => (this.seed.databases(c.name) ?? []).some((d) => this.seed.tableCount(c.name, d.name) > 0));
+      const cats = this.seed
+        .catalogs()
+        .filter((c) => (this.seed.databases(c.name) ?? []).some((d) => this.seed.tableCount(c.name, d.name) > 0));
       if (!cats.length) return undefined;
       const c = this.rng.pick(cats);
       const dbs = (this.seed.databases(c.name) ?? []).filter((d) => this.seed.tableCount(c.name, d.name) > 0);
       const d = this.rng.pick(dbs);
       const t = this.seed.tableAt(c.name, d.name, this.rng.int(this.seed.tableCount(c.name, d.name)));
-      return { catalog: c.name, database: d.name, name: t.name, columns: t.columns.map((x) => x.name), partitionKeys: t.partitionKeys.map((x) => x.name), isView: t.tableType === 'VIRTUAL_VIEW' };
+      return {
+        catalog: c.name,
+        database: d.name,
+        name: t.name,
+        columns: t.columns.map((x) => x.name),
+        partitionKeys: t.partitionKeys.map((x) => x.name),
+        isView: t.tableType === 'VIRTUAL_VIEW',
+      };
     };
     const first = pickTable();
     if (!first || !enabled.length) return undefined;
     const second = pickTable() ?? first;
     const rand = Array.from({ length: 10 }, () => this.rng.next());
     const now = Date.now();
-    const st = syntheticStatement((k) => (k === 0 ? first : second), (k) => rand[k % rand.length] as number, new Date(now), `live_${this.runtime.length}`);
+    const st = syntheticStatement(
+      (k) => (k === 0 ? first : second),
+      (k) => rand[k % rand.length] as number,
+      new Date(now),
+      `live_${this.runtime.length}`,
+    );
     const exec = toExecution(randomUUID(), this.rng.pick(enabled).name, now - st.durationMs, st);
     this.append({ exec });
     return exec.id;

@@ -22,7 +22,11 @@ function leadingWords(sql: string, n: number): string[] {
       break;
     }
   }
-  return s.split(/[\s(`"]+/).filter(Boolean).slice(0, n).map((w) => w.toUpperCase());
+  return s
+    .split(/[\s(`"]+/)
+    .filter(Boolean)
+    .slice(0, n)
+    .map((w) => w.toUpperCase());
 }
 
 /**
@@ -54,11 +58,14 @@ export function classifyStatement(sql: string): Classified {
       const what = rest[0] ?? '';
       if (what === 'VIEW') return ddl('CREATE_VIEW');
       if (what === 'DATABASE' || what === 'SCHEMA') return ddl('CREATE_DATABASE');
-      if (what === 'TABLE') return /\bAS\s+(SELECT|WITH)\b/i.test(sql) || /\)\s*AS\s*\(?\s*(SELECT|WITH)\b/i.test(sql) ? ddl('CREATE_TABLE_AS_SELECT') : ddl('CREATE_TABLE');
+      if (what === 'TABLE')
+        return /\bAS\s+(SELECT|WITH)\b/i.test(sql) || /\)\s*AS\s*\(?\s*(SELECT|WITH)\b/i.test(sql)
+          ? ddl('CREATE_TABLE_AS_SELECT')
+          : ddl('CREATE_TABLE');
       return ddl(`CREATE_${what || 'UNKNOWN'}`);
     }
     case 'DROP':
-      return ddl(`DROP_${w[1] === 'SCHEMA' ? 'DATABASE' : w[1] ?? 'TABLE'}`);
+      return ddl(`DROP_${w[1] === 'SCHEMA' ? 'DATABASE' : (w[1] ?? 'TABLE')}`);
     case 'ALTER': {
       if (/\bADD\s+(IF\s+NOT\s+EXISTS\s+)?PARTITION\b/i.test(sql)) return ddl('ALTER_TABLE_ADD_PARTITION');
       if (/\bDROP\s+(IF\s+EXISTS\s+)?PARTITION\b/i.test(sql)) return ddl('ALTER_TABLE_DROP_PARTITION');
@@ -125,7 +132,12 @@ function day(at: Date, minusDays: number): string {
  * A realistic statement submitted at `at`: `pick(k)` returns the k-th referenced table (two picks for
  * joins), `r(k)` independent uniform numbers; both deterministic so generated history is stable.
  */
-export function syntheticStatement(pick: (k: number) => PickedTable, r: (k: number) => number, at: Date, bucket: string): SyntheticStatement {
+export function syntheticStatement(
+  pick: (k: number) => PickedTable,
+  r: (k: number) => number,
+  at: Date,
+  bucket: string,
+): SyntheticStatement {
   const a = pick(0);
   const b = pick(1);
   const d0 = day(at, Math.floor(r(2) * 7) + 1);
@@ -163,7 +175,8 @@ export function syntheticStatement(pick: (k: number) => PickedTable, r: (k: numb
       `CREATE TABLE "${a.database}"."${a.name}_agg_${bucket}"\nWITH (format = 'PARQUET', external_location = 's3://analytics-lake/${a.database}/${a.name}_agg_${bucket}/')\n` +
         `AS SELECT ${col(a, 1)}, count(*) AS cnt FROM ${q(a)} WHERE ${col(a, 4)} >= DATE '${d0}' GROUP BY 1`,
     );
-  if (kind < 0.64) return ok(`INSERT INTO ${q(sameDb)}\nSELECT * FROM ${q(a)}\nWHERE ${col(a, 4)} = DATE '${d0}' AND ${col(a, 5)} <> 'test'`);
+  if (kind < 0.64)
+    return ok(`INSERT INTO ${q(sameDb)}\nSELECT * FROM ${q(a)}\nWHERE ${col(a, 4)} = DATE '${d0}' AND ${col(a, 5)} <> 'test'`);
   if (kind < 0.69)
     return ok(
       `CREATE OR REPLACE VIEW "${a.database}"."v_${a.name}_${region.toLowerCase()}" AS\n` +
@@ -172,12 +185,29 @@ export function syntheticStatement(pick: (k: number) => PickedTable, r: (k: numb
   if (kind < 0.72) return ok(`DROP TABLE IF EXISTS \`${a.database}\`.\`tmp_${a.name}_${bucket}\``);
   if (kind < 0.79) {
     const pk = a.partitionKeys[0] ?? 'dt';
-    return ok(`ALTER TABLE ${a.database}.${a.name} ADD IF NOT EXISTS PARTITION (${pk} = '${d0}') LOCATION 's3://analytics-lake/${a.database}/${a.name}/${pk}=${d0}/'`);
+    return ok(
+      `ALTER TABLE ${a.database}.${a.name} ADD IF NOT EXISTS PARTITION (${pk} = '${d0}') LOCATION 's3://analytics-lake/${a.database}/${a.name}/${pk}=${d0}/'`,
+    );
   }
   if (kind < 0.83) return ok(`MSCK REPAIR TABLE ${a.database}.${a.name}`);
   if (kind < 0.86) return ok(r(8) < 0.5 ? `SHOW PARTITIONS ${a.database}.${a.name}` : `DESCRIBE ${a.database}.${a.name}`);
-  if (kind < 0.91) return fail(`SELECT ${key}, missing_${n % 97} FROM ${q(a)} LIMIT 10`, `COLUMN_NOT_FOUND: line 1:${9 + key.length}: Column 'missing_${n % 97}' cannot be resolved or requester is not authorized to access requested resources`, 1006);
-  if (kind < 0.95) return fail(`SELECT * FROM "${a.database}"."${a.name}_old" WHERE ${key} = ${n}`, `TABLE_NOT_FOUND: line 1:15: Table '${a.catalog.toLowerCase()}.${a.database}.${a.name}_old' does not exist`, 1006);
-  if (kind < 0.98) return fail(`SELEC ${key} FORM ${q(a)}`, `line 1:1: mismatched input 'SELEC'. Expecting: 'ALTER', 'ANALYZE', 'CALL', 'COMMENT', 'COMMIT', 'CREATE', 'DEALLOCATE', 'DELETE', 'DESC', 'DESCRIBE', 'DROP', 'EXECUTE', 'EXPLAIN', 'GRANT', 'INSERT', 'MERGE', <query>`, 1004);
+  if (kind < 0.91)
+    return fail(
+      `SELECT ${key}, missing_${n % 97} FROM ${q(a)} LIMIT 10`,
+      `COLUMN_NOT_FOUND: line 1:${9 + key.length}: Column 'missing_${n % 97}' cannot be resolved or requester is not authorized to access requested resources`,
+      1006,
+    );
+  if (kind < 0.95)
+    return fail(
+      `SELECT * FROM "${a.database}"."${a.name}_old" WHERE ${key} = ${n}`,
+      `TABLE_NOT_FOUND: line 1:15: Table '${a.catalog.toLowerCase()}.${a.database}.${a.name}_old' does not exist`,
+      1006,
+    );
+  if (kind < 0.98)
+    return fail(
+      `SELEC ${key} FORM ${q(a)}`,
+      `line 1:1: mismatched input 'SELEC'. Expecting: 'ALTER', 'ANALYZE', 'CALL', 'COMMENT', 'COMMIT', 'CREATE', 'DEALLOCATE', 'DELETE', 'DESC', 'DESCRIBE', 'DROP', 'EXECUTE', 'EXPLAIN', 'GRANT', 'INSERT', 'MERGE', <query>`,
+      1004,
+    );
   return { ...ok(select()), state: 'CANCELLED', durationMs: Math.floor(dur / 3) + 500 };
 }

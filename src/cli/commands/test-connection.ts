@@ -13,8 +13,14 @@ export async function testConnection(name: string, o: Common): Promise<void> {
   const source = await runtime.source(collector, secrets, ctx);
   const groups: [string, () => Promise<Check[]>][] = [
     [`source ${collector.source.type}`, async () => source.testConnection().finally(() => source.close())],
-    [`landing ${collector.landing.type}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.landing(collector, secrets, ctx)).testConnection())],
-    [`hwm ${collector.hwm?.type ?? 'file'}`, () => withClosing(runtime.log, async (keep) => keep(await runtime.hwmStore(collector, secrets, ctx)).testConnection())],
+    [
+      `landing ${collector.landing.type}`,
+      () => withClosing(runtime.log, async (keep) => keep(await runtime.landing(collector, secrets, ctx)).testConnection()),
+    ],
+    [
+      `hwm ${collector.hwm?.type ?? 'file'}`,
+      () => withClosing(runtime.log, async (keep) => keep(await runtime.hwmStore(collector, secrets, ctx)).testConnection()),
+    ],
   ];
   let ok = true;
   for (const [title, run] of groups) {

@@ -35,10 +35,13 @@ export const athenaConfigSchema = z
     externalId: z.string().min(2).max(1224).optional(),
     /** Length of each assumed-role session (STS allows 15m to 12h). */
     sessionDuration: duration()
-      .refine((s) => {
-        const ms = parseDuration(s) ?? 0;
-        return ms >= 900_000 && ms <= 43_200_000;
-      }, { message: 'must be between 15m and 12h' })
+      .refine(
+        (s) => {
+          const ms = parseDuration(s) ?? 0;
+          return ms >= 900_000 && ms <= 43_200_000;
+        },
+        { message: 'must be between 15m and 12h' },
+      )
       .optional(),
     /** Catalog names; default: every catalog ListDataCatalogs returns. */
     catalogs: z.array(z.string().min(1)).min(1).optional(),
@@ -52,7 +55,10 @@ export const athenaConfigSchema = z
     /** Workgroup that runs the collector's own information_schema queries; default the first of `workgroups`, else primary. */
     queryWorkgroup: z.string().min(1).optional(),
     /** S3 prefix for the collector's own query results; default: the query workgroup's. */
-    outputLocation: z.string().regex(/^s3:\/\/[^/]+(\/.*)?$/, { message: 'must be an s3:// location' }).optional(),
+    outputLocation: z
+      .string()
+      .regex(/^s3:\/\/[^/]+(\/.*)?$/, { message: 'must be an s3:// location' })
+      .optional(),
     /** Athena endpoint override (VPC endpoint, local endpoint for tests). */
     endpoint: z.url().optional(),
     /**
@@ -108,6 +114,5 @@ export function databaseFilter(config: AthenaConfig): (catalog: string, database
   const exclude = compile(config.databases.exclude);
   const hit = (res: RegExp[], catalog: string, database: string) =>
     res.some((re) => re.test(database) || re.test(`${catalog}.${database}`));
-  return (catalog, database) =>
-    (include.length === 0 || hit(include, catalog, database)) && !hit(exclude, catalog, database);
+  return (catalog, database) => (include.length === 0 || hit(include, catalog, database)) && !hit(exclude, catalog, database);
 }

@@ -131,7 +131,9 @@ class WorkgroupHistory {
       for (const u of res.UnprocessedQueryExecutionIds ?? []) (isPermanentlyUnavailable(u) ? gone : unprocessed).push(u);
       if (gone.length) {
         ctx.count('athena_executions_unavailable', gone.length);
-        ctx.warn(`query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${gone[0]!.ErrorCode}); see the athena_executions_unavailable counter`);
+        ctx.warn(
+          `query executions of workgroup ${this.workgroup} that Athena no longer returns were skipped (${gone[0]!.ErrorCode}); see the athena_executions_unavailable counter`,
+        );
       }
       pending = unprocessed.map((u) => u.QueryExecutionId).filter((id): id is string => Boolean(id));
       if (!pending.length) break;
@@ -166,7 +168,9 @@ class WorkgroupHistory {
       query_text: shown,
       statement_type: q.StatementType ?? null,
       state,
-      error_message: this.shownError(status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null))),
+      error_message: this.shownError(
+        status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null)),
+      ),
       catalog: q.QueryExecutionContext?.Catalog?.toLowerCase() ?? null,
       database,
       submission_time: submitted,
@@ -184,7 +188,12 @@ class WorkgroupHistory {
     const context = { catalog, database: database ?? 'default', dialect: 'athena' as const };
     if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
       // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
-      await writeLineage(out, ctx, this.safely(() => extractLineage(text, context)), { origin: 'QUERY', queryId: id, observedAt: when });
+      await writeLineage(
+        out,
+        ctx,
+        this.safely(() => extractLineage(text, context)),
+        { origin: 'QUERY', queryId: id, observedAt: when },
+      );
     }
     if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
       let event: ReturnType<typeof classifyStatement> | undefined;

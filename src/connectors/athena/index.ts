@@ -18,7 +18,9 @@ export const athenaSource: SourcePlugin<AthenaConfig> = {
   // The bucket of outputLocation is written by Athena with the collector's identity: a target like any.
   targets: (config) => [
     ...awsConnectionTargets(config),
-    ...(config.outputLocation ? [{ kind: 'endpoint' as const, field: 'outputLocation', value: `s3://${config.outputLocation.slice(5).split('/')[0]}` }] : []),
+    ...(config.outputLocation
+      ? [{ kind: 'endpoint' as const, field: 'outputLocation', value: `s3://${config.outputLocation.slice(5).split('/')[0]}` }]
+      : []),
   ],
 };
 

@@ -169,8 +169,10 @@ class DatabaseExtract {
       return;
     }
     let ordinal = 0;
-    for (const c of columns) await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
-    for (const c of partitions) await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
+    for (const c of columns)
+      await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
+    for (const c of partitions)
+      await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
   }
 
   private async writeViewLineage(view: string, sql: string): Promise<void> {

@@ -24,7 +24,11 @@ export function outputLocation(session: AthenaSession, signal?: AbortSignal): Pr
   if (configured) return Promise.resolve(configured);
   const workgroup = queryWorkgroupOf(session.config);
   return session.once(`output:${workgroup}`, async () => {
-    const res = await session.call('GetWorkGroup', (o) => session.client.send(new GetWorkGroupCommand({ WorkGroup: workgroup }), o), signal);
+    const res = await session.call(
+      'GetWorkGroup',
+      (o) => session.client.send(new GetWorkGroupCommand({ WorkGroup: workgroup }), o),
+      signal,
+    );
     const conf = res.WorkGroup?.Configuration;
     const location = conf?.ResultConfiguration?.OutputLocation;
     if (location || conf?.ManagedQueryResultsConfiguration?.Enabled) return location;
@@ -86,7 +90,8 @@ export async function runQuery(session: AthenaSession, sql: string, options: Que
           );
         }
         // ErrorCategory 1 is Athena's own (system) failure: worth another attempt.
-        if (status?.AthenaError?.ErrorCategory === 1) throw new TransientError(`Athena query ${id} failed: ${reason}`, { queryExecutionId: id });
+        if (status?.AthenaError?.ErrorCategory === 1)
+          throw new TransientError(`Athena query ${id} failed: ${reason}`, { queryExecutionId: id });
         throw new QueryFailedError(`Athena query ${id} failed: ${reason}`, [], { queryExecutionId: id });
       }
       if (Date.now() > deadline) {
@@ -112,11 +117,16 @@ export async function runQuery(session: AthenaSession, sql: string, options: Que
 export class QueryFailedError extends ConfigError {}
 
 /** The result rows of a finished query as arrays of strings (null for SQL NULL), header row skipped. */
-export async function* queryRows(session: AthenaSession, queryExecutionId: string, signal?: AbortSignal): AsyncGenerator<(string | null)[]> {
+export async function* queryRows(
+  session: AthenaSession,
+  queryExecutionId: string,
+  signal?: AbortSignal,
+): AsyncGenerator<(string | null)[]> {
   let first = true;
   for await (const page of session.pages<GetQueryResultsCommandOutput>(
     'GetQueryResults',
-    (token, o) => session.client.send(new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, MaxResults: 1000, NextToken: token }), o),
+    (token, o) =>
+      session.client.send(new GetQueryResultsCommand({ QueryExecutionId: queryExecutionId, MaxResults: 1000, NextToken: token }), o),
     signal,
   )) {
     const rows = page.ResultSet?.Rows ?? [];

@@ -19,7 +19,10 @@ import { outputLocation, queryRows, runQuery } from './query';
 
 export async function testAthenaConnection(config: AthenaConfig, ctx: SourceContext): Promise<Check[]> {
   // Few attempts: a person is waiting, and a persistent throttle is worth reporting as such.
-  const session = new AthenaSession({ ...config, retry: { ...config.retry, maxAttempts: Math.min(3, config.retry.maxAttempts) } }, ctx.apiCall);
+  const session = new AthenaSession(
+    { ...config, retry: { ...config.retry, maxAttempts: Math.min(3, config.retry.maxAttempts) } },
+    ctx.apiCall,
+  );
   const { signal } = ctx;
   const checks: Check[] = [];
   const check = async <T>(name: string, grant: string, required: boolean, fn: () => Promise<T>, describe: (v: T) => string) => {
@@ -55,7 +58,11 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: SourceCont
       'athena:ListDatabases',
       true,
       () =>
-        session.call('ListDatabases', (o) => session.client.send(new ListDatabasesCommand({ CatalogName: catalog, MaxResults: 50 }), o), signal),
+        session.call(
+          'ListDatabases',
+          (o) => session.client.send(new ListDatabasesCommand({ CatalogName: catalog, MaxResults: 50 }), o),
+          signal,
+        ),
       (r) => `${r.DatabaseList?.length ?? 0} database(s) on the first page`,
     );
     const keep = databaseFilter(config);
@@ -74,7 +81,8 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: SourceCont
       (r) => (r.TableMetadataList?.length ? `read ${r.TableMetadataList[0]!.Name}` : 'no tables'),
     );
     const historyRequired = config.queryHistory;
-    const workgroup = config.workgroups?.[0] ?? workgroups?.WorkGroups?.find((w) => w.State !== 'DISABLED')?.Name ?? queryWorkgroupOf(config);
+    const workgroup =
+      config.workgroups?.[0] ?? workgroups?.WorkGroups?.find((w) => w.State !== 'DISABLED')?.Name ?? queryWorkgroupOf(config);
     const listed = await check(
       `list query executions of workgroup ${workgroup}`,
       'athena:ListQueryExecutions',

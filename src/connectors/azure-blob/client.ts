@@ -59,7 +59,6 @@ export function parseSas(token: string): SasInfo {
   return { permissions: params.get('sp') ?? '', expiresOn: date(params.get('se')), startsOn: date(params.get('st')) };
 }
 
-
 // ---------------------------------------------------------------- the connection
 
 type AuthKind = 'sas' | 'shared-key' | 'azure-ad';
@@ -153,16 +152,24 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     const sas = this.sas;
     if (!sas) return;
     if (sas.expiresOn && sas.expiresOn.getTime() <= now.getTime()) {
-      throw new AuthError(`${this.label}: the SAS token for ${this.describe()} expired at ${sas.expiresOn.toISOString()}; issue a new one (see docs/landing-zones.md for the permissions)`, {
-        grant: 'a SAS token whose se= is in the future',
-      });
+      throw new AuthError(
+        `${this.label}: the SAS token for ${this.describe()} expired at ${sas.expiresOn.toISOString()}; issue a new one (see docs/landing-zones.md for the permissions)`,
+        {
+          grant: 'a SAS token whose se= is in the future',
+        },
+      );
     }
     // Five minutes of clock skew is what Azure itself tolerates.
     if (sas.startsOn && sas.startsOn.getTime() > now.getTime() + 300_000) {
-      throw new AuthError(`${this.label}: the SAS token for ${this.describe()} is not valid until ${sas.startsOn.toISOString()} (st=); check the clock or the token`);
+      throw new AuthError(
+        `${this.label}: the SAS token for ${this.describe()} is not valid until ${sas.startsOn.toISOString()} (st=); check the clock or the token`,
+      );
     }
     if (!/[cw]/.test(sas.permissions)) {
-      throw new AuthError(`${this.label}: the SAS token for ${this.describe()} has permissions "${sas.permissions}" but needs at least c and w`, { grant: 'SAS permissions c,w' });
+      throw new AuthError(
+        `${this.label}: the SAS token for ${this.describe()} has permissions "${sas.permissions}" but needs at least c and w`,
+        { grant: 'SAS permissions c,w' },
+      );
     }
   }
 
@@ -253,7 +260,12 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     }
     return this.call('commit', key, signal, async (ts) => {
       try {
-        await blob.commitBlockList(ids, { conditions: { ifNoneMatch: '*' }, blobHTTPHeaders: this.headers(c), metadata: objectMetadata(c.metadata, c.sha256), abortSignal: ts });
+        await blob.commitBlockList(ids, {
+          conditions: { ifNoneMatch: '*' },
+          blobHTTPHeaders: this.headers(c),
+          metadata: objectMetadata(c.metadata, c.sha256),
+          abortSignal: ts,
+        });
         return true;
       } catch (e) {
         if (isAlreadyExists(e)) return false;
@@ -266,7 +278,8 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     const props = await this.blob(key).getProperties({ abortSignal: signal });
     return {
       metadata: props.metadata,
-      digestMatches: (c) => (props.contentMD5 ? Buffer.from(props.contentMD5).toString('base64') : undefined) === c.md5 && props.contentLength === c.bytes,
+      digestMatches: (c) =>
+        (props.contentMD5 ? Buffer.from(props.contentMD5).toString('base64') : undefined) === c.md5 && props.contentLength === c.bytes,
     };
   }
 
@@ -281,7 +294,10 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     if (ids.length === 0) {
       // An empty file has no blocks to prove identity with. Whatever is there, no data of ours is
       // lost by leaving it (we carry no rows), so this is accepted and said loudly.
-      this.log.warn({ object: key }, `${this.label}: an object already exists under this name; an empty file cannot be compared without read permission, treating it as present`);
+      this.log.warn(
+        { object: key },
+        `${this.label}: an object already exists under this name; an empty file cannot be compared without read permission, treating it as present`,
+      );
       return 'identical';
     }
     const headers = this.headers(c);
@@ -327,10 +343,13 @@ export class AzureBlobClient implements LandingClient, HwmClient {
         name: 'credentials',
         ok: true,
         required: true,
-        detail: this.sas ? `SAS sp=${this.sas.permissions}${this.sas.expiresOn ? `, expires ${this.sas.expiresOn.toISOString()}` : ''}` : this.authKind,
+        detail: this.sas
+          ? `SAS sp=${this.sas.permissions}${this.sas.expiresOn ? `, expires ${this.sas.expiresOn.toISOString()}` : ''}`
+          : this.authKind,
       };
     } catch (e) {
-      const fallback = this.authKind === 'azure-ad' ? 'a managed or workload identity for the worker (AZURE_CLIENT_ID...)' : 'a valid SAS token';
+      const fallback =
+        this.authKind === 'azure-ad' ? 'a managed or workload identity for the worker (AZURE_CLIENT_ID...)' : 'a valid SAS token';
       const grant = e instanceof AuthError && typeof e.details?.grant === 'string' ? e.details.grant : fallback;
       return { name: 'credentials', ok: false, required: true, detail: (e as Error).message, grant };
     }
@@ -399,7 +418,9 @@ export class AzureBlobClient implements LandingClient, HwmClient {
       if (!token) throw new AuthError(`${this.label}: no Entra ID token for ${this.describe()}`);
       headers.authorization = `Bearer ${token.token}`;
     } else if (this.authKind !== 'sas') {
-      throw new ConfigError(`${this.label}: verifyExisting: write-only needs a SAS or auth: azure-ad (an account key can always read; use read)`);
+      throw new ConfigError(
+        `${this.label}: verifyExisting: write-only needs a SAS or auth: azure-ad (an account key can always read; use read)`,
+      );
     }
     return { url, headers };
   }
@@ -414,16 +435,28 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     const msg = safeMessage(err, this.secrets);
     const details = { status, code, target };
     if (status === 401 || status === 403) {
-      return { retry: false, error: new AuthError(`${this.label}: ${what} on ${target} was refused (${label}): ${msg}. ${authHint(code, this.authKind)}`, details) };
+      return {
+        retry: false,
+        error: new AuthError(
+          `${this.label}: ${what} on ${target} was refused (${label}): ${msg}. ${authHint(code, this.authKind)}`,
+          details,
+        ),
+      };
     }
     if (status === 404 && code === 'ContainerNotFound') {
-      return { retry: false, error: new ConfigError(`${this.label}: container ${this.where} does not exist; create it or fix container/serviceUrl`) };
+      return {
+        retry: false,
+        error: new ConfigError(`${this.label}: container ${this.where} does not exist; create it or fix container/serviceUrl`),
+      };
     }
     if (status === 408 || status === 429 || (status !== undefined && status >= 500)) {
       return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target} failed (${label}): ${msg}`, details) };
     }
     if (status === 400 && (code === 'Md5Mismatch' || code === 'Crc64Mismatch' || code === 'InvalidMd5')) {
-      return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target}: data corrupted in transit (${label})`, details) };
+      return {
+        retry: true,
+        error: new TransientError(`${this.label}: ${what} on ${target}: data corrupted in transit (${label})`, details),
+      };
     }
     if (isNetworkError(err)) {
       return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target}: network error: ${msg}`, details) };
@@ -432,14 +465,19 @@ export class AzureBlobClient implements LandingClient, HwmClient {
     if (name === 'CredentialUnavailableError' || name === 'AuthenticationRequiredError' || name === 'AggregateAuthenticationError') {
       return {
         retry: false,
-        error: new AuthError(`${this.label}: no usable Entra ID credential for ${this.describe()}: ${msg}. Give the worker a managed or workload identity (AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE) or use a SAS`),
+        error: new AuthError(
+          `${this.label}: no usable Entra ID credential for ${this.describe()}: ${msg}. Give the worker a managed or workload identity (AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE) or use a SAS`,
+        ),
       };
     }
     if (name === 'AuthenticationError') {
       return { retry: status === undefined || status >= 500, error: new AuthError(`${this.label}: Entra ID sign-in failed: ${msg}`) };
     }
     // Anything else is unexpected: no blind local retries, but the activity may retry.
-    return { retry: false, error: new TransientError(`${this.label}: ${what} on ${target} failed${label ? ` (${label})` : ''}: ${msg}`, details) };
+    return {
+      retry: false,
+      error: new TransientError(`${this.label}: ${what} on ${target} failed${label ? ` (${label})` : ''}: ${msg}`, details),
+    };
   }
 }
 
@@ -478,7 +516,11 @@ export function httpStatus(err: unknown): number | undefined {
 
 export function errorCode(err: unknown): string | undefined {
   if (!err || typeof err !== 'object') return undefined;
-  const rec = err as { code?: unknown; details?: { errorCode?: unknown }; response?: { headers?: { get?(n: string): string | undefined } } };
+  const rec = err as {
+    code?: unknown;
+    details?: { errorCode?: unknown };
+    response?: { headers?: { get?(n: string): string | undefined } };
+  };
   if (typeof rec.details?.errorCode === 'string') return rec.details.errorCode;
   // HEAD answers carry no body: the code is only in a header.
   const header = rec.response?.headers?.get?.('x-ms-error-code');
@@ -490,7 +532,9 @@ export function errorCode(err: unknown): string | undefined {
 function isAlreadyExists(err: unknown): boolean {
   const s = httpStatus(err);
   const code = errorCode(err);
-  return (s === 409 && (code === undefined || code === 'BlobAlreadyExists')) || (s === 412 && (code === undefined || code === 'ConditionNotMet'));
+  return (
+    (s === 409 && (code === undefined || code === 'BlobAlreadyExists')) || (s === 412 && (code === undefined || code === 'ConditionNotMet'))
+  );
 }
 
 /** Block IDs derived from the whole file's sha256 and the block layout: the same bytes give the same IDs. */

@@ -30,7 +30,6 @@ export const azureConnectionFields = {
   maxRetries: z.number().int().min(0).max(20).optional(),
 };
 
-
 export interface AzureConnectionConfig {
   account?: string | undefined;
   serviceUrl?: string | undefined;
@@ -58,10 +57,18 @@ export function refineAzureConnection(cfg: AzureConnectionConfig, ctx: z.Refinem
   }
   if (cfg.connectionString) {
     if (cfg.account || cfg.serviceUrl) {
-      ctx.addIssue({ code: 'custom', path: [cfg.account ? 'account' : 'serviceUrl'], message: 'the connection string already names the endpoint; remove this field' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [cfg.account ? 'account' : 'serviceUrl'],
+        message: 'the connection string already names the endpoint; remove this field',
+      });
     }
   } else if (!cfg.account === !cfg.serviceUrl) {
-    ctx.addIssue({ code: 'custom', path: ['account'], message: cfg.account ? 'give account or serviceUrl, not both' : 'required: account (or serviceUrl)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['account'],
+      message: cfg.account ? 'give account or serviceUrl, not both' : 'required: account (or serviceUrl)',
+    });
   }
   if (cfg.clientId && cfg.auth !== 'azure-ad') {
     ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'only used with auth: azure-ad' });
@@ -70,9 +77,11 @@ export function refineAzureConnection(cfg: AzureConnectionConfig, ctx: z.Refinem
 
 /** An `azure-blob` block: the connection fields plus `extra`, strict, with the connection rules. */
 export function azureBlobSchema<E extends z.ZodRawShape>(extra: E) {
-  return z
-    .object({ type: z.literal('azure-blob'), ...azureConnectionFields, ...extra })
-    .strict()
-    // TypeScript cannot see through the generic `extra` that the connection fields are still there.
-    .superRefine((cfg, ctx) => refineAzureConnection(cfg as AzureConnectionConfig, ctx));
+  return (
+    z
+      .object({ type: z.literal('azure-blob'), ...azureConnectionFields, ...extra })
+      .strict()
+      // TypeScript cannot see through the generic `extra` that the connection fields are still there.
+      .superRefine((cfg, ctx) => refineAzureConnection(cfg as AzureConnectionConfig, ctx))
+  );
 }

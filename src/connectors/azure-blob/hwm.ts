@@ -14,4 +14,9 @@ export const azureBlobHwmSchema = azureBlobSchema({});
 
 export type AzureBlobHwmConfig = z.infer<typeof azureBlobHwmSchema>;
 
-export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = objectStoreHwmPlugin('azure-blob', azureBlobHwmSchema, (config, log) => azureBlobClient(config, 'azure-blob HWM store', log), azureConnectionTargets);
+export const azureBlobHwmPlugin: HwmPlugin<AzureBlobHwmConfig> = objectStoreHwmPlugin(
+  'azure-blob',
+  azureBlobHwmSchema,
+  (config, log) => azureBlobClient(config, 'azure-blob HWM store', log),
+  azureConnectionTargets,
+);

@@ -7,4 +7,9 @@ import { azureSecretPatterns } from './secret-patterns';
 export { azureBlobLanding, type AzureBlobLandingConfig } from './landing';
 export { azureBlobHwmPlugin, type AzureBlobHwmConfig } from './hwm';
 
-export const azureBlob: Connector = { system: 'azure-blob', landings: [azureBlobLanding], hwmStores: [azureBlobHwmPlugin], secretPatterns: azureSecretPatterns };
+export const azureBlob: Connector = {
+  system: 'azure-blob',
+  landings: [azureBlobLanding],
+  hwmStores: [azureBlobHwmPlugin],
+  secretPatterns: azureSecretPatterns,
+};

@@ -32,7 +32,10 @@ export const azureBlobLanding: LandingPlugin<AzureBlobLandingConfig> = {
   type: 'azure-blob',
   configSchema: azureBlobLandingSchema,
   create(config, ctx) {
-    const client = azureBlobClient(config, 'azure-blob', ctx.log, { blockSize: (config.blockSizeMiB ?? 16) * MiB, concurrency: config.concurrency ?? 4 });
+    const client = azureBlobClient(config, 'azure-blob', ctx.log, {
+      blockSize: (config.blockSizeMiB ?? 16) * MiB,
+      concurrency: config.concurrency ?? 4,
+    });
     const mode = config.verifyExisting ?? 'auto';
     if (mode === 'write-only' && client.authKind === 'shared-key') {
       throw new ConfigError('verifyExisting: write-only needs a SAS or auth: azure-ad (an account key can always read; use auto or read)');

@@ -17,12 +17,14 @@ export function azureConnectionTargets(cfg: AzureConnectionTargetFields): Target
   else if (cfg.connectionString) {
     const parts = parseConnectionString(cfg.connectionString);
     const endpoint = parts.get('blobendpoint');
-    const host = endpoint ? hostOf(endpoint) : `${parts.get('accountname') ?? '(no account)'}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`;
+    const host = endpoint
+      ? hostOf(endpoint)
+      : `${parts.get('accountname') ?? '(no account)'}.blob.${parts.get('endpointsuffix') ?? 'core.windows.net'}`;
     out.push({ kind: 'endpoint', field: 'connectionString', value: host.toLowerCase() });
   }
   if (cfg.auth === 'azure-ad') {
     if (cfg.clientId) out.push({ kind: 'role', field: 'clientId', value: `azure-client-id:${cfg.clientId}` });
-    out.push({ kind: 'ambient-credentials', field: 'auth', value: 'the worker\'s Microsoft Entra identity (DefaultAzureCredential)' });
+    out.push({ kind: 'ambient-credentials', field: 'auth', value: "the worker's Microsoft Entra identity (DefaultAzureCredential)" });
   }
   return out;
 }

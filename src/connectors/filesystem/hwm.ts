@@ -143,7 +143,10 @@ export class FileHwmStore implements HwmStore {
     for (let attempt = 0; ; attempt++) {
       if (await createLock(lock, token)) break;
       const seen = await readFile(lock, 'utf8').catch(() => null);
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       // A holder that died on this host is known at once; any other (another host, an older version's lock) by age.
       if (age > STALE_LOCK_MS || (seen !== null && holderIsDead(seen))) await breakStaleLock(lock, seen);
       // Busy is not a conflict: the holder is quick, or dead (its lock goes stale); a retry will pass.
@@ -235,7 +238,13 @@ async function sweepTemps(dir: string, file: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!name.startsWith(`${file}.`)) continue;
     const path = join(dir, name);
-    const litter = name.endsWith('.tmp') || (name.endsWith('.stale') && (await stat(path).then((s) => Date.now() - s.ctimeMs > STALE_LOCK_MS, () => false)));
+    const litter =
+      name.endsWith('.tmp') ||
+      (name.endsWith('.stale') &&
+        (await stat(path).then(
+          (s) => Date.now() - s.ctimeMs > STALE_LOCK_MS,
+          () => false,
+        )));
     if (litter) await unlink(path).catch(() => undefined);
   }
 }

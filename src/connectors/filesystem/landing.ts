@@ -74,7 +74,9 @@ class FilesystemLanding implements LandingZone {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') return await this.judgeExisting(target, objectName, file);
         if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
-          throw new ConfigError(`filesystem landing ${this.root}: hard links are not supported here (${code}); exactly-once publishing needs a filesystem with link()`);
+          throw new ConfigError(
+            `filesystem landing ${this.root}: hard links are not supported here (${code}); exactly-once publishing needs a filesystem with link()`,
+          );
         }
         throw mapFsError(e, `publish ${target}`);
       }
@@ -100,8 +102,21 @@ class FilesystemLanding implements LandingZone {
       const path = join(tmpDir, name);
       if (liveTemps.has(path)) continue;
       const mine = owner !== undefined && name.startsWith(owner);
-      if (!mine && !(await stat(path).then((s) => Date.now() - s.mtimeMs > ORPHAN_TEMP_MS, () => false))) continue;
-      if (await unlink(path).then(() => true, () => false)) removed++;
+      if (
+        !mine &&
+        !(await stat(path).then(
+          (s) => Date.now() - s.mtimeMs > ORPHAN_TEMP_MS,
+          () => false,
+        ))
+      )
+        continue;
+      if (
+        await unlink(path).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed++;
     }
     if (removed) this.ctx.log.info({ dir: tmpDir, removed }, 'removed temp files left by interrupted uploads');
   }
@@ -124,7 +139,8 @@ class FilesystemLanding implements LandingZone {
       s = await stat(this.root);
     } catch (e) {
       // Not created on demand: a missing mount point would otherwise fill the container's own disk.
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`filesystem landing: ${this.root} does not exist (is the volume mounted?)`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new ConfigError(`filesystem landing: ${this.root} does not exist (is the volume mounted?)`);
       throw mapFsError(e, `stat ${this.root}`);
     }
     if (!s.isDirectory()) throw new ConfigError(`filesystem landing: ${this.root} is not a directory`);
@@ -168,7 +184,8 @@ class FilesystemLanding implements LandingZone {
       existing = await hashFile(target);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new ConflictError(`filesystem landing: ${target} is a directory; cannot publish ${objectName} there`, { object: objectName });
+      if (code === 'EISDIR')
+        throw new ConflictError(`filesystem landing: ${target} is a directory; cannot publish ${objectName} there`, { object: objectName });
       throw mapFsError(e, `read existing ${target}`);
     }
     if (existing.bytes === file.bytes && existing.sha256 === file.sha256.toLowerCase()) return 'already-present';
@@ -198,7 +215,13 @@ class FilesystemLanding implements LandingZone {
       await fh.close();
       checks.push({ name: 'create file', ok: true, required: true });
     } catch (e) {
-      checks.push({ name: 'create file', ok: false, required: true, detail: mapFsError(e, `write in ${this.root}`).message, grant: `write permission on ${this.root} for uid ${process.getuid?.() ?? '?'}` });
+      checks.push({
+        name: 'create file',
+        ok: false,
+        required: true,
+        detail: mapFsError(e, `write in ${this.root}`).message,
+        grant: `write permission on ${this.root} for uid ${process.getuid?.() ?? '?'}`,
+      });
       return checks;
     }
     try {
@@ -249,7 +272,10 @@ function mapFsError(e: unknown, what: string): Error {
   const err = e as NodeJS.ErrnoException;
   const code = err.code ?? '';
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new AuthError(`filesystem landing: cannot ${what}: ${code}; grant write permission to the worker's user (uid ${process.getuid?.() ?? '?'})`, { code });
+    return new AuthError(
+      `filesystem landing: cannot ${what}: ${code}; grant write permission to the worker's user (uid ${process.getuid?.() ?? '?'})`,
+      { code },
+    );
   }
   if (code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'EISDIR') {
     return new ConfigError(`filesystem landing: cannot ${what}: ${code} (${err.message})`);

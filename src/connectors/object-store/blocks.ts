@@ -96,7 +96,8 @@ async function readFully(fh: FileHandle, offset: number, len: number): Promise<B
   let got = 0;
   while (got < len) {
     const { bytesRead } = await fh.read(buf, got, len - got, offset + got);
-    if (bytesRead === 0) throw new ValidationError(`staging file ended at ${offset + got} bytes, before the ${len}-byte block at ${offset}`);
+    if (bytesRead === 0)
+      throw new ValidationError(`staging file ended at ${offset + got} bytes, before the ${len}-byte block at ${offset}`);
     got += bytesRead;
   }
   return buf;

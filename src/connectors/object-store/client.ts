@@ -69,7 +69,12 @@ export interface LandingClient extends ObjectStoreClient {
   /** test-connection's first check: the credential itself. */
   checkCredentials(signal: AbortSignal): Promise<Check>;
   /** Checks only this store has (e.g. S3 multipart), on probe names it returns for clean-up. */
-  extraProbeChecks?(probe: { id: string; source: BlockSource; content: Content; signal: AbortSignal }): Promise<{ checks: Check[]; keys: string[] }>;
+  extraProbeChecks?(probe: {
+    id: string;
+    source: BlockSource;
+    content: Content;
+    signal: AbortSignal;
+  }): Promise<{ checks: Check[]; keys: string[] }>;
   /** Said in a conflict message (e.g. why a write-only comparison may call identical bytes different). */
   conflictHint(readsAllowed: boolean): string;
   /** The write-only proof, in words, and what to do when it judged the probe wrongly. */

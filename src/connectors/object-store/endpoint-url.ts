@@ -6,9 +6,10 @@
 import { z } from 'zod';
 
 export const endpointUrl = () =>
-  z
-    .url({ protocol: /^https?$/ })
-    .refine((u) => {
+  z.url({ protocol: /^https?$/ }).refine(
+    (u) => {
       const url = new URL(u);
       return !url.username && !url.password && !url.search;
-    }, { message: 'must not carry credentials or a query string (put a SAS token or key in its own secret field)' });
+    },
+    { message: 'must not carry credentials or a query string (put a SAS token or key in its own secret field)' },
+  );

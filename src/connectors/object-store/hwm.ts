@@ -7,7 +7,15 @@
 import { HwmConflictError } from '../../contracts/errors';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore, type PluginContext, type Target } from '../../contracts/plugin';
+import {
+  hwmFileName,
+  type Check,
+  type HwmPlugin,
+  type HwmState,
+  type HwmStore,
+  type PluginContext,
+  type Target,
+} from '../../contracts/plugin';
 import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
 import { formatHwmText, parseHwmText } from '../../hwm/text';
 import { COLLECTOR_TMP_DIR } from '../../landing/object-name';
@@ -26,7 +34,13 @@ export class ObjectStoreHwm implements HwmStore {
   async get(collector: string): Promise<HwmState> {
     const key = this.key(collector);
     this.client.assertUsable();
-    const got = await this.client.call('read of the HWM', key, this.ctx.signal, (ts) => this.client.readText(key, ts), this.client.hwmGrants.read(key));
+    const got = await this.client.call(
+      'read of the HWM',
+      key,
+      this.ctx.signal,
+      (ts) => this.client.readText(key, ts),
+      this.client.hwmGrants.read(key),
+    );
     if (!got) return { value: null, version: null };
     return { value: parseHwmText(got.text, `${this.describe()}/${hwmFileName(collector)}`), version: got.etag ?? null };
   }
@@ -72,7 +86,8 @@ export class ObjectStoreHwm implements HwmStore {
       // sent as If-Match (honoured where the store supports conditional deletes).
       const now = await this.get(collector);
       if (now.version === null) return;
-      if (now.version !== expectedVersion) throw new HwmConflictError(`HWM of "${collector}" in ${this.describe()} changed meanwhile (now ${now.value}); not removed`);
+      if (now.version !== expectedVersion)
+        throw new HwmConflictError(`HWM of "${collector}" in ${this.describe()} changed meanwhile (now ${now.value}); not removed`);
     }
     let ambiguous = false;
     const outcome = await this.client.call(
@@ -116,6 +131,11 @@ export class ObjectStoreHwm implements HwmStore {
 }
 
 /** An object store's HWM plugin: its schema, its client for a config, and what a config reaches. */
-export function objectStoreHwmPlugin<C>(type: string, configSchema: ZodType<C>, client: (config: C, log: Logger) => HwmClient, targets: (config: C) => Target[]): HwmPlugin<C> {
+export function objectStoreHwmPlugin<C>(
+  type: string,
+  configSchema: ZodType<C>,
+  client: (config: C, log: Logger) => HwmClient,
+  targets: (config: C) => Target[],
+): HwmPlugin<C> {
   return { type, configSchema, create: (config, ctx) => new ObjectStoreHwm(client(config, ctx.log), ctx), targets };
 }

@@ -98,7 +98,10 @@ export class ObjectStoreLanding implements LandingZone {
     if (props === 'absent') return 'absent';
     if (props === 'denied') {
       this.readDenied = true;
-      this.ctx.log.info({ target: this.describe() }, `${this.client.label}: reading existing objects is not permitted; verifying them write-only`);
+      this.ctx.log.info(
+        { target: this.describe() },
+        `${this.client.label}: reading existing objects is not permitted; verifying them write-only`,
+      );
       return 'denied';
     }
     const theirs = metadataValue(props.metadata, 'sha256');
@@ -136,7 +139,13 @@ export class ObjectStoreLanding implements LandingZone {
       await this.client.create(source, content, key, { signal });
       checks.push({ name: 'create object', ok: true, required: true, detail: `wrote ${this.describe()}/${COLLECTOR_TMP_DIR}/...` });
     } catch (e) {
-      checks.push({ name: 'create object', ok: false, required: true, detail: this.client.scrub(errorMessage(e)), grant: this.client.grants.write });
+      checks.push({
+        name: 'create object',
+        ok: false,
+        required: true,
+        detail: this.client.scrub(errorMessage(e)),
+        grant: this.client.grants.write,
+      });
       return checks;
     }
     // The same name again must be refused: that is what makes uploads exactly-once.
@@ -145,7 +154,12 @@ export class ObjectStoreLanding implements LandingZone {
       const overwrote = await this.client.create(source, content, key, { signal });
       checks.push(
         overwrote
-          ? { name: conditional, ok: false, required: true, detail: 'the store overwrote an existing object despite If-None-Match: *; uploads cannot be exactly-once here' }
+          ? {
+              name: conditional,
+              ok: false,
+              required: true,
+              detail: 'the store overwrote an existing object despite If-None-Match: *; uploads cannot be exactly-once here',
+            }
           : { name: conditional, ok: true, required: true },
       );
     } catch (e) {
@@ -168,7 +182,9 @@ export class ObjectStoreLanding implements LandingZone {
         if (j !== 'denied') return { name, ok: false, required: true, detail: `the probe read back as ${j}` };
       }
       const j = await this.client.proveIdentity(source, c, key, signal);
-      return j === 'identical' ? { name, ok: true, required: true, detail: this.client.proof.detail } : { name, ok: false, required: true, ...this.client.proof.failed(j) };
+      return j === 'identical'
+        ? { name, ok: true, required: true, detail: this.client.proof.detail }
+        : { name, ok: false, required: true, ...this.client.proof.failed(j) };
     } catch (e) {
       return { name, ok: false, required: true, detail: this.client.scrub(errorMessage(e)), grant: this.client.grants.verify };
     }
@@ -180,7 +196,8 @@ export class ObjectStoreLanding implements LandingZone {
       return { name, ok: true, required: false, detail: `no delete permission (not needed); the probe stays at ${keys.join(', ')}` };
     }
     try {
-      for (const key of keys) await this.client.call('delete of the probe', key, signal, (ts) => this.client.deleteOnce(key, ts), this.client.grants.delete);
+      for (const key of keys)
+        await this.client.call('delete of the probe', key, signal, (ts) => this.client.deleteOnce(key, ts), this.client.grants.delete);
       return { name, ok: true, required: false, detail: 'probe objects removed' };
     } catch (e) {
       return {

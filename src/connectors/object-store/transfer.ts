@@ -8,14 +8,19 @@ import { scrubSecrets } from '../../secrets/scrub';
 
 /** `text` with credentials removed: the known secret values, SAS signatures, keys, bearer tokens. */
 export function scrub(text: string, secrets: readonly (string | undefined)[] = []): string {
-  return scrubSecrets(text, secrets.filter((s): s is string => typeof s === 'string' && s.length > 0));
+  return scrubSecrets(
+    text,
+    secrets.filter((s): s is string => typeof s === 'string' && s.length > 0),
+  );
 }
 
 /** The first line of an error message, scrubbed and bounded: safe to put in a failure. */
 export function safeMessage(err: unknown, secrets: readonly (string | undefined)[] = []): string {
   const first = errorMessage(err).split('\n')[0] ?? '';
   // Without a trailing period: callers append their own sentence.
-  return scrub(first, secrets).slice(0, 300).replace(/[.\s]+$/, '');
+  return scrub(first, secrets)
+    .slice(0, 300)
+    .replace(/[.\s]+$/, '');
 }
 // ---------------------------------------------------------------- retries
 
@@ -103,9 +108,25 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Node/undici network error codes after which a retry can help. */
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND',
-  'ENETUNREACH', 'EHOSTUNREACH', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE', 'TimeoutError', 'TryTimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'REQUEST_SEND_ERROR',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'TimeoutError',
+  'TryTimeoutError',
 ]);
 
 /** True for connection resets, refused connections, socket timeouts and the like (also as a cause). */

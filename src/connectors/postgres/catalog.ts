@@ -59,7 +59,11 @@ export async function databaseNames(s: PostgresSessions, signal: AbortSignal): P
   return rows.map((r) => r.datname);
 }
 
-export async function schemaNames(s: PostgresSessions, database: string, signal: AbortSignal): Promise<{ name: string; usable: boolean }[]> {
+export async function schemaNames(
+  s: PostgresSessions,
+  database: string,
+  signal: AbortSignal,
+): Promise<{ name: string; usable: boolean }[]> {
   const rows = await s.query<{ nspname: string; usable: boolean }>(
     database,
     'list schemas',
@@ -71,7 +75,13 @@ export async function schemaNames(s: PostgresSessions, database: string, signal:
 }
 
 /** One page of a schema's relations, in oid order after `afterOid` (keyset paging: flat memory). */
-export async function tablePage(s: PostgresSessions, database: string, schema: string, afterOid: number, signal: AbortSignal): Promise<TableRow[]> {
+export async function tablePage(
+  s: PostgresSessions,
+  database: string,
+  schema: string,
+  afterOid: number,
+  signal: AbortSignal,
+): Promise<TableRow[]> {
   return s.query<TableRow>(
     database,
     'list tables',
@@ -147,7 +157,12 @@ export interface DependencyRow {
  * What each view and materialized view of `schemas` reads, from the server's own dependency records:
  * exact, with no SQL parsed. A view's rewrite rule depends on every relation its query names.
  */
-export async function viewDependencies(s: PostgresSessions, database: string, schemas: string[], signal: AbortSignal): Promise<DependencyRow[]> {
+export async function viewDependencies(
+  s: PostgresSessions,
+  database: string,
+  schemas: string[],
+  signal: AbortSignal,
+): Promise<DependencyRow[]> {
   return s.query<DependencyRow>(
     database,
     'list view dependencies',

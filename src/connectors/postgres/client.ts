@@ -68,7 +68,13 @@ export class PostgresSessions {
    * Runs one statement in `database`. `operation` names it for the counters and errors; on `signal`
    * the statement is cancelled on the server and its session discarded.
    */
-  async query<R extends QueryResultRow>(database: string, operation: string, sql: string, params: unknown[], signal?: AbortSignal): Promise<R[]> {
+  async query<R extends QueryResultRow>(
+    database: string,
+    operation: string,
+    sql: string,
+    params: unknown[],
+    signal?: AbortSignal,
+  ): Promise<R[]> {
     signal?.throwIfAborted();
     this.report(operation, 'call');
     let client: PoolClient | undefined;

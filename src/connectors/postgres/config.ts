@@ -54,5 +54,6 @@ export function schemaFilter(config: PostgresConfig): (schema: string) => boolea
   const full = (p: string) => new RegExp(`^(?:${p})$`);
   const include = config.schemas.include?.map(full);
   const exclude = config.schemas.exclude?.map(full) ?? [];
-  return (schema) => !SYSTEM_SCHEMAS.test(schema) && (!include || include.some((r) => r.test(schema))) && !exclude.some((r) => r.test(schema));
+  return (schema) =>
+    !SYSTEM_SCHEMAS.test(schema) && (!include || include.some((r) => r.test(schema))) && !exclude.some((r) => r.test(schema));
 }

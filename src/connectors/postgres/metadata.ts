@@ -32,7 +32,10 @@ export function metadataUnit(s: PostgresSessions, ctx: ExtractContext, database:
         const tables = await tablePage(s, database, schema, after, ctx.signal);
         if (!tables.length) return null;
         const oids = tables.map((t) => t.oid);
-        const [columns, constraints] = await Promise.all([columnsOf(s, database, oids, ctx.signal), constraintsOf(s, database, oids, ctx.signal)]);
+        const [columns, constraints] = await Promise.all([
+          columnsOf(s, database, oids, ctx.signal),
+          constraintsOf(s, database, oids, ctx.signal),
+        ]);
         return { tables, columns: group(columns), constraints: group(constraints) };
       };
       let next = fetchPage(0);
@@ -65,7 +68,13 @@ function group<T extends { oid: number }>(rows: T[]): Map<number, T[]> {
   return out;
 }
 
-async function writeTables(out: UnitOutput, database: string, tables: TableRow[], columns: Map<number, ColumnRow[]>, constraints: Map<number, ConstraintRow[]>): Promise<void> {
+async function writeTables(
+  out: UnitOutput,
+  database: string,
+  tables: TableRow[],
+  columns: Map<number, ColumnRow[]>,
+  constraints: Map<number, ConstraintRow[]>,
+): Promise<void> {
   for (const t of tables) {
     const base: Row = {
       catalog: database,
@@ -103,7 +112,8 @@ function tableParameters(t: TableRow, constraints: ConstraintRow[]): Record<stri
   if (t.parent) p.partition_of = t.parent;
   if (t.partition_bound) p.partition_bound = t.partition_bound;
   if (t.foreign_server) p.foreign_server = t.foreign_server;
-  if (constraints.length) p.constraints = constraints.map((c) => ({ name: c.name, type: CONSTRAINT_KINDS[c.kind] ?? c.kind, definition: c.definition }));
+  if (constraints.length)
+    p.constraints = constraints.map((c) => ({ name: c.name, type: CONSTRAINT_KINDS[c.kind] ?? c.kind, definition: c.definition }));
   return p;
 }
 

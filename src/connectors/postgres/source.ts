@@ -14,7 +14,10 @@ export class PostgresSource implements Source {
   readonly concurrency: number;
   private readonly sessions: PostgresSessions;
 
-  constructor(config: PostgresConfig, private readonly ctx: SourceContext) {
+  constructor(
+    config: PostgresConfig,
+    private readonly ctx: SourceContext,
+  ) {
     this.concurrency = config.maxConnections;
     // No session opens until the first statement.
     this.sessions = new PostgresSessions(config, ctx.apiCall);
@@ -26,7 +29,9 @@ export class PostgresSource implements Source {
       const schemas = (await schemaNames(this.sessions, database, ctx.signal)).filter((s) => keep(s.name));
       const denied = schemas.filter((s) => !s.usable).map((s) => s.name);
       if (denied.length) {
-        ctx.warn(`database ${database}: no USAGE on schema(s) ${denied.join(', ')}, so their tables are missing; grant it (collector test-connection prints the GRANT)`);
+        ctx.warn(
+          `database ${database}: no USAGE on schema(s) ${denied.join(', ')}, so their tables are missing; grant it (collector test-connection prints the GRANT)`,
+        );
       }
       const usable = schemas.filter((s) => s.usable).map((s) => s.name);
       for (const schema of usable) yield metadataUnit(this.sessions, ctx, database, schema);

@@ -27,7 +27,12 @@ export async function testPostgresConnection(s: PostgresSessions, signal: AbortS
   } catch (e) {
     return [{ name: `connect to ${c.host}:${c.port} as ${c.user}`, ok: false, detail: errorMessage(e), required: true }];
   }
-  checks.push({ name: `connect to ${c.host}:${c.port} as ${c.user}`, ok: true, detail: `PostgreSQL ${session!.version}, read-only session: ${session!.read_only}`, required: true });
+  checks.push({
+    name: `connect to ${c.host}:${c.port} as ${c.user}`,
+    ok: true,
+    detail: `PostgreSQL ${session!.version}, read-only session: ${session!.read_only}`,
+    required: true,
+  });
   if (c.sslmode !== 'disable') {
     checks.push({
       name: `TLS (sslmode ${c.sslmode})`,
@@ -43,7 +48,13 @@ export async function testPostgresConnection(s: PostgresSessions, signal: AbortS
     checks.push({ name: 'list databases', ok: false, detail: errorMessage(e), required: true });
     return checks;
   }
-  checks.push({ name: 'databases to read', ok: databases.length > 0, detail: databases.join(', ') || `user ${c.user} may connect to none`, required: true, ...(databases.length ? {} : { grant: `GRANT CONNECT ON DATABASE <name> TO ${quoteIdent(c.user)}` }) });
+  checks.push({
+    name: 'databases to read',
+    ok: databases.length > 0,
+    detail: databases.join(', ') || `user ${c.user} may connect to none`,
+    required: true,
+    ...(databases.length ? {} : { grant: `GRANT CONNECT ON DATABASE <name> TO ${quoteIdent(c.user)}` }),
+  });
   const keep = schemaFilter(c);
   for (const database of databases) {
     try {
@@ -54,11 +65,21 @@ export async function testPostgresConnection(s: PostgresSessions, signal: AbortS
         ok: denied.length === 0,
         detail: denied.length ? `no USAGE on ${denied.join(', ')}: their tables would be missing` : `${schemas.length} schema(s)`,
         required: true,
-        ...(denied.length ? { grant: denied.map((n) => `GRANT USAGE ON SCHEMA ${quoteIdent(n)} TO ${quoteIdent(c.user)};`).join(' ') } : {}),
+        ...(denied.length
+          ? { grant: denied.map((n) => `GRANT USAGE ON SCHEMA ${quoteIdent(n)} TO ${quoteIdent(c.user)};`).join(' ') }
+          : {}),
       });
     } catch (e) {
       const detail = errorMessage(e);
-      checks.push({ name: `database ${database}: connect`, ok: false, detail, required: true, ...(/permission denied|CONNECT/i.test(detail) ? { grant: `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(c.user)};` } : {}) });
+      checks.push({
+        name: `database ${database}: connect`,
+        ok: false,
+        detail,
+        required: true,
+        ...(/permission denied|CONNECT/i.test(detail)
+          ? { grant: `GRANT CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(c.user)};` }
+          : {}),
+      });
     }
   }
   return checks;

@@ -78,9 +78,14 @@ export class S3ObjectClient implements LandingClient, HwmClient {
     this.secrets = [config.secretAccessKey ?? '', config.sessionToken ?? ''];
     const timeout = config.requestTimeout ? parseDuration(config.requestTimeout) : undefined;
     this.retry = retryPolicy(config.maxRetries, timeout);
-    const statics = config.accessKeyId && config.secretAccessKey
-      ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey, ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}) }
-      : undefined;
+    const statics =
+      config.accessKeyId && config.secretAccessKey
+        ? {
+            accessKeyId: config.accessKeyId,
+            secretAccessKey: config.secretAccessKey,
+            ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
+          }
+        : undefined;
     const credentials = config.roleArn
       ? fromTemporaryCredentials({
           params: {
@@ -145,37 +150,69 @@ export class S3ObjectClient implements LandingClient, HwmClient {
     const msg = safeMessage(err, this.secrets);
     const details = { status, code: name, target };
     if (name && AUTH_CODES.has(name)) {
-      return { retry: false, error: new AuthError(`${this.label}: ${what} on ${target} was refused (${label}): ${msg}. ${this.authHint(name, grant)}`, { ...details, grant }) };
+      return {
+        retry: false,
+        error: new AuthError(`${this.label}: ${what} on ${target} was refused (${label}): ${msg}. ${this.authHint(name, grant)}`, {
+          ...details,
+          grant,
+        }),
+      };
     }
     if (status === 403) {
-      return { retry: false, error: new AuthError(`${this.label}: ${what} on ${target} was refused (${label}): ${msg}. Grant ${grant}`, { ...details, grant }) };
+      return {
+        retry: false,
+        error: new AuthError(`${this.label}: ${what} on ${target} was refused (${label}): ${msg}. Grant ${grant}`, { ...details, grant }),
+      };
     }
-    if (name === 'NoSuchBucket') return { retry: false, error: new ConfigError(`${this.label}: bucket ${this.bucket} does not exist (or is in another account/region)`) };
-    if (name === 'RequestTimeTooSkewed') return { retry: false, error: new ConfigError(`${this.label}: the worker's clock is too far off for S3 (RequestTimeTooSkewed); fix NTP`) };
+    if (name === 'NoSuchBucket')
+      return {
+        retry: false,
+        error: new ConfigError(`${this.label}: bucket ${this.bucket} does not exist (or is in another account/region)`),
+      };
+    if (name === 'RequestTimeTooSkewed')
+      return {
+        retry: false,
+        error: new ConfigError(`${this.label}: the worker's clock is too far off for S3 (RequestTimeTooSkewed); fix NTP`),
+      };
     if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException') {
-      return { retry: false, error: new ConfigError(`${this.label}: bucket ${this.bucket} is not in region ${this.regionName} (${label}); fix region`) };
+      return {
+        retry: false,
+        error: new ConfigError(`${this.label}: bucket ${this.bucket} is not in region ${this.regionName} (${label}); fix region`),
+      };
     }
     if (status === 501 || name === 'NotImplemented') {
       // An S3-compatible store without conditional writes: the same request fails the same way every time.
-      return { retry: false, error: new ConfigError(`${this.label}: the store at ${this.endpointName} does not implement ${what} (${label}): ${msg}. Use a store that supports conditional writes (If-None-Match)`) };
+      return {
+        retry: false,
+        error: new ConfigError(
+          `${this.label}: the store at ${this.endpointName} does not implement ${what} (${label}): ${msg}. Use a store that supports conditional writes (If-None-Match)`,
+        ),
+      };
     }
-    if (
-      (status !== undefined && (status === 408 || status === 429 || status >= 500)) ||
-      (name !== undefined && RETRY_CODES.has(name))
-    ) {
+    if ((status !== undefined && (status === 408 || status === 429 || status >= 500)) || (name !== undefined && RETRY_CODES.has(name))) {
       return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target} failed (${label}): ${msg}`, details) };
     }
-    if (isNetworkError(err)) return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target}: network error: ${msg}`, details) };
+    if (isNetworkError(err))
+      return { retry: true, error: new TransientError(`${this.label}: ${what} on ${target}: network error: ${msg}`, details) };
     if (name === 'CredentialsProviderError') {
-      return { retry: false, error: new AuthError(`${this.label}: no usable AWS credentials: ${msg}. Configure keys, a role, or the worker's IAM identity`) };
+      return {
+        retry: false,
+        error: new AuthError(`${this.label}: no usable AWS credentials: ${msg}. Configure keys, a role, or the worker's IAM identity`),
+      };
     }
-    return { retry: false, error: new TransientError(`${this.label}: ${what} on ${target} failed${label ? ` (${label})` : ''}: ${msg}`, details) };
+    return {
+      retry: false,
+      error: new TransientError(`${this.label}: ${what} on ${target} failed${label ? ` (${label})` : ''}: ${msg}`, details),
+    };
   }
 
   private authHint(code: string, grant: string): string {
-    if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'InvalidClientTokenId') return 'The AWS credentials were rejected: check the key id and secret';
-    if (code === 'ExpiredToken' || code === 'TokenRefreshRequired' || code === 'InvalidToken') return 'The session token is expired or invalid: refresh it, or use roleArn so credentials refresh themselves';
-    if (this.roleArn && /AssumeRole/i.test(code + grant)) return `Allow sts:AssumeRole on ${this.roleArn} (and the role's trust policy must allow the caller)`;
+    if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'InvalidClientTokenId')
+      return 'The AWS credentials were rejected: check the key id and secret';
+    if (code === 'ExpiredToken' || code === 'TokenRefreshRequired' || code === 'InvalidToken')
+      return 'The session token is expired or invalid: refresh it, or use roleArn so credentials refresh themselves';
+    if (this.roleArn && /AssumeRole/i.test(code + grant))
+      return `Allow sts:AssumeRole on ${this.roleArn} (and the role's trust policy must allow the caller)`;
     return `Grant ${grant}`;
   }
 
@@ -232,18 +269,32 @@ export class S3ObjectClient implements LandingClient, HwmClient {
       return { name: 'credentials', ok: true, required: true, detail: `access key ${creds.accessKeyId.slice(0, 4)}...` };
     } catch (e) {
       const v = this.verdict(e, 'credential lookup', '', 'sts:AssumeRole (or static keys / a worker IAM identity)');
-      return { name: 'credentials', ok: false, required: true, detail: v.error.message, grant: 'valid AWS credentials (keys, roleArn, or the worker identity)' };
+      return {
+        name: 'credentials',
+        ok: false,
+        required: true,
+        detail: v.error.message,
+        grant: 'valid AWS credentials (keys, roleArn, or the worker identity)',
+      };
     }
   }
 
   /** A one-part multipart upload: the last part of an upload may be smaller than 5 MiB. */
-  async extraProbeChecks(probe: { id: string; source: BlockSource; content: Content; signal: AbortSignal }): Promise<{ checks: Check[]; keys: string[] }> {
+  async extraProbeChecks(probe: {
+    id: string;
+    source: BlockSource;
+    content: Content;
+    signal: AbortSignal;
+  }): Promise<{ checks: Check[]; keys: string[] }> {
     const key = this.key(probeObjectName(probe.id, '-multipart'));
     try {
       await this.putMultipart(probe.source, probe.content, key, probe.content.bytes, { signal: probe.signal });
       return { checks: [{ name: 'multipart upload', ok: true, required: true }], keys: [key] };
     } catch (e) {
-      return { checks: [{ name: 'multipart upload', ok: false, required: true, detail: (e as Error).message, grant: this.writeGrant() }], keys: [key] };
+      return {
+        checks: [{ name: 'multipart upload', ok: false, required: true, detail: (e as Error).message, grant: this.writeGrant() }],
+        keys: [key],
+      };
     }
   }
 
@@ -253,7 +304,10 @@ export class S3ObjectClient implements LandingClient, HwmClient {
 
   readonly proof = {
     detail: 'write-only: by a conditional rewrite (If-Match on the MD5 ETag); no read permission needed',
-    failed: (j: Judgement) => ({ detail: `the write-only check judged the probe ${j} (is SSE-KMS the bucket default? then grant s3:GetObject)`, grant: 's3:GetObject' }),
+    failed: (j: Judgement) => ({
+      detail: `the write-only check judged the probe ${j} (is SSE-KMS the bucket default? then grant s3:GetObject)`,
+      grant: 's3:GetObject',
+    }),
   };
 
   get grants(): LandingClient['grants'] {
@@ -349,7 +403,13 @@ export class S3ObjectClient implements LandingClient, HwmClient {
       const result = await this.call('completion of multipart upload', key, signal, async (ts) => {
         try {
           await this.client.send(
-            new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, IfNoneMatch: '*' }),
+            new CompleteMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts },
+              IfNoneMatch: '*',
+            }),
             { abortSignal: ts },
           );
           return 'created' as const;
@@ -374,7 +434,10 @@ export class S3ObjectClient implements LandingClient, HwmClient {
         abortSignal: AbortSignal.timeout(10_000),
       });
     } catch (e) {
-      this.log.debug({ object: key, err: this.scrub(safeMessage(e)) }, `${this.label}: could not abort a multipart upload; the bucket lifecycle rule removes it`);
+      this.log.debug(
+        { object: key, err: this.scrub(safeMessage(e)) },
+        `${this.label}: could not abort a multipart upload; the bucket lifecycle rule removes it`,
+      );
     }
   }
 
@@ -382,10 +445,13 @@ export class S3ObjectClient implements LandingClient, HwmClient {
   async proveIdentity(source: BlockSource, c: Content, key: string, signal: AbortSignal): Promise<Judgement> {
     const partSize = chooseBlockSize(c.bytes, this.upload.partSize, MAX_PARTS);
     const unverifiable = (why: string) =>
-      new AuthError(`${this.label}: ${key} already exists and cannot be compared without read permission: ${why}. Grant s3:GetObject on arn:aws:s3:::${this.bucket}/${key}`, {
-        grant: 's3:GetObject',
-        object: key,
-      });
+      new AuthError(
+        `${this.label}: ${key} already exists and cannot be compared without read permission: ${why}. Grant s3:GetObject on arn:aws:s3:::${this.bucket}/${key}`,
+        {
+          grant: 's3:GetObject',
+          object: key,
+        },
+      );
     if (this.kmsKeyId) throw unverifiable('with SSE-KMS the ETag is not a content hash');
     if (c.bytes > MAX_SINGLE_PUT) throw unverifiable('objects over 5 GiB cannot be re-sent in one conditional PUT');
     // A multipart object has the MD5-of-part-MD5s ETag; once a write-only check has rewritten it in one
@@ -417,7 +483,6 @@ export class S3ObjectClient implements LandingClient, HwmClient {
     }
     return judgement;
   }
-
 
   // ---------------------------------------------------------------- the HWM store's half
 
@@ -460,22 +525,48 @@ export class S3ObjectClient implements LandingClient, HwmClient {
       delete: (key) => `s3:DeleteObject on arn:aws:s3:::${this.bucket}/${key}`,
     };
   }
-
 }
 
-function sdkLogger(log: Logger | undefined): { debug(...a: unknown[]): void; info(...a: unknown[]): void; warn(...a: unknown[]): void; error(...a: unknown[]): void } {
+function sdkLogger(log: Logger | undefined): {
+  debug(...a: unknown[]): void;
+  info(...a: unknown[]): void;
+  warn(...a: unknown[]): void;
+  error(...a: unknown[]): void;
+} {
   const at = (...a: unknown[]) => log?.debug({ sdk: a.map((x) => (typeof x === 'string' ? x : safeMessage(x))).join(' ') }, 'aws-sdk');
   return { debug: () => undefined, info: () => undefined, warn: at, error: at };
 }
 
 const AUTH_CODES = new Set([
-  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'TokenRefreshRequired', 'InvalidToken',
-  'AllAccessDisabled', 'AccountProblem', 'InvalidClientTokenId', 'UnrecognizedClientException', 'KMS.AccessDeniedException',
-  'KMS.DisabledException', 'KMS.NotFoundException', 'InvalidObjectState',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'InvalidToken',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'KMS.AccessDeniedException',
+  'KMS.DisabledException',
+  'KMS.NotFoundException',
+  'InvalidObjectState',
 ]);
 const RETRY_CODES = new Set([
-  'SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch',
-  'ConditionalRequestConflict', 'OperationAborted', 'Throttling', 'ThrottlingException', 'RequestTimeTooSkewedRetry', 'TimeoutError',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'BadDigest',
+  'InvalidDigest',
+  'XAmzContentSHA256Mismatch',
+  'ConditionalRequestConflict',
+  'OperationAborted',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeTooSkewedRetry',
+  'TimeoutError',
 ]);
 
 export function s3Status(err: unknown): number | undefined {
@@ -500,7 +591,12 @@ export async function expectedEtag(source: BlockSource, bytes: number, md5Base64
   if (bytes <= partSize) return base64ToHex(md5Base64);
   const digests: Buffer[] = [];
   if ('buffer' in source) {
-    for (let off = 0; off < bytes; off += partSize) digests.push(createHash('md5').update(source.buffer.subarray(off, off + partSize)).digest());
+    for (let off = 0; off < bytes; off += partSize)
+      digests.push(
+        createHash('md5')
+          .update(source.buffer.subarray(off, off + partSize))
+          .digest(),
+      );
   } else {
     const fh = await open(source.path, 'r');
     try {

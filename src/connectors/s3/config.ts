@@ -18,9 +18,15 @@ export const s3ConnectionFields = {
   secretAccessKey: secretRef().optional(),
   sessionToken: secretRef().optional(),
   /** A role to assume (from the keys above or the default chain); credentials refresh before expiry. */
-  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { message: 'must be an IAM role ARN' }).optional(),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { message: 'must be an IAM role ARN' })
+    .optional(),
   externalId: z.string().min(2).max(1224).optional(),
-  roleSessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).optional(),
+  roleSessionName: z
+    .string()
+    .regex(/^[\w+=,.@-]{2,64}$/)
+    .optional(),
   /** Session length of the assumed role, 15m to 12h (default 1h). */
   roleSessionDuration: duration().optional(),
   /** STS endpoint for AssumeRole (VPC endpoints, tests). */
@@ -54,21 +60,31 @@ export interface S3ConnectionConfig {
 
 export function refineS3Connection(cfg: S3ConnectionConfig, ctx: z.RefinementCtx): void {
   if (!cfg.accessKeyId !== !cfg.secretAccessKey) {
-    ctx.addIssue({ code: 'custom', path: [cfg.accessKeyId ? 'secretAccessKey' : 'accessKeyId'], message: 'give accessKeyId and secretAccessKey together' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [cfg.accessKeyId ? 'secretAccessKey' : 'accessKeyId'],
+      message: 'give accessKeyId and secretAccessKey together',
+    });
   }
-  if (cfg.sessionToken && !cfg.accessKeyId) ctx.addIssue({ code: 'custom', path: ['sessionToken'], message: 'only used with accessKeyId and secretAccessKey' });
+  if (cfg.sessionToken && !cfg.accessKeyId)
+    ctx.addIssue({ code: 'custom', path: ['sessionToken'], message: 'only used with accessKeyId and secretAccessKey' });
   for (const f of ['externalId', 'roleSessionName', 'roleSessionDuration'] as const) {
     if (cfg[f] && !cfg.roleArn) ctx.addIssue({ code: 'custom', path: [f], message: 'only used with roleArn' });
   }
   if (cfg.roleSessionDuration) {
     const ms = parseDuration(cfg.roleSessionDuration) ?? 0;
-    if (ms < 900_000 || ms > 43_200_000) ctx.addIssue({ code: 'custom', path: ['roleSessionDuration'], message: 'must be between 15m and 12h' });
+    if (ms < 900_000 || ms > 43_200_000)
+      ctx.addIssue({ code: 'custom', path: ['roleSessionDuration'], message: 'must be between 15m and 12h' });
   }
 }
 
 /** An `s3` block: the connection fields plus `extra`, strict, with the connection rules. */
 export function s3Schema<E extends z.ZodRawShape>(extra: E) {
-  return z.object({ type: z.literal('s3'), ...s3ConnectionFields, ...extra }).strict()
-    // TypeScript cannot see through the generic `extra` that the connection fields are still there.
-    .superRefine((cfg, ctx) => refineS3Connection(cfg as S3ConnectionConfig, ctx));
+  return (
+    z
+      .object({ type: z.literal('s3'), ...s3ConnectionFields, ...extra })
+      .strict()
+      // TypeScript cannot see through the generic `extra` that the connection fields are still there.
+      .superRefine((cfg, ctx) => refineS3Connection(cfg as S3ConnectionConfig, ctx))
+  );
 }

@@ -14,4 +14,9 @@ export const s3HwmSchema = s3Schema({});
 
 export type S3HwmConfig = z.infer<typeof s3HwmSchema>;
 
-export const s3HwmPlugin: HwmPlugin<S3HwmConfig> = objectStoreHwmPlugin('s3', s3HwmSchema, (config, log) => s3Client(config, 's3 HWM store', log), s3ConnectionTargets);
+export const s3HwmPlugin: HwmPlugin<S3HwmConfig> = objectStoreHwmPlugin(
+  's3',
+  s3HwmSchema,
+  (config, log) => s3Client(config, 's3 HWM store', log),
+  s3ConnectionTargets,
+);
