@@ -27,7 +27,14 @@ step('typecheck (tsc --noEmit, strict)', process.execPath, [
 ]);
 // Lint (typed rules: no floating promises, no Node built-ins in workflow code) on whole-suite runs only.
 if (!only.length) step('lint (eslint)', process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
-if (!only.length) step('format (prettier --check; `npm run format` fixes it)', process.execPath, [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '--log-level', 'warn', '.']);
+if (!only.length)
+  step('format (prettier --check; `npm run format` fixes it)', process.execPath, [
+    join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--check',
+    '--log-level',
+    'warn',
+    '.',
+  ]);
 const files = only.length
   ? only
   : readdirSync(join(root, 'test'))

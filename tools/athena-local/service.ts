@@ -292,15 +292,13 @@ export class AthenaService {
     const all = this.seed.workgroups();
     const pos = decodeToken(input, 'ListWorkGroups', '') ?? 0;
     return {
-      WorkGroups: all
-        .slice(pos, pos + max)
-        .map((w) => ({
-          Name: w.name,
-          State: w.state,
-          Description: w.description,
-          CreationTime: secs(w.creationTime),
-          EngineVersion: ENGINE_VERSION,
-        })),
+      WorkGroups: all.slice(pos, pos + max).map((w) => ({
+        Name: w.name,
+        State: w.state,
+        Description: w.description,
+        CreationTime: secs(w.creationTime),
+        EngineVersion: ENGINE_VERSION,
+      })),
       NextToken: pos + max < all.length ? encodeToken({ op: 'ListWorkGroups', pos: pos + max, key: '' }) : undefined,
     };
   }
