@@ -50,7 +50,7 @@ const CONFIG_CASES: [string, string, RegExp][] = [
   [
     'unknown source type',
     'collectors:\n  c1:\n    source: {type: oracle}\n    landing: {type: filesystem, path: /tmp}\n',
-    /collectors\.c1\.source\.type: unknown source type "oracle" \(known: athena\)/,
+    /collectors\.c1\.source\.type: unknown source type "oracle" \(known: athena, postgres\)/,
   ],
   [
     'unknown landing type',
