@@ -3,7 +3,7 @@
  * rate limiters, and `call`, which every API request goes through for quotas, retries and counting.
  */
 import { AthenaClient, type AthenaClientConfig } from '@aws-sdk/client-athena';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { awsCredentials } from '../aws/credentials';
 import { parseDuration } from '../../run/duration';
 import type { AthenaConfig } from './config';
 import type { ApiOutcome } from '../../contracts/plugin';
@@ -120,35 +120,9 @@ export class AthenaSession {
   }
 }
 
-type Credentials = AthenaClientConfig['credentials'];
-interface StaticCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-function credentialsFor(config: AthenaConfig): Credentials {
-  const base: StaticCredentials | undefined =
-    config.accessKeyId && config.secretAccessKey
-      ? {
-          accessKeyId: config.accessKeyId,
-          secretAccessKey: config.secretAccessKey,
-          ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
-        }
-      : undefined;
-  if (!config.roleArn) return base; // undefined: the SDK's default chain
-  const seconds = config.sessionDuration ? Math.round((parseDuration(config.sessionDuration) ?? 3_600_000) / 1000) : undefined;
-  // The client memoizes these and calls AssumeRole again shortly before they expire.
-  return fromTemporaryCredentials({
-    params: {
-      RoleArn: config.roleArn,
-      RoleSessionName: 'temporal-collectors-athena',
-      ...(config.externalId ? { ExternalId: config.externalId } : {}),
-      ...(seconds ? { DurationSeconds: seconds } : {}),
-    },
-    ...(base ? { masterCredentials: base } : {}),
-    clientConfig: { region: config.region },
-  });
+function credentialsFor(config: AthenaConfig): AthenaClientConfig['credentials'] {
+  const durationMs = config.sessionDuration ? parseDuration(config.sessionDuration) : undefined;
+  return awsCredentials(config, { sessionName: 'temporal-collectors-athena', durationMs });
 }
 
 /** Quotas are per account and region; the principal stands in for the account (never a secret). */

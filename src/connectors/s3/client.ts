@@ -25,7 +25,7 @@ import {
   type CompletedPart,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { awsCredentials } from '../aws/credentials';
 import type { Logger } from 'pino';
 import { AuthError, CollectorError, ConfigError, TransientError, ValidationError } from '../../contracts/errors';
 import type { Check, PutOptions } from '../../contracts/plugin';
@@ -78,26 +78,10 @@ export class S3ObjectClient implements LandingClient, HwmClient {
     this.secrets = [config.secretAccessKey ?? '', config.sessionToken ?? ''];
     const timeout = config.requestTimeout ? parseDuration(config.requestTimeout) : undefined;
     this.retry = retryPolicy(config.maxRetries, timeout);
-    const statics =
-      config.accessKeyId && config.secretAccessKey
-        ? {
-            accessKeyId: config.accessKeyId,
-            secretAccessKey: config.secretAccessKey,
-            ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
-          }
-        : undefined;
-    const credentials = config.roleArn
-      ? fromTemporaryCredentials({
-          params: {
-            RoleArn: config.roleArn,
-            RoleSessionName: config.roleSessionName ?? `temporal-collectors-${randomUUID().slice(0, 8)}`,
-            ...(config.externalId ? { ExternalId: config.externalId } : {}),
-            DurationSeconds: Math.round((config.roleSessionDuration ? parseDuration(config.roleSessionDuration)! : 3_600_000) / 1000),
-          },
-          ...(statics ? { masterCredentials: statics } : {}),
-          clientConfig: { region: config.region, ...(config.stsEndpoint ? { endpoint: config.stsEndpoint } : {}), maxAttempts: 3 },
-        })
-      : statics;
+    const credentials = awsCredentials(config, {
+      sessionName: config.roleSessionName ?? `temporal-collectors-${randomUUID().slice(0, 8)}`,
+      durationMs: config.roleSessionDuration ? parseDuration(config.roleSessionDuration) : 3_600_000,
+    });
     this.client = new S3Client({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
