@@ -134,6 +134,44 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     await validateFiles(files);
   });
 
+  it('a checkpoint written in another extract format is not resumed: every unit runs again, in this format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'x-'));
+    let checkpoint: ExtractCheckpoint | undefined;
+    await assert.rejects(
+      runUnits({
+        source: tinySource('hr'),
+        sourceType: 'tiny',
+        collector: 'c1',
+        stamp: 's',
+        compress: false,
+        dir,
+        ctx: ctx(),
+        onUnitDone: (cp) => (checkpoint = structuredClone(cp)),
+      }),
+      /boom in hr/,
+    );
+    assert.ok(checkpoint && checkpoint.units.length >= 1);
+    assert.equal(checkpoint.formatVersion, FORMAT_VERSION);
+    // As a build of another format would have left it (older builds wrote no version at all).
+    const { formatVersion: _dropped, ...older } = checkpoint;
+    const runs: string[] = [];
+    const { files, reused } = await runUnits({
+      source: tinySource(undefined, runs),
+      sourceType: 'tiny',
+      collector: 'c1',
+      stamp: 's',
+      compress: false,
+      dir,
+      ctx: ctx(),
+      checkpoint: older,
+      onUnitDone() {},
+    });
+    assert.equal(reused, 0);
+    assert.deepEqual([...runs].sort(), ['finance', 'hr', 'sales']);
+    assert.equal(files[0]!.rows, 9);
+    await validateFiles(files);
+  });
+
   it('beyond inlineUnits the checkpoint points into the staging journal; a resume from it matches a clean run', async () => {
     // Twelve units; unit 9 fails on the first attempt, after most others finished.
     const manyUnits = (failOn: number | undefined, runs: number[]): Source => ({

@@ -12,7 +12,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import type { ExtractContext, ExtractUnit, Source, UnitOutput } from '../contracts/plugin';
-import { EXTRACT_KINDS, COLUMNS, extractFileName, type ExtractKind, type Row } from '../contracts/extract-format';
+import { EXTRACT_KINDS, COLUMNS, extractFileName, FORMAT_VERSION, type ExtractKind, type Row } from '../contracts/extract-format';
 import { PartWriter } from './part-writer';
 import { scrubSecrets } from '../secrets/scrub';
 
@@ -32,6 +32,11 @@ export interface UnitDone {
  * either way: it is on the same disk as the part files, which resuming needs anyway.
  */
 export interface ExtractCheckpoint {
+  /**
+   * The extract format the parts were written in. A checkpoint of another format (a build before or after
+   * an upgrade that changed the columns) is not resumed: its parts would not assemble with new ones.
+   */
+  formatVersion?: string;
   units: UnitDone[];
   journaled?: number;
   /** Set by this version: units carry their own counters (older checkpoints only had the totals). */
@@ -84,7 +89,14 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
   await mkdir(partsDir, { recursive: true });
   const journalPath = join(partsDir, 'units.jsonl');
   const inlineUnits = opts.inlineUnits ?? INLINE_UNITS;
-  const previous = opts.checkpoint?.journaled ? await readJournal(journalPath, opts.checkpoint.journaled) : (opts.checkpoint?.units ?? []);
+  let resumeFrom = opts.checkpoint;
+  if (resumeFrom && resumeFrom.formatVersion !== FORMAT_VERSION) {
+    // Written in another format: start over in an empty parts directory (its journal included).
+    resumeFrom = undefined;
+    await rm(partsDir, { recursive: true, force: true });
+    await mkdir(partsDir, { recursive: true });
+  }
+  const previous = resumeFrom?.journaled ? await readJournal(journalPath, resumeFrom.journaled) : (resumeFrom?.units ?? []);
   const done = new Map<string, UnitDone>();
   // A unit counts as done only if every part it reported is still on disk (same host, same staging).
   for (const u of previous) {
@@ -93,14 +105,12 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
     if (present) done.set(u.key, u);
   }
   const reused = done.size;
-  // Checkpoints from before units carried their own counters keep their totals as they were.
-  const legacyCounters =
-    opts.checkpoint && !opts.checkpoint.perUnitCounters && previous.length > 0 ? { ...opts.checkpoint.counters } : undefined;
   const checkpoint: ExtractCheckpoint = {
+    formatVersion: FORMAT_VERSION,
     units: [],
     perUnitCounters: true,
-    warnings: [...(opts.checkpoint?.warnings ?? [])],
-    counters: legacyCounters ?? sumCounters(done.values()),
+    warnings: [...(resumeFrom?.warnings ?? [])],
+    counters: sumCounters(done.values()),
   };
   const record = (): void => {
     if (done.size <= inlineUnits) checkpoint.units = [...done.values()];
@@ -199,7 +209,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
   // Units from an older checkpoint that the source no longer lists are dropped, so output matches the listing.
   const finished = [...done.values()].filter((u) => keys.has(u.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // The heartbeated checkpoint is left alone (its timer may still send it); the result gets its own.
-  const counters = legacyCounters ? { ...checkpoint.counters } : sumCounters(finished);
+  const counters = sumCounters(finished);
   const files: ExtractedFile[] = [];
   for (const kind of EXTRACT_KINDS) {
     const name = extractFileName(opts.collector, kind, opts.stamp, opts.compress);
