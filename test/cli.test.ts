@@ -41,7 +41,7 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     assert.match(r.stdout, /^\d+\.\d+\.\d+ \(build \S+\)/);
   });
 
-  it('--version and --help load neither the worker nor an SDK; validate-config no Temporal client or worker', () => {
+  it('--version, --help and validate-config load neither the worker, a Temporal client nor any cloud SDK', () => {
     const heavy = /node_modules\/(@temporalio\/(worker|client)|@aws-sdk\/[^/]+|@azure\/[^/]+)\//;
     const loaded = (args: string[]): string[] => {
       const code = [
@@ -65,12 +65,20 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     const file = join(dir, 'collectors.yaml');
     writeFileSync(
       file,
-      `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`,
+      [
+        'collectors:',
+        '  a:',
+        '    source: {type: athena, region: eu-west-1}',
+        `    landing: {type: filesystem, path: ${dir}}`,
+        '  b:',
+        "    source: {type: postgres, host: db, user: u, password: '${PG}'}",
+        '    landing: {type: s3, bucket: landing-bucket, region: eu-west-1}',
+        "    hwm: {type: azure-blob, account: acct, container: hwm-state, sasToken: '${SAS}'}",
+        '',
+      ].join('\n'),
     );
-    assert.deepEqual(
-      loaded(['validate-config', '--config', file]).filter((m) => m.startsWith('@temporalio/')),
-      [],
-    );
+    // Connectors load their SDK (or driver) with their first client, which checking a file never makes.
+    assert.deepEqual(loaded(['validate-config', '--config', file]), []);
   });
 
   it('a bad variable stops only the command that needs it, exit 2 naming it', async () => {
@@ -112,6 +120,20 @@ describe('collector CLI', { timeout: 300_000 }, () => {
   });
 
   // How fast is the CLI's own connect deadline's business (src/temporal/connection.ts), not a timed assertion.
+  it('run --no-wait without a Temporal server of its own is refused before anything starts: the embedded one would strand the run', async () => {
+    const dir = tmp();
+    const file = join(dir, 'collectors.yaml');
+    writeFileSync(
+      file,
+      `collectors:\n  a:\n    source: {type: athena, region: eu-west-1}\n    landing: {type: filesystem, path: ${dir}}\n`,
+    );
+    // No TEMPORAL_ADDRESS and a HOME without a temporal.toml: the embedded dev server would be used.
+    const r = await collector(['run', 'a', '--no-wait', '--config', file, '--state-dir', join(dir, 'state')], { HOME: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--no-wait needs a Temporal server that outlives this command/);
+    assert.ok(!existsSync(join(dir, 'state')), 'nothing was started: no embedded server, no state');
+  });
+
   it('names the address when Temporal is unreachable, exit 2', async () => {
     const port = await freePort();
     const r = await collector(['run', 'anything'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}` });

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseRecipe } from '../../config/load';
 import { RECIPE_PREFIX, RECIPE_SHAPE_ONLY } from '../../config/recipe-policy';
 import type { CollectInput } from '../../run/types';
+import { ConfigError } from '../../contracts/errors';
 import { temporalConfigured } from '../../temporal/connection';
 import { interactive, note, RunFailed, say, stateDirOf, type Common } from '../common';
 import { executorOf, runtimeFor } from '../context';
@@ -20,6 +21,12 @@ export interface RunFlags extends Common {
 }
 
 export async function run(name: string, o: RunFlags): Promise<void> {
+  if (!o.wait && !temporalConfigured()) {
+    // The embedded dev server stops when this command exits: a run left behind would wait for ever.
+    throw new ConfigError(
+      '--no-wait needs a Temporal server that outlives this command: without TEMPORAL_ADDRESS (or a temporal.toml profile) the run would go to the embedded dev server, which stops when `collector run` returns; set one, or run without --no-wait',
+    );
+  }
   let input: CollectInput = { collector: name };
   let taskQueue: string;
   if (o.recipe) {
