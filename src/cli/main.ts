@@ -83,7 +83,10 @@ export function buildProgram(): Command {
     .option('--recipe <file>', 'run an inline recipe (YAML/JSON collector definition) instead of a named collector')
     .option('--executor <queue>', 'task queue to start the run on')
     .option('--workflow-id <id>', 'workflow id (default: collect-<collector>, so one run at a time)')
-    .option('--no-wait', 'start and print the workflow id without waiting')
+    .option(
+      '--no-wait',
+      'start and print the workflow id without waiting (needs a Temporal server of its own: TEMPORAL_ADDRESS or a profile)',
+    )
     .action((name: string, o: RunFlags) => commands.run().run(name, o));
 
   for (const verb of ['approve', 'reject'] as const) {
