@@ -14,6 +14,7 @@ import { ROOT, startProcess, waitFor, type Started } from './support/processes';
 const tmp = () => mkdtempSync(join(tmpdir(), 'hwm-'));
 
 hwmStoreConformance('file', {
+  atomicConditionalWrites: true,
   async fixture() {
     const dir = tmp();
     const path = (collector: string) => join(dir, `${collector}_hwm.txt`);
