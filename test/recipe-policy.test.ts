@@ -62,6 +62,15 @@ describe('recipe policy', () => {
         { kind: 'ambient-credentials', field: 'accessKeyId', value: 'the AWS default credential chain' },
       ],
     );
+    assert.deepEqual(targetsOf('sources', { type: 'postgres', host: 'DB.internal', port: 5433, user: 'u', password: 'pw' }), [
+      { kind: 'endpoint', field: 'host', value: 'db.internal:5433' },
+    ]);
+    // No password: the driver would use the worker's PGPASSWORD / ~/.pgpass; a CA path is a worker file it reads.
+    assert.deepEqual(targetsOf('sources', { type: 'postgres', host: 'db', port: 5432, user: 'u', ca: '/etc/x/../ssl/ca.pem' }), [
+      { kind: 'endpoint', field: 'host', value: 'db:5432' },
+      { kind: 'ambient-credentials', field: 'password', value: "the worker's PGPASSWORD or ~/.pgpass" },
+      { kind: 'path', field: 'ca', value: '/etc/ssl/ca.pem' },
+    ]);
     assert.deepEqual(targetsOf('landings', { type: 'filesystem', path: '/srv/x/../y' }), [
       { kind: 'path', field: 'path', value: '/srv/y' },
     ]);

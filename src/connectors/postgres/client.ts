@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
 import type { ApiOutcome } from '../../contracts/plugin';
 import { parseDuration } from '../../run/duration';
-import type { PostgresConfig } from './config';
+import { caFilePath, type PostgresConfig } from './config';
 import { toCollectorError } from './faults';
 
 /** The database discovery and server-wide checks connect to when `databases` is not given. */
@@ -18,8 +18,8 @@ type Report = (operation: string, outcome: ApiOutcome) => void;
 function tls(config: PostgresConfig): PoolConfig['ssl'] {
   if (config.sslmode === 'disable') return false;
   if (config.sslmode === 'require') return { rejectUnauthorized: false };
-  // A `ca` that is not PEM text is a path to a PEM file.
-  const ca = config.ca ? (config.ca.includes('-----BEGIN') ? config.ca : readFileSync(config.ca, 'utf8')) : undefined;
+  const file = caFilePath(config);
+  const ca = file ? readFileSync(file, 'utf8') : config.ca;
   return {
     rejectUnauthorized: true,
     ...(ca ? { ca } : {}),

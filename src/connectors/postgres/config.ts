@@ -2,6 +2,7 @@
  * The `postgres` source block of collectors.yaml. Parsed while `${REF}`s are still references; the plugin
  * receives the same shape with secrets resolved.
  */
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { duration, regexText, secretRef } from '../../config/fields';
 import { parseDuration } from '../../run/duration';
@@ -56,4 +57,9 @@ export function schemaFilter(config: PostgresConfig): (schema: string) => boolea
   const exclude = config.schemas.exclude?.map(full) ?? [];
   return (schema) =>
     !SYSTEM_SCHEMAS.test(schema) && (!include || include.some((r) => r.test(schema))) && !exclude.some((r) => r.test(schema));
+}
+
+/** `ca` holds PEM text (usually resolved from a secret reference) or, otherwise, the path of a PEM file. */
+export function caFilePath(config: Pick<PostgresConfig, 'ca'>): string | undefined {
+  return config.ca && !config.ca.includes('-----BEGIN') ? resolve(config.ca) : undefined;
 }

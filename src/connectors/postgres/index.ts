@@ -5,7 +5,7 @@
  * implementation and its driver load with the first `create`.
  */
 import type { Connector, SourcePlugin } from '../../contracts/plugin';
-import { postgresConfigSchema, type PostgresConfig } from './config';
+import { caFilePath, postgresConfigSchema, type PostgresConfig } from './config';
 
 export { postgresConfigSchema, type PostgresConfig } from './config';
 
@@ -13,7 +13,18 @@ export const postgresSource: SourcePlugin<PostgresConfig> = {
   type: 'postgres',
   configSchema: postgresConfigSchema,
   create: (config, ctx) => new (require('./source') as typeof import('./source')).PostgresSource(config, ctx),
-  targets: (config) => [{ kind: 'endpoint', field: 'host', value: `${config.host.toLowerCase()}:${config.port}` }],
+  // Without a password the driver falls back on the worker's own PGPASSWORD or ~/.pgpass; a `ca` path is
+  // a file of the worker's that it reads.
+  targets: (config) => {
+    const ca = caFilePath(config);
+    return [
+      { kind: 'endpoint', field: 'host', value: `${config.host.toLowerCase()}:${config.port}` },
+      ...(config.password === undefined
+        ? [{ kind: 'ambient-credentials' as const, field: 'password', value: "the worker's PGPASSWORD or ~/.pgpass" }]
+        : []),
+      ...(ca ? [{ kind: 'path' as const, field: 'ca', value: ca }] : []),
+    ];
+  },
 };
 
 export const postgres: Connector = { system: 'postgres', sources: [postgresSource] };
