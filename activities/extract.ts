@@ -4,6 +4,8 @@ import { runUnits, unitsDone, type ExtractCheckpoint } from '../src/extracts/run
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { ExtractResult, RunPlan } from '../src/run/types';
 import { attemptScope } from './scope';
+import { assertHwmUnchanged } from '../src/hwm/commit';
+import { applyCursorChanges, cursorView, parseCursor, writePendingCursor } from '../src/hwm/cursor';
 import { annotateSpan } from '../src/observability/activity';
 import { rowsExtracted } from '../src/observability/metrics';
 
@@ -20,6 +22,11 @@ export function extractActivities(runtime: CollectorRuntime) {
       const scope = attemptScope(runtime, plan.ref, { runId: plan.runId });
       const { log, secrets } = scope;
       const source = await scope.source();
+      // The cursor is read at the version the plan read: a run that another one overtook stops here, and
+      // the source continues from the state the last committed run left.
+      const store = await scope.hwmStore();
+      await assertHwmUnchanged(store, plan);
+      const previousCursor = parseCursor((await store.get(plan.collector)).cursor);
       const dir = runtime.stagingDir(plan.collector, plan.runId);
       const checkpointed = unitsDone(previous?.checkpoint);
       if (checkpointed) log.info({ unitsDone: checkpointed }, 'resuming extract from checkpoint');
@@ -32,6 +39,7 @@ export function extractActivities(runtime: CollectorRuntime) {
           files,
           checkpoint,
           reused: resumed,
+          cursor,
         } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) =>
           runUnits({
             source,
@@ -40,7 +48,7 @@ export function extractActivities(runtime: CollectorRuntime) {
             stamp: plan.stamp,
             compress: plan.options.compress,
             dir,
-            ctx: { log, signal, window: plan.window },
+            ctx: { log, signal, window: plan.window, cursor: cursorView(previousCursor) },
             checkpoint: previous?.checkpoint,
             knownSecrets: secrets.resolvedValues(),
             onUnitDone(cp, rows) {
@@ -49,6 +57,10 @@ export function extractActivities(runtime: CollectorRuntime) {
             },
           }),
         );
+        // Parked for the commit, which stores it with the HWM; only if the source changed anything.
+        if (Object.keys(cursor).length) {
+          await writePendingCursor(store, plan.collector, plan.runId, plan.window.end, applyCursorChanges(previousCursor, cursor));
+        }
         log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
         for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
         annotateSpan({

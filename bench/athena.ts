@@ -44,6 +44,7 @@ import { CSV_CAST } from '../src/extracts/part-writer';
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/contracts/plugin';
 import { athenaSource } from '../src/connectors/athena/index';
 import { STARTUP_NODE_OPTIONS, V8_PROFILE_ENV, applyCollectorV8Profile } from '../src/v8-profile';
+import { cursorView } from '../src/hwm/cursor';
 
 interface Options {
   tables: number;
@@ -203,9 +204,10 @@ async function runOurs(endpoint: string, concurrency: number, dir: string): Prom
     window: { start: new Date(now - 86_400_000).toISOString(), end: new Date(now).toISOString() },
     warn: (m) => process.stderr.write(`warning: ${m}\n`),
     count: () => undefined,
+    cursor: cursorView({}),
   };
   const files = new CsvFiles(dir);
-  const out: UnitOutput = { write: (kind, row) => files.write(kind, row) };
+  const out: UnitOutput = { write: (kind, row) => files.write(kind, row), setCursor: () => undefined };
   const sampler = rssSampler();
   const t0 = performance.now();
   const running = new Set<Promise<void>>();

@@ -11,7 +11,7 @@ import { classifyStatement as athenaStatementType } from '../tools/athena-local/
 import { AuthError, ConfigError } from '../src/contracts/errors';
 import type { ExtractKind, Row } from '../src/contracts/extract-format';
 import { sourceConformance } from './conformance/source';
-import type { ApiOutcome, ExtractContext, Source, UnitOutput } from '../src/contracts/plugin';
+import type { ApiOutcome, CursorValue, ExtractContext, Source, UnitOutput } from '../src/contracts/plugin';
 import type { Window } from '../src/contracts/window';
 import { athenaSource, DEFAULT_QUOTAS, type AthenaConfig, type AthenaConfigInput } from '../src/connectors/athena/index';
 import { TokenBucket } from '../src/connectors/athena/quotas';
@@ -19,6 +19,7 @@ import { decodePrestoView } from '../src/connectors/athena/views';
 import { AthenaSession } from '../src/connectors/athena/client';
 import { ListWorkGroupsCommand } from '@aws-sdk/client-athena';
 import { startMoto, type Moto } from './support/moto';
+import { cursorView } from '../src/hwm/cursor';
 
 // ---------------------------------------------------------------- the seed
 
@@ -190,6 +191,10 @@ class Collected implements UnitOutput {
   async write(kind: ExtractKind, row: Row): Promise<void> {
     this.rows[kind].push(row);
   }
+  cursor: Record<string, CursorValue | null> = {};
+  setCursor(key: string, value: CursorValue | null): void {
+    this.cursor[key] = value;
+  }
 }
 
 interface TestCtx extends ExtractContext {
@@ -206,6 +211,7 @@ function makeCtx(window: Window, signal: AbortSignal = new AbortController().sig
     window,
     warnings,
     counters,
+    cursor: cursorView({}),
     warn: (m) => void warnings.push(m),
     count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
   };
@@ -652,6 +658,7 @@ describe('athena source against the local endpoint', () => {
     let maxPending = 0;
     let rows = 0;
     const slow: UnitOutput = {
+      setCursor: () => undefined,
       async write() {
         pending++;
         maxPending = Math.max(maxPending, pending);

@@ -11,6 +11,7 @@ import { validateFiles } from '../src/extracts/validate';
 import { ValidationError } from '../src/contracts/errors';
 import { COLUMNS, EXTRACT_KINDS, FORMAT_VERSION } from '../src/contracts/extract-format';
 import type { ExtractUnit, Source } from '../src/contracts/plugin';
+import { applyCursorChanges, cursorView } from '../src/hwm/cursor';
 
 // A narrow in-test source: three databases' worth of metadata rows, one of which can be made to fail.
 function tinySource(failOn?: string, runs: string[] = []): Source {
@@ -90,6 +91,60 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     assert.equal(validated[0]!.rows, 9);
     assert.match(validated[0]!.sha256, /^[0-9a-f]{64}$/);
     assert.equal(existsSync(join(dir, 'parts')), false, 'parts are removed after assembly');
+  });
+
+  it('cursor entries: those of finished units count, never those of a failed one; kept across a resume, never in the checkpoint', async () => {
+    // Each unit counts its runs in the cursor, starting from what the previous run left.
+    const counting = (failOn?: string): Source => ({
+      concurrency: 1,
+      async *units(c): AsyncIterable<ExtractUnit> {
+        for (const db of ['a', 'b', 'c']) {
+          yield {
+            key: `u/${db}`,
+            async run(out) {
+              const before = c.cursor.get(`seen:${db}`);
+              out.setCursor(`seen:${db}`, (typeof before === 'number' ? before : 0) + 1);
+              out.setCursor('gone', null);
+              await out.write('events', {
+                event_time: new Date('2026-11-01T00:00:00Z'),
+                event_type: 'x',
+                object_type: 'table',
+                query_id: db,
+                state: 'SUCCEEDED',
+              });
+              if (db === failOn) throw new Error(`boom in ${db}`);
+            },
+          };
+        }
+      },
+      testConnection: async () => [],
+      close: async () => {},
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'x-'));
+    const previous = cursorView({ 'seen:a': 4, gone: 'x', kept: [1] });
+    let checkpoint: ExtractCheckpoint | undefined;
+    const base = { sourceType: 't', collector: 'c1', stamp: 's', compress: false, dir };
+    await assert.rejects(
+      runUnits({
+        ...base,
+        source: counting('c'),
+        ctx: { ...ctx(), cursor: previous },
+        onUnitDone: (cp) => (checkpoint = structuredClone(cp)),
+      }),
+      /boom in c/,
+    );
+    assert.deepEqual(
+      checkpoint?.units.map((u) => [u.key, u.cursor]),
+      [
+        ['u/a', true],
+        ['u/b', true],
+      ],
+    );
+    assert.ok(!JSON.stringify(checkpoint).includes('seen:'), 'cursor values stay on disk, out of heartbeats');
+    const { cursor } = await runUnits({ ...base, source: counting(), ctx: { ...ctx(), cursor: previous }, checkpoint, onUnitDone() {} });
+    // a and b come from the first attempt (not run again), c from the second; `gone` removed.
+    assert.deepEqual(cursor, { 'seen:a': 5, gone: null, 'seen:b': 1, 'seen:c': 1 });
+    assert.equal(applyCursorChanges({ 'seen:a': 4, gone: 'x', kept: [1] }, cursor), '{"seen:a":5,"kept":[1],"seen:b":1,"seen:c":1}');
   });
 
   it('resumes from a checkpoint: done units are not run again, output is the same', async () => {

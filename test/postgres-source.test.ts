@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { RunSummary } from '../src/run/types';
 import { COLLECT_WORKFLOW } from '../workflows/messages';
+import { cursorView } from '../src/hwm/cursor';
 
 const log = pino({ level: 'silent' });
 const COLLECTOR_PASSWORD = 'collector-pw-7f3a';
@@ -110,11 +111,12 @@ async function extract(cfg: PostgresConfig): Promise<{ rows: Record<string, Row[
     window: WINDOW,
     warn: (m) => warnings.push(m),
     count: () => undefined,
+    cursor: cursorView({}),
   };
   try {
     for await (const unit of source.units(ctx)) {
       units.push(unit.key);
-      await unit.run({ write: async (kind, row) => void rows[kind]!.push(row) });
+      await unit.run({ write: async (kind, row) => void rows[kind]!.push(row), setCursor: () => undefined });
     }
   } finally {
     await source.close();

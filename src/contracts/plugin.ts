@@ -53,9 +53,23 @@ export interface PluginContext {
 
 // ---------------------------------------------------------------- sources
 
+/** What a cursor entry may hold: plain JSON. */
+export type CursorValue = string | number | boolean | null | CursorValue[] | { [key: string]: CursorValue };
+
 /** Where a unit writes rows. `write` resolves once the row is accepted (backpressure). */
 export interface UnitOutput {
   write(kind: ExtractKind, row: Row): Promise<void>;
+  /**
+   * Sets the cursor entry `key` (null removes it) for the next run, as part of this unit: it takes effect
+   * only if the unit completes and the run commits its HWM, under the same compare-and-set.
+   */
+  setCursor(key: string, value: CursorValue | null): void;
+}
+
+/** The cursor the last committed run left (entries by key); empty on a first run. */
+export interface CursorView {
+  get(key: string): CursorValue | undefined;
+  keys(): string[];
 }
 
 /**
@@ -69,6 +83,8 @@ export interface ExtractUnit {
 
 export interface ExtractContext extends PluginContext {
   window: Window;
+  /** State this source kept from the previous run (see UnitOutput.setCursor). */
+  cursor: CursorView;
   /** Adds a line to the run summary's warnings (e.g. history older than the source keeps). */
   warn(message: string): void;
   /** Adds to a named counter in the run summary (e.g. `unparseable_statements`). */
@@ -166,18 +182,24 @@ export interface LandingPlugin<C = unknown> {
 export interface HwmState {
   /** ISO 8601, or null before the first successful run. */
   value: string | null;
-  /** Opaque version for compare-and-set; null when there is no HWM yet. */
+  /** Opaque version for compare-and-set; null when there is no HWM yet. Small: it travels in workflow history. */
   version: string | null;
+  /**
+   * The source's cursor (JSON text, possibly hundreds of KB) stored with the value; null or absent when
+   * there is none. Never in workflow history: only the version is.
+   */
+  cursor?: string | null;
 }
 
 export interface HwmStore {
   describe(): string;
   get(collector: string): Promise<HwmState>;
   /**
-   * Writes `value` only if the stored version is still `expectedVersion` (null: only if absent);
-   * otherwise throws HwmConflictError. Direction is the caller's rule (runs only advance; `hwm set` may rewind).
+   * Writes `value` and `cursor` (absent: none) together, only if the stored version is still
+   * `expectedVersion` (null: only if absent); otherwise throws HwmConflictError. Direction is the caller's
+   * rule (runs only advance; `hwm set` may rewind). src/hwm/text.ts formats both as one text.
    */
-  compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState>;
+  compareAndSet(collector: string, expectedVersion: string | null, value: string, cursor?: string | null): Promise<HwmState>;
   /** For `collector hwm reset`: removes the HWM if its version is still `expectedVersion`. */
   remove(collector: string, expectedVersion: string | null): Promise<void>;
   /**

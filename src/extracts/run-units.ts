@@ -11,7 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
-import type { ExtractContext, ExtractUnit, Source, UnitOutput } from '../contracts/plugin';
+import type { CursorValue, ExtractContext, ExtractUnit, Source, UnitOutput } from '../contracts/plugin';
+import { cursorView, type CursorChanges } from '../hwm/cursor';
 import { EXTRACT_KINDS, COLUMNS, extractFileName, FORMAT_VERSION, type ExtractKind, type Row } from '../contracts/extract-format';
 import { PartWriter } from './part-writer';
 import { scrubSecrets } from '../secrets/scrub';
@@ -22,6 +23,8 @@ export interface UnitDone {
   rows: Partial<Record<ExtractKind, number>>;
   /** What the unit counted (ctx.count) while it ran. */
   counters?: Record<string, number>;
+  /** The unit set cursor entries, kept beside its parts (not here: heartbeats reach history, a cursor must not). */
+  cursor?: true;
 }
 
 /**
@@ -65,7 +68,8 @@ export interface RunUnitsOptions {
   stamp: string;
   compress: boolean;
   dir: string;
-  ctx: Omit<ExtractContext, 'warn' | 'count'>;
+  /** Without `cursor`, the source sees an empty one (a first run). */
+  ctx: Omit<ExtractContext, 'warn' | 'count' | 'cursor'> & { cursor?: ExtractContext['cursor'] };
   checkpoint?: ExtractCheckpoint;
   /** Called after each unit completes, with the checkpoint to heartbeat and the rows finished so far. */
   onUnitDone(checkpoint: ExtractCheckpoint, rowsDone: number): void;
@@ -84,7 +88,9 @@ const unitCounters = new AsyncLocalStorage<Record<string, number>>();
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
 /** The assembled files, the final checkpoint (with this attempt's counters) and how many units were reused. */
-export async function runUnits(opts: RunUnitsOptions): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number }> {
+export async function runUnits(
+  opts: RunUnitsOptions,
+): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number; cursor: CursorChanges }> {
   const partsDir = join(opts.dir, 'parts');
   await mkdir(partsDir, { recursive: true });
   const journalPath = join(partsDir, 'units.jsonl');
@@ -102,6 +108,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
   for (const u of previous) {
     let present = true;
     for (const kind of Object.keys(u.rows) as ExtractKind[]) present &&= await exists(join(partsDir, `${partName(u.key)}.${kind}.csv`));
+    if (u.cursor) present &&= await exists(cursorPath(partsDir, u.key));
     if (present) done.set(u.key, u);
   }
   const reused = done.size;
@@ -140,7 +147,7 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
     const target = unitCounters.getStore() ?? attemptCounters;
     target[name] = (target[name] ?? 0) + n;
   };
-  const ctx: ExtractContext = { ...opts.ctx, warn, count };
+  const ctx: ExtractContext = { cursor: cursorView({}), ...opts.ctx, warn, count };
   const limit = Math.max(1, opts.source.concurrency);
   const keys = new Set<string>();
   const running = new Set<Promise<void>>();
@@ -148,7 +155,13 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
 
   const runOne = async (unit: ExtractUnit) => {
     const writers = new Map<ExtractKind, PartWriter>();
+    const cursor: CursorChanges = {};
+    let cursorSet = false;
     const out: UnitOutput = {
+      setCursor(key: string, value: CursorValue | null) {
+        cursor[key] = value;
+        cursorSet = true;
+      },
       write(kind: ExtractKind, row: Row) {
         let w = writers.get(kind);
         if (!w) {
@@ -162,13 +175,19 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
     try {
       await unitCounters.run(counted, () => unit.run(out));
       for (const w of writers.values()) await w.close();
+      if (cursorSet) await writeFile(cursorPath(partsDir, unit.key), JSON.stringify(cursor));
     } catch (e) {
       for (const w of writers.values()) w.destroy();
       throw e;
     }
     const rows: Partial<Record<ExtractKind, number>> = {};
     for (const [kind, w] of writers) rows[kind] = w.rows;
-    const entry: UnitDone = { key: unit.key, rows, ...(Object.keys(counted).length ? { counters: counted } : {}) };
+    const entry: UnitDone = {
+      key: unit.key,
+      rows,
+      ...(Object.keys(counted).length ? { counters: counted } : {}),
+      ...(cursorSet ? { cursor: true as const } : {}),
+    };
     const recorded = journal.then(async () => {
       await appendFile(journalPath, `${JSON.stringify(entry)}\n`);
       for (const [name, n] of Object.entries(counted)) checkpoint.counters[name] = (checkpoint.counters[name] ?? 0) + n;
@@ -219,10 +238,21 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{ files: Extracte
     await assemble(kind, parts, path, opts.compress);
     files.push({ kind, name, path, rows });
   }
+  // Units apply their cursor changes in key order, so the result does not depend on which finished first.
+  const cursor: CursorChanges = {};
+  for (const u of finished)
+    if (u.cursor) Object.assign(cursor, JSON.parse(await readFile(cursorPath(partsDir, u.key), 'utf8')) as CursorChanges);
   await rm(partsDir, { recursive: true, force: true });
   for (const [name, n] of Object.entries(attemptCounters)) counters[name] = (counters[name] ?? 0) + n;
-  return { files, checkpoint: { ...checkpoint, units: [...checkpoint.units], warnings: [...checkpoint.warnings], counters }, reused };
+  return {
+    files,
+    checkpoint: { ...checkpoint, units: [...checkpoint.units], warnings: [...checkpoint.warnings], counters },
+    reused,
+    cursor,
+  };
 }
+
+const cursorPath = (partsDir: string, key: string) => join(partsDir, `${partName(key)}.cursor.json`);
 
 /** Header + parts in key order, optionally through gzip: streamed, never buffered whole. */
 async function assemble(kind: ExtractKind, parts: string[], path: string, compress: boolean): Promise<void> {

@@ -161,6 +161,38 @@ export function hwmStoreConformance(name: string, harness: HwmHarness): void {
       await store.close();
     });
 
+    it('keeps a source cursor with the HWM under the same compare-and-set; its version stays small', async () => {
+      const fx = await harness.fixture();
+      const store = await fx.store();
+      // As large as a pg_stat_statements snapshot of a busy server.
+      const big = JSON.stringify({ 'usage:db': Array.from({ length: 5000 }, (_, i) => [`q${i}`, i, i * 2.5]) });
+      const v1 = await store.compareAndSet('cur', null, '2024-03-01T00:00:00Z', big);
+      assert.equal(v1.cursor, big);
+      assert.ok(v1.version && v1.version.length < 200, 'a version travels in workflow history: never the cursor itself');
+      assert.deepEqual(await (await fx.store()).get('cur'), v1, 'another instance reads value and cursor');
+      // A stale writer moves neither.
+      const v2 = await store.compareAndSet('cur', v1.version, '2024-03-02T00:00:00Z', '{"k":1}');
+      await assert.rejects(store.compareAndSet('cur', v1.version, '2024-03-03T00:00:00Z', '{"k":2}'), HwmConflictError);
+      assert.deepEqual(await store.get('cur'), v2);
+      assert.equal(v2.cursor, '{"k":1}');
+      // The commit keeps the stored cursor when the run parked none.
+      const run = {
+        collector: 'cur',
+        runId: 'r1',
+        hwmVersion: v2.version,
+        hwmBefore: v2.value,
+        window: { start: v2.value!, end: '2024-03-04T00:00:00.000Z' },
+      };
+      const committed = await commitHwm(store, run);
+      assert.equal(committed.cursor, '{"k":1}');
+      // A file written before cursors existed (a bare instant) still reads, without one.
+      await fx.writeRaw('old', '2024-01-01T00:00:00Z\n');
+      assert.deepEqual({ ...(await store.get('old')), version: null }, { value: '2024-01-01T00:00:00.000Z', cursor: null, version: null });
+      await fx.writeRaw('torn', '2024-01-01T00:00:00Z\ncursor {"a":\n');
+      await assert.rejects(store.get('torn'), /not a "cursor \{\.\.\.\}" line/);
+      await store.close();
+    });
+
     it('refuses a corrupt HWM with a message saying how to fix it', async () => {
       const fx = await harness.fixture();
       await fx.writeRaw('bad', 'yesterday\n');

@@ -24,6 +24,7 @@ import {
 import type { Window } from '../../src/contracts/window';
 import { runUnits, type ExtractCheckpoint, type ExtractedFile } from '../../src/extracts/run-units';
 import { validateFiles } from '../../src/extracts/validate';
+import { cursorView } from '../../src/hwm/cursor';
 
 export interface SourceConformanceSetup<C> {
   plugin: SourcePlugin<C>;
@@ -176,6 +177,7 @@ export function sourceConformance<C>(name: string, setup: () => SourceConformanc
           // The first unit to start cancels the extract before it does anything.
           if (started.length === 1) stop.abort(new Error('conformance: cancelled'));
           const counted: UnitOutput = {
+            setCursor: () => undefined,
             write(kind, row) {
               entry.writes++;
               if (settled) writesAfterSettled++;
@@ -225,7 +227,7 @@ export function sourceConformance<C>(name: string, setup: () => SourceConformanc
 }
 
 function extractCtx(window: Window, signal: AbortSignal): ExtractContext {
-  return { log: pino({ level: 'silent' }), signal, window, warn: () => undefined, count: () => undefined };
+  return { log: pino({ level: 'silent' }), signal, window, cursor: cursorView({}), warn: () => undefined, count: () => undefined };
 }
 
 /** The same source, except that the unit `key` fails once its turn comes. */

@@ -30,7 +30,8 @@ export async function set(name: string, ts: string, o: Common & { force?: boolea
         `the HWM of ${name} is ${state.value}; moving it back to ${new Date(ms).toISOString()} re-collects that period: add --force if that is what you want`,
       );
     }
-    const next = await store.compareAndSet(name, state.version, new Date(ms).toISOString());
+    // The source's cursor is state of the source, not of time: it stays (`hwm reset` drops both).
+    const next = await store.compareAndSet(name, state.version, new Date(ms).toISOString(), state.cursor);
     say(`${name}: ${state.value ?? 'none'} -> ${next.value}`);
   });
 }

@@ -1,5 +1,6 @@
 /**
- * The file HWM store: `<dir>/<collector>_hwm.txt` holding one ISO-8601 timestamp and a newline.
+ * The file HWM store: `<dir>/<collector>_hwm.txt` holding one ISO-8601 timestamp and a newline (and a
+ * source's cursor line, src/hwm/text.ts).
  * Compare-and-set under an exclusive lock file, written to a temp file and renamed, so a crash never
  * leaves a half-written HWM and two runs on one host cannot both advance it. The lock names its holder,
  * so a holder killed on this host is known dead at once instead of blocking the collector for a minute;
@@ -14,7 +15,7 @@ import { z } from 'zod';
 import { ConfigError, HwmConflictError, TransientError } from '../../contracts/errors';
 import { hwmFileName, type Check, type HwmPlugin, type HwmState, type HwmStore } from '../../contracts/plugin';
 import { hwmProbeName, probeHwmStore } from '../../hwm/probe';
-import { parseHwmText, formatHwmText } from '../../hwm/text';
+import { contentVersion, formatHwmText, parseHwmText } from '../../hwm/text';
 
 export const fileHwmConfigSchema = z
   .object({
@@ -79,10 +80,10 @@ export class FileHwmStore implements HwmStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { value: null, version: null };
       throw e;
     }
-    return { value: parseHwmText(text, path), version: text };
+    return { ...parseHwmText(text, path), version: contentVersion(text) };
   }
 
-  async compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState> {
+  async compareAndSet(collector: string, expectedVersion: string | null, value: string, cursor?: string | null): Promise<HwmState> {
     return this.locked(collector, async () => {
       const current = await this.get(collector);
       if (current.version !== expectedVersion) {
@@ -90,7 +91,7 @@ export class FileHwmStore implements HwmStore {
           `HWM of "${collector}" changed during the run (expected ${show(expectedVersion)}, found ${show(current.value)}); another run advanced it, so this one does not`,
         );
       }
-      const text = formatHwmText(value);
+      const text = formatHwmText(value, cursor);
       const tmp = `${this.path(collector)}.${randomUUID()}.tmp`;
       const fh = await open(tmp, 'wx');
       try {
@@ -107,7 +108,7 @@ export class FileHwmStore implements HwmStore {
       } finally {
         await dirHandle.close();
       }
-      return { value: parseHwmText(text, this.path(collector)), version: text };
+      return { ...parseHwmText(text, this.path(collector)), version: contentVersion(text) };
     });
   }
 

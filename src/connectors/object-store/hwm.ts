@@ -42,13 +42,13 @@ export class ObjectStoreHwm implements HwmStore {
       this.client.hwmGrants.read(key),
     );
     if (!got) return { value: null, version: null };
-    return { value: parseHwmText(got.text, `${this.describe()}/${hwmFileName(collector)}`), version: got.etag ?? null };
+    return { ...parseHwmText(got.text, `${this.describe()}/${hwmFileName(collector)}`), version: got.etag ?? null };
   }
 
-  async compareAndSet(collector: string, expectedVersion: string | null, value: string): Promise<HwmState> {
+  async compareAndSet(collector: string, expectedVersion: string | null, value: string, cursor?: string | null): Promise<HwmState> {
     const key = this.key(collector);
     this.client.assertUsable();
-    const text = formatHwmText(value);
+    const text = formatHwmText(value, cursor);
     // Set when a try failed without an answer: our write may have landed, and the retry then "conflicts" with it.
     let ambiguous = false;
     const etag = await this.client.call('write of the HWM', key, this.ctx.signal, async (ts, attempt) => {
@@ -62,10 +62,10 @@ export class ObjectStoreHwm implements HwmStore {
         throw e;
       }
     });
-    if (etag !== undefined) return { value: parseHwmText(text, key), version: etag };
+    if (etag !== undefined) return { ...parseHwmText(text, key), version: etag };
     if (ambiguous) {
       const now = await this.get(collector);
-      if (now.value !== null && Date.parse(now.value) === Date.parse(value)) return now;
+      if (now.value !== null && Date.parse(now.value) === Date.parse(value) && (now.cursor ?? null) === (cursor ?? null)) return now;
     }
     throw new HwmConflictError(
       `HWM of "${collector}" in ${this.describe()} changed since version ${expectedVersion ?? '(none)'} was read; another run advanced it, so this one does not`,
