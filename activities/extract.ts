@@ -58,7 +58,8 @@ export function extractActivities(runtime: CollectorRuntime) {
           }),
         );
         // Parked for the commit, which stores it with the HWM; only if the source changed anything.
-        if (Object.keys(cursor).length) {
+        // A dry run never commits, and keeps its staging for inspection: it parks nothing to clean up.
+        if (Object.keys(cursor).length && !plan.options.dryRun) {
           await writePendingCursor(store, plan.collector, plan.runId, plan.window.end, applyCursorChanges(previousCursor, cursor));
         }
         log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');

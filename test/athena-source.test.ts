@@ -187,7 +187,7 @@ const seedData: SeedData = {
 // ---------------------------------------------------------------- helpers
 
 class Collected implements UnitOutput {
-  rows: Record<ExtractKind, Row[]> = { metadata: [], databaselog: [], linkages: [], events: [] };
+  rows: Record<ExtractKind, Row[]> = { metadata: [], databaselog: [], linkages: [], events: [], usage: [] };
   async write(kind: ExtractKind, row: Row): Promise<void> {
     this.rows[kind].push(row);
   }

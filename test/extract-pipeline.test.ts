@@ -78,6 +78,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
         ['c1_databaselog_20261102T000000Z.csv', 0],
         ['c1_linkages_20261102T000000Z.csv', 0],
         ['c1_events_20261102T000000Z.csv', 0],
+        ['c1_usage_20261102T000000Z.csv', 0],
       ],
     );
     const text = readFileSync(files[0]!.path, 'utf8');

@@ -18,6 +18,7 @@ import { waitFor } from './support/processes';
 import { saveHistory } from './support/histories';
 import { FileHwmStore } from '../src/connectors/filesystem/hwm';
 import { acquirePublishLease, leaseKey, releasePublishLease } from '../src/hwm/lease';
+import { EXTRACT_KINDS } from '../src/contracts/extract-format';
 
 let env: CollectorEnv;
 const notADirectory = () => {
@@ -63,14 +64,14 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       assert.equal(a.windowOrigin, 'initial-lookback');
       assert.deepEqual(
         a.files.map((f) => f.name.replace(/_\d{8}T\d{6}Z/, '')),
-        ['e2e_metadata.csv', 'e2e_databaselog.csv', 'e2e_linkages.csv', 'e2e_events.csv'],
+        ['e2e_metadata.csv', 'e2e_databaselog.csv', 'e2e_linkages.csv', 'e2e_events.csv', 'e2e_usage.csv'],
       );
       assert.ok(a.files.find((f) => f.name.includes('metadata'))!.rows > 50, 'the demo catalog has more than one page of tables');
       assert.ok(a.files.find((f) => f.name.includes('databaselog'))!.rows > 0);
       assert.equal(env.hwm('e2e'), a.window.end);
       assert.equal(a.hwm.after, a.window.end);
       // Every file landed once, with the validated bytes, and the manifest lists them.
-      assert.equal(landedFor('e2e').length, 5);
+      assert.equal(landedFor('e2e').length, EXTRACT_KINDS.length + 1);
       for (const f of a.files) assert.equal(readFileSync(join(env.landingDir, f.name)).length, f.bytes);
       const manifest = JSON.parse(readFileSync(join(env.landingDir, a.manifest!), 'utf8'));
       assert.deepEqual(manifest.window, a.window);
@@ -91,7 +92,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       assert.equal(b.windowOrigin, 'hwm');
       assert.equal(b.window.start, a.window.end, 'no gap, no overlap');
       assert.equal(env.hwm('e2e'), b.window.end);
-      assert.equal(landedFor('e2e').length, 10);
+      assert.equal(landedFor('e2e').length, 2 * (EXTRACT_KINDS.length + 1));
     } finally {
       await w.stop();
     }
@@ -142,7 +143,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
     try {
       const s = (await (await start('dry', 'dry-1')).result()) as RunSummary;
       assert.equal(s.status, 'dry-run');
-      assert.equal(s.files.length, 4);
+      assert.equal(s.files.length, EXTRACT_KINDS.length);
       assert.equal(env.hwm('dry'), null);
       assert.deepEqual(landedFor('dry'), []);
       assert.equal(env.stagingDirs().filter((d) => d.startsWith('dry__')).length, 1, 'files kept for inspection');
@@ -296,7 +297,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       assert.equal(s.status, 'completed');
       assert.ok((s.counters.units_resumed ?? 0) > 0, `resumed from the checkpoint: ${JSON.stringify(s.counters)}`);
       assert.equal(s.hostAttempts, 1);
-      assert.equal(landedFor('killed').length, 5, env.landed().join(', '));
+      assert.equal(landedFor('killed').length, EXTRACT_KINDS.length + 1, env.landed().join(', '));
       assert.equal(env.hwm('killed'), s.window.end);
       // Resumed output is what a clean run gives: the catalog part does not depend on the window, so a
       // clean run of another collector on the same seed is the reference.
@@ -334,7 +335,7 @@ describe('collect workflow on a real Temporal server', { timeout: 600_000 }, () 
       const s = (await h.result()) as RunSummary;
       assert.equal(s.status, 'completed');
       assert.equal(s.hostAttempts, 2);
-      assert.equal(landedFor('rerouted').length, 5, env.landed().join(', '));
+      assert.equal(landedFor('rerouted').length, EXTRACT_KINDS.length + 1, env.landed().join(', '));
       assert.equal(env.hwm('rerouted'), s.window.end);
       await saveHistory(env.temporal.client, 'rerouted-1', 'host-lost-rerouted');
     } finally {

@@ -2,7 +2,7 @@
  * The extract file format: which files a run produces and the columns of each.
  * docs/extract-format.md documents the same table for the catalog's ingestion side; keep them in step.
  */
-export const EXTRACT_KINDS = ['metadata', 'databaselog', 'linkages', 'events'] as const;
+export const EXTRACT_KINDS = ['metadata', 'databaselog', 'linkages', 'events', 'usage'] as const;
 export type ExtractKind = (typeof EXTRACT_KINDS)[number];
 
 export type ColumnType = 'string' | 'int' | 'bool' | 'timestamp' | 'json';
@@ -90,6 +90,19 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('user_name', 'string'),
     c('query_text', 'string'),
   ],
+  usage: [
+    c('period_start', 'timestamp', true),
+    c('period_end', 'timestamp', true),
+    c('catalog', 'string', true),
+    c('user_name', 'string'),
+    c('query_id', 'string', true),
+    c('toplevel', 'bool'),
+    c('statement_type', 'string'),
+    c('query_text', 'string'),
+    c('calls', 'int', true),
+    c('total_exec_us', 'int'),
+    c('rows', 'int'),
+  ],
 };
 
 /** One row of an extract: column name to value. Dates become ISO 8601 UTC, objects JSON. */
@@ -106,5 +119,7 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
  * 2: `databaselog.workgroup` is no longer required (a source without workgroups leaves it empty).
  * 3: `metadata` gains `is_nullable`, `column_default` and `column_parameters` (appended; empty where a
  *    source does not know them).
+ * 4: a fifth file, `usage`: statements' calls, time and rows aggregated over a period (PostgreSQL's
+ *    pg_stat_statements), next to the per-execution `databaselog`.
  */
-export const FORMAT_VERSION = '3';
+export const FORMAT_VERSION = '4';

@@ -34,7 +34,12 @@ export interface CollectorEnv {
   writeConfig(collectors: Record<string, CollectorOverrides>, top?: Record<string, unknown>): void;
   inProcessWorker(executors: string[], hostId?: string): Promise<{ stop(): Promise<void> }>;
   childWorker(executors: string[], hostId: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<Started>;
+  /** The HWM instant (first line of its file), or null. */
   hwm(collector: string): string | null;
+  /** The source's cursor stored with the HWM, or null. */
+  hwmCursor(collector: string): Record<string, unknown> | null;
+  /** What the file HWM store's directory holds (HWMs, leases, parked cursors). */
+  hwmDirEntries(): string[];
   landed(): string[];
   stagingDirs(): string[];
   stop(): Promise<void>;
@@ -142,7 +147,16 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
     },
     hwm(collector) {
       const f = join(stateDir, 'hwm', `${collector}_hwm.txt`);
-      return existsSync(f) ? readFileSync(f, 'utf8').trim() : null;
+      return existsSync(f) ? readFileSync(f, 'utf8').split('\n')[0]!.trim() : null;
+    },
+    hwmCursor(collector) {
+      const f = join(stateDir, 'hwm', `${collector}_hwm.txt`);
+      const line = existsSync(f) ? readFileSync(f, 'utf8').split('\n')[1] : undefined;
+      return line?.startsWith('cursor ') ? (JSON.parse(line.slice('cursor '.length)) as Record<string, unknown>) : null;
+    },
+    hwmDirEntries() {
+      const d = join(stateDir, 'hwm');
+      return existsSync(d) ? readdirSync(d).sort() : [];
     },
     landed() {
       // What a consumer sees: dot-entries (the collector's .collector-tmp/) are not deliverables.

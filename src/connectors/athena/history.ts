@@ -5,6 +5,12 @@
  * ListQueryExecutions has no time filter and is only roughly newest-first, so pages are read until one
  * lies entirely before window start minus `historyMargin`; each execution is then kept only when its
  * SubmissionDateTime is in [window.start, window.end), which makes consecutive windows tile exactly.
+ *
+ * An execution of the window still QUEUED or RUNNING has no outcome, statistics or lineage yet, and later
+ * windows will not list it again (it was submitted in this one). So it is not written now: its id is kept
+ * in the source's cursor (committed with the HWM) and re-read with BatchGetQueryExecution by every later
+ * run until it has finished or Athena no longer has it; the run that sees it finish writes its row,
+ * lineage and DDL event, once.
  */
 import {
   BatchGetQueryExecutionCommand,
@@ -22,6 +28,11 @@ import { sleep } from './sleep';
 import { classifyStatement, extractLineage, maskLiterals } from '../../sql/index';
 
 export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
+/** The cursor entry of a workgroup's executions that were still running when a run read them. */
+export const inFlightCursorKey = (workgroup: string) => `athena.in-flight:${workgroup}`;
+/** More than this many unfinished executions in one workgroup are written as they are, not carried. */
+const MAX_CARRIED = 5000;
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Athena's answer for an id it cannot return at all (as opposed to INTERNAL_ERROR, worth a retry). */
 const isPermanentlyUnavailable = (u: UnprocessedQueryExecutionId): boolean => /^INVALID|NOT_?FOUND/i.test(u.ErrorCode ?? '');
@@ -77,6 +88,8 @@ class WorkgroupHistory {
     const stopBefore = this.start - (parseDuration(session.config.historyMargin) ?? 3_600_000);
     // Listing can shift under new queries and repeat an id across pages; emit each once.
     const seen = new Set<string>();
+    const unfinished: string[] = [];
+    await this.finishCarried(seen, unfinished);
     const list = (token: string | undefined) => {
       const p = session.call(
         'ListQueryExecutions',
@@ -104,7 +117,40 @@ class WorkgroupHistory {
         const id = q.QueryExecutionId;
         if (!id || seen.has(id)) continue;
         seen.add(id);
+        if (!TERMINAL.has(q.Status?.State ?? '') && unfinished.length < MAX_CARRIED) {
+          unfinished.push(id);
+          ctx.count('athena_executions_in_flight');
+          continue;
+        }
         await this.writeExecution(q, submitted!);
+      }
+    }
+    if (unfinished.length >= MAX_CARRIED) {
+      ctx.warn(
+        `workgroup ${this.workgroup}: more than ${MAX_CARRIED} query executions were unfinished; the rest were written as they were`,
+      );
+    }
+    this.out.setCursor(inFlightCursorKey(this.workgroup), unfinished.length ? unfinished : null);
+  }
+
+  /**
+   * Executions earlier runs saw unfinished: those finished now are written (with their own submission
+   * time, in this run's files); those still running stay carried; those Athena no longer returns are
+   * dropped, counted by batchGet.
+   */
+  private async finishCarried(seen: Set<string>, unfinished: string[]): Promise<void> {
+    const carried = this.ctx.cursor.get(inFlightCursorKey(this.workgroup));
+    const ids = Array.isArray(carried) ? carried.filter((v): v is string => typeof v === 'string') : [];
+    for (let i = 0; i < ids.length; i += 50) {
+      for (const q of await this.batchGet(ids.slice(i, i + 50))) {
+        const id = q.QueryExecutionId;
+        const submitted = q.Status?.SubmissionDateTime;
+        if (!id || !submitted || seen.has(id)) continue;
+        seen.add(id);
+        if (TERMINAL.has(q.Status?.State ?? '')) {
+          this.ctx.count('athena_executions_finished_late');
+          await this.writeExecution(q, submitted);
+        } else unfinished.push(id);
       }
     }
   }

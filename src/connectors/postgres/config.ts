@@ -38,6 +38,8 @@ export const postgresConfigSchema = z
       .default('60s'),
     /** Sessions at once, per database (also the number of units extracted at once). */
     maxConnections: z.number().int().min(1).max(16).default(4),
+    /** Statement usage from pg_stat_statements (docs/postgres.md); off: no usage rows and no warning without it. */
+    usage: z.boolean().default(true),
     /** Tables read per catalog query: bounds memory whatever the size of the database. */
     pageSize: z.number().int().min(10).max(10_000).default(500),
   })

@@ -9,6 +9,7 @@ import { schemaFilter, type PostgresConfig } from './config';
 import { lineageUnit } from './lineage';
 import { metadataUnit } from './metadata';
 import { testPostgresConnection } from './test-connection';
+import { usageUnit } from './usage';
 
 export class PostgresSource implements Source {
   readonly concurrency: number;
@@ -25,7 +26,10 @@ export class PostgresSource implements Source {
 
   async *units(ctx: ExtractContext): AsyncGenerator<ExtractUnit> {
     const keep = schemaFilter(this.sessions.config);
-    for (const database of await databaseNames(this.sessions, ctx.signal)) {
+    const databases = await databaseNames(this.sessions, ctx.signal);
+    // Server-wide statistics, read once for the databases this source covers.
+    if (this.sessions.config.usage) yield usageUnit(this.sessions, ctx, databases);
+    for (const database of databases) {
       const schemas = (await schemaNames(this.sessions, database, ctx.signal)).filter((s) => keep(s.name));
       const denied = schemas.filter((s) => !s.usable).map((s) => s.name);
       if (denied.length) {
