@@ -12,11 +12,10 @@ import type { ExtractContext, Row, SourceContext } from '../src/index';
 import { postgresConfigSchema, postgresSource, type PostgresConfig } from '../src/connectors/postgres';
 import { PostgresSessions } from '../src/connectors/postgres/client';
 import { sourceConformance } from './conformance/source';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { postgresCollectorsYaml, startPostgres, type TestPostgres } from './support/postgres';
 import { startCollectorEnv } from './support/collector-env';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import type { RunSummary } from '../src/run/types';
 import { COLLECT_WORKFLOW } from '../workflows/messages';
 import { cursorView } from '../src/hwm/cursor';
@@ -316,24 +315,7 @@ describe('postgres through the collect workflow (real Temporal, real PostgreSQL,
       process.env.E2E_PG_PASSWORD = COLLECTOR_PASSWORD;
       writeFileSync(
         env.configPath,
-        stringify({
-          collectors: {
-            'pg-shop': {
-              executor: 'collectors',
-              source: {
-                type: 'postgres',
-                host: '127.0.0.1',
-                port: pg.port,
-                user: 'collector',
-                password: '${E2E_PG_PASSWORD}',
-                sslmode: 'disable',
-                databases: ['shop'],
-              },
-              landing: { type: 'filesystem', path: env.landingDir },
-              options: { initialLookback: '1d', safetyLag: '0s' },
-            },
-          },
-        }),
+        postgresCollectorsYaml(pg, { name: 'pg-shop', passwordVar: 'E2E_PG_PASSWORD', databases: ['shop'], landingDir: env.landingDir }),
       );
       await env.inProcessWorker(['collectors']);
       const handle = await env.temporal.client.workflow.start(COLLECT_WORKFLOW, {

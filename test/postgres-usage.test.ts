@@ -10,7 +10,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { stringify } from 'yaml';
 import type { CursorValue, ExtractContext } from '../src/contracts/plugin';
 import type { Row } from '../src/contracts/extract-format';
 import { postgresConfigSchema, postgresSource, type PostgresConfig } from '../src/connectors/postgres';
@@ -20,7 +19,7 @@ import { applyCursorChanges, cursorView, parseCursor, type CursorChanges } from 
 import type { RunSummary } from '../src/run/types';
 import { COLLECT_WORKFLOW, progressQuery, rejectSignal } from '../workflows/messages';
 import { startCollectorEnv } from './support/collector-env';
-import { startPostgres, type TestPostgres } from './support/postgres';
+import { postgresCollectorsYaml, startPostgres, type TestPostgres } from './support/postgres';
 
 const log = pino({ level: 'silent' });
 const PW = 'usage-collector-pw-51c9';
@@ -146,7 +145,10 @@ describe('postgres usage from pg_stat_statements (real server)', { timeout: 300_
     assert.ok(rows.some((r) => /^ALTER ROLE app PASSWORD \?$/.test(String(r.query_text))));
     assert.ok(rows.length > 0 && !rows.some((r) => r.user_name === 'collector'), "the collector's own queries are not usage");
     await loadPostgresParser();
-    assert.equal(maskPostgresText(`SELECT $$a 'b'$$, E'\\n', 1.5e3, x'ff', B'01', U&'d0061', $1 -- c\nFROM t`), `SELECT ?, ?, ?, ?, ?, ?, $1\nFROM t`);
+    assert.equal(
+      maskPostgresText(`SELECT $$a 'b'$$, E'\\n', 1.5e3, x'ff', B'01', U&'d0061', $1 -- c\nFROM t`),
+      `SELECT ?, ?, ?, ?, ?, ?, $1\nFROM t`,
+    );
   });
 
   it('a reset of the statistics between runs is a warning, and counts restart from it', async () => {
@@ -239,24 +241,7 @@ describe('postgres usage through the collect workflow (real Temporal, filesystem
       process.env.USAGE_PG_PASSWORD = PW;
       writeFileSync(
         env.configPath,
-        stringify({
-          collectors: {
-            'pg-usage': {
-              executor: 'collectors',
-              source: {
-                type: 'postgres',
-                host: '127.0.0.1',
-                port: pg.port,
-                user: 'collector',
-                password: '${USAGE_PG_PASSWORD}',
-                sslmode: 'disable',
-                databases: ['shop'],
-              },
-              landing: { type: 'filesystem', path: env.landingDir },
-              options: { initialLookback: '1d', safetyLag: '0s' },
-            },
-          },
-        }),
+        postgresCollectorsYaml(pg, { name: 'pg-usage', passwordVar: 'USAGE_PG_PASSWORD', databases: ['shop'], landingDir: env.landingDir }),
       );
       await env.inProcessWorker(['collectors']);
       const run = async (id: string) => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Client } from 'pg';
 import { freePort, waitFor } from './processes';
+import { stringify } from 'yaml';
 
 export interface TestPostgres {
   host: string;
@@ -124,4 +125,32 @@ export async function startPostgres(): Promise<TestPostgres> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * collectors.yaml with one collector `name` reading `databases` of `pg` as the role `collector`, whose
+ * password the worker resolves from the environment variable `passwordVar`, landing in `landingDir`.
+ */
+export function postgresCollectorsYaml(
+  pg: TestPostgres,
+  o: { name: string; passwordVar: string; databases: string[]; landingDir: string },
+): string {
+  return stringify({
+    collectors: {
+      [o.name]: {
+        executor: 'collectors',
+        source: {
+          type: 'postgres',
+          host: '127.0.0.1',
+          port: pg.port,
+          user: 'collector',
+          password: `\${${o.passwordVar}}`,
+          sslmode: 'disable',
+          databases: o.databases,
+        },
+        landing: { type: 'filesystem', path: o.landingDir },
+        options: { initialLookback: '1d', safetyLag: '0s' },
+      },
+    },
+  });
 }
