@@ -57,10 +57,11 @@ export function extractActivities(runtime: CollectorRuntime) {
             },
           }),
         );
-        // Parked for the commit, which stores it with the HWM; only if the source changed anything.
+        // Parked for the commit, which stores it with the HWM; only if it changed (else the commit keeps it).
         // A dry run never commits, and keeps its staging for inspection: it parks nothing to clean up.
-        if (Object.keys(cursor).length && !plan.options.dryRun) {
-          await writePendingCursor(store, plan.collector, plan.runId, plan.window.end, applyCursorChanges(previousCursor, cursor));
+        const nextCursor = applyCursorChanges(previousCursor, cursor);
+        if (nextCursor !== applyCursorChanges(previousCursor, {}) && !plan.options.dryRun) {
+          await writePendingCursor(store, plan.collector, plan.runId, plan.window.end, nextCursor);
         }
         log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
         for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
