@@ -126,7 +126,7 @@ function columnLines(got: LineageResult): string[] {
 const lineageExpect = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('lineage'),
-    statement: z.enum(['CTAS', 'INSERT', 'MERGE', 'UNLOAD', 'CREATE_VIEW']),
+    statement: z.enum(['CTAS', 'INSERT', 'MERGE', 'UNLOAD', 'CREATE_VIEW', 'UPDATE', 'DELETE']),
     target: name3.nullable(),
     targetType: z.enum(['TABLE', 'VIEW', 'LOCATION']),
     sources: z.array(name3),
@@ -404,5 +404,60 @@ describe('no invented names', () => {
     assert.deepEqual(inventedNames("INSERT INTO t SELECT x FROM (VALUES 'a') v(x)", { catalog: 'c', database: 'd' }, fake), [
       'source c.d.values',
     ]);
+  });
+});
+
+describe('lineage options', () => {
+  const ctx = { catalog: 'awsdatacatalog', database: 'sales', dialect: 'athena' as const };
+  const columns: Record<string, string[]> = { 'sales.orders': ['id', 'amount', 'cid'], 'sales.copy': ['order_id', 'amount_usd', 'customer'] };
+  const lookup = (t: TableRef): string[] | undefined => columns[`${t.database}.${t.table}`];
+
+  it('EXECUTE reads the statement its PREPARE named', () => {
+    const prepared = (name: string): string | undefined =>
+      name === 'my_insert' ? 'INSERT INTO cities_usa (city, state) SELECT city, state FROM cities_world WHERE country = ?' : undefined;
+    const got = extractLineage("EXECUTE my_insert USING 'usa'", ctx, { prepared });
+    assert.equal(got.kind, 'lineage');
+    if (got.kind !== 'lineage') return;
+    assert.deepEqual(got.sources, [{ catalog: 'awsdatacatalog', database: 'sales', table: 'cities_world' }]);
+    assert.deepEqual(columnLines(got), ['city = identity(awsdatacatalog.sales.cities_world.city)', 'state = identity(awsdatacatalog.sales.cities_world.state)']);
+    assert.deepEqual(extractLineage('EXECUTE unknown_one', ctx, { prepared }), { kind: 'none' });
+  });
+
+  it('expands SELECT * and maps an INSERT without a column list by the known columns', () => {
+    const got = extractLineage('INSERT INTO copy SELECT * FROM orders', ctx, { lookup });
+    assert.deepEqual(columnLines(got), [
+      'amount_usd = identity(awsdatacatalog.sales.orders.amount)',
+      'customer = identity(awsdatacatalog.sales.orders.cid)',
+      'order_id = identity(awsdatacatalog.sales.orders.id)',
+    ]);
+    // Without the columns, nothing is guessed.
+    const blind = extractLineage('INSERT INTO copy SELECT * FROM orders', ctx);
+    assert.deepEqual(columnLines(blind), []);
+  });
+
+  it('resolves an unqualified column to the one relation that has it', () => {
+    const got = extractLineage('CREATE TABLE x AS SELECT amount, note FROM orders o JOIN notes n ON o.id = n.oid', ctx, { lookup });
+    // `amount` is an orders column; `note` is not, and notes' columns are unknown, so it is notes'.
+    assert.deepEqual(columnLines(got), ['amount = identity(awsdatacatalog.sales.orders.amount)', 'note = identity(awsdatacatalog.sales.notes.note)']);
+  });
+
+  it('a statement over its time budget is unparseable, not stalled', () => {
+    const wide = `INSERT INTO t SELECT ${Array.from({ length: 20000 }, (_, i) => `c${i}`).join(', ')} FROM s`;
+    const got = extractLineage(wide, ctx, { budgetMs: 0 });
+    assert.deepEqual(got, { kind: 'unparseable', reason: 'time budget of 0 ms exceeded' });
+  });
+
+  it('never throws on token soup, and never invents a table from it', () => {
+    const parts = ['INSERT INTO t', 'SELECT', 'FROM', 'a', 'b.c', ',', '(', ')', 'JOIN', 'ON', 'VALUES', 'WITH', 'x AS', 'UNION', '*', "'s'", '1', 'LATERAL VIEW', 'UNNEST', 'AS', 'WHERE', '.', 'TABLE'];
+    let seed = 0x5eed;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let k = 0; k < 2000; k++) {
+      const sql = `INSERT INTO t ${Array.from({ length: 1 + rand(14) }, () => parts[rand(parts.length)]).join(' ')}`;
+      const got = extractLineage(sql, ctx);
+      assert.deepEqual(inventedNames(sql, ctx, got), [], sql);
+    }
   });
 });
