@@ -11,7 +11,17 @@
  *   node --import tsx bench/sql.ts [--repeat 5]
  */
 import { classifyStatement, extractLineage, maskLiterals } from '../src/sql/index';
-import { corpus, corpusLineage, formatScore, ourReading, score, type CorpusCase, type Reading } from '../test/support/sql-corpus';
+import {
+  columnScore,
+  corpus,
+  corpusLineage,
+  formatColumnScore,
+  formatScore,
+  ourReading,
+  score,
+  type CorpusCase,
+  type Reading,
+} from '../test/support/sql-corpus';
 
 const at = process.argv.indexOf('--repeat');
 const repeat = at > 0 ? Number(process.argv[at + 1]) : 5;
@@ -39,7 +49,7 @@ const cases: [string, () => unknown][] = [
   ['lineage of a plain SELECT (no parse)', () => extractLineage(select, ctx)],
   ['lineage of the wide INSERT (tables + columns)', () => extractLineage(insert, ctx)],
   ['lineage of a broken INSERT', () => extractLineage(`${insert} GARBAGE ((`, ctx)],
-  ['lineage of a balanced broken INSERT (fallback scan)', () => extractLineage(`${insert} GARBAGE`, ctx)],
+  ['lineage, broken but balanced (fallback scan)', () => extractLineage(`${insert} GARBAGE`, ctx)],
   ['node-sql-parser: parse the wide SELECT', () => nsp.astify(select, { database: 'trino' })],
 ];
 process.stdout.write(`sql bench: ${insert.length} characters, best and median of ${repeat}\n`);
@@ -97,3 +107,4 @@ function nspReading(c: CorpusCase): Reading {
 process.stdout.write(`corpus: ${corpus.cases.length} public statements\n`);
 process.stdout.write(`${formatScore('ours', score(ourReading))}\n`);
 process.stdout.write(`${formatScore('node-sql-parser tableList', score(nspReading))}\n`);
+process.stdout.write(`${formatColumnScore(columnScore())}\n`);

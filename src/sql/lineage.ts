@@ -473,21 +473,18 @@ function run(p: Plan, t: Token[], ctx: SqlContext, options: LineageOptions): Lin
     tables = scanned;
     degraded = err.message;
   }
-  const targetKey = p.target && refKey(p.target);
+  // UPDATE and DELETE change their target in place and name it in their own subqueries: a self-edge
+  // says nothing there. An INSERT ... SELECT from its own target does copy data, so it keeps it.
+  const inPlace = p.statement === 'UPDATE' || p.statement === 'DELETE';
+  const self = (r: TableRef): boolean => inPlace && p.target !== null && refKey(r) === refKey(p.target);
   const found = new Map<string, TableRef>();
-  for (const ref of tables) {
-    // UPDATE and DELETE name their target in their own subqueries; a self-edge says nothing.
-    if ((p.statement === 'UPDATE' || p.statement === 'DELETE') && refKey(ref) === targetKey) continue;
-    found.set(refKey(ref), ref);
-  }
+  for (const ref of tables) if (!self(ref)) found.set(refKey(ref), ref);
   const sources = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ref]) => ref);
-  if ((p.statement === 'UPDATE' || p.statement === 'DELETE') && sources.length === 0 && !columns?.length) return NONE;
+  if (inPlace && sources.length === 0 && !columns?.length) return NONE;
   const out: LineageResult = { kind: 'lineage', statement: p.statement, target: p.target, targetType: p.targetType, sources };
   if (p.location !== undefined) out.location = p.location;
   if (columns && columns.length > 0)
-    out.columns = columns
-      .map((c) => ({ ...c, sources: c.sources.filter((s) => refKey(s.table) !== targetKey) }))
-      .filter((c) => c.sources.length > 0);
+    out.columns = columns.map((c) => ({ ...c, sources: c.sources.filter((s) => !self(s.table)) })).filter((c) => c.sources.length > 0);
   if (out.columns?.length === 0) delete out.columns;
   if (degraded !== undefined) out.degraded = degraded;
   return out;

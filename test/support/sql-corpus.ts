@@ -100,3 +100,44 @@ export function formatScore(name: string, s: Score): string {
     `source precision ${pct(s.truePositives, s.emitted)}  recall ${pct(s.truePositives, s.expected)}`
   );
 }
+
+const columnCase = z.object({ from: z.string().url(), sql: z.string().min(1), columns: z.array(z.string()).min(1) });
+
+/** reata/sqllineage's column expectations (test/fixtures/sql/sqllineage-columns.yaml). */
+export const columnCorpus = z
+  .object({ context: z.object({ catalog: z.string(), database: z.string() }), cases: z.array(columnCase) })
+  .parse(parse(readFileSync(join(__dirname, '..', 'fixtures', 'sql', 'sqllineage-columns.yaml'), 'utf8')));
+
+export interface ColumnScore {
+  statements: number;
+  truePositives: number;
+  emitted: number;
+  expected: number;
+  misses: { sql: string; want: string[]; got: string[] }[];
+}
+
+/** Our column pairs (`catalog.database.table.column -> target`) against sqllineage's. */
+export function columnScore(): ColumnScore {
+  const ctx = { ...columnCorpus.context, dialect: 'athena' as const };
+  const s: ColumnScore = { statements: 0, truePositives: 0, emitted: 0, expected: 0, misses: [] };
+  for (const c of columnCorpus.cases) {
+    s.statements++;
+    // sqllineage names an INSERT's target columns after the query's output: read it that way (as a CTAS).
+    const sql = c.sql.replace(/^\s*INSERT\s+INTO\s+([\w.]+)\s+(?=SELECT|WITH|\()/i, 'CREATE TABLE $1 AS ');
+    const got = extractLineage(sql, ctx);
+    const pairs = new Set<string>();
+    if (got.kind === 'lineage')
+      for (const col of got.columns ?? []) for (const x of col.sources) pairs.add(`${refName(x.table)}.${x.column} -> ${col.target}`);
+    const hit = [...pairs].filter((p) => c.columns.includes(p)).length;
+    s.truePositives += hit;
+    s.emitted += pairs.size;
+    s.expected += c.columns.length;
+    if (hit !== pairs.size || hit !== c.columns.length) s.misses.push({ sql: c.sql, want: c.columns, got: [...pairs] });
+  }
+  return s;
+}
+
+export function formatColumnScore(s: ColumnScore): string {
+  const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
+  return `${'column lineage vs sqllineage'.padEnd(28)} statements ${s.statements}  column-pair precision ${pct(s.truePositives, s.emitted)}  recall ${pct(s.truePositives, s.expected)}`;
+}
