@@ -73,7 +73,12 @@ export function fallbackTables(t: Token[], ctx: SqlContext): TableRef[] | string
       listLevel = -1;
     if (at < 0) continue;
     const name = readQualifiedName(t, at);
-    if (!name || isOp(t[name.next], '(') || isOp(t[name.next], '.')) continue;
+    if (!name) continue;
+    // What follows a table is an alias, a keyword, a comma, a closing bracket or the end; anything else
+    // (`(`: a function; `-` in `hms-catalog-1.db.t`: not a name at all) means this is no table.
+    const after = t[name.next];
+    if (after && after.type !== 'word' && after.type !== 'quoted_identifier' && !isOp(after, ',') && !isOp(after, ')') && !isOp(after, ';'))
+      continue;
     if (isWord(t[at], ...NOT_TABLE) || isReserved(t[at])) continue;
     if (name.parts.length === 1 && ctes.has(name.parts[0]!)) continue;
     // A comma item must look like one: `name [AS] [alias]` then a comma, a clause or the end.

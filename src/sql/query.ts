@@ -704,6 +704,8 @@ export class QueryReader {
   private suffixes(a: number, b: number, rel: Relation, out: Relation[], scope: Scope): number {
     const t = this.t;
     let i = a;
+    // One alias per relation; MATCH_RECOGNIZE makes a new relation, which may have its own.
+    let aliased = false;
     for (;;) {
       this.tick();
       if (
@@ -732,10 +734,13 @@ export class QueryReader {
         this.expression(i + 2, c, scope, [rel]);
         rel = { alias: null, base: null, columns: null };
         i = c + 1;
+        aliased = false;
         continue;
       }
+      if (aliased) break;
       const alias = this.alias(i, b);
       if (alias.name === null) break;
+      aliased = true;
       rel = { ...rel, alias: alias.name };
       i = alias.next;
       if (isOp(t[i], '(')) {
