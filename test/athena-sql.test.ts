@@ -480,6 +480,14 @@ describe('lineage options', () => {
     assert.deepEqual(got, { kind: 'unparseable', reason: 'time budget of 0 ms exceeded' });
   });
 
+  it('reads an expression nested 20,000 brackets deep, and calls 5,000 nested queries unparseable', () => {
+    const deep = extractLineage(`INSERT INTO t SELECT ${'('.repeat(20000)}1${')'.repeat(20000)} FROM s`, ctx);
+    assert.equal(deep.kind, 'lineage');
+    if (deep.kind === 'lineage') assert.deepEqual(deep.sources, [{ catalog: 'awsdatacatalog', database: 'sales', table: 's' }]);
+    const nested = extractLineage(`INSERT INTO t ${'('.repeat(5000)}SELECT 1 FROM s${')'.repeat(5000)}`, ctx);
+    assert.equal(nested.kind, 'unparseable');
+  });
+
   it('never throws on token soup, and never invents a table from it', () => {
     const parts = [
       'INSERT INTO t',

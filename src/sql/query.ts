@@ -284,6 +284,8 @@ function mergeSources(into: Map<string, SourceColumn>, from: readonly SourceColu
 export class QueryReader {
   readonly tables = new Map<string, TableRef>();
   private readonly partner: Int32Array;
+  /** isQuery per opening bracket: 0 not known yet, 1 a query starts there, 2 none does. */
+  private readonly queryAt: Uint8Array;
   private readonly deadline: number;
   private steps = 0;
 
@@ -294,6 +296,7 @@ export class QueryReader {
   ) {
     this.deadline = performance.now() + (options.budgetMs ?? DEFAULT_BUDGET_MS);
     this.partner = new Int32Array(t.length).fill(-1);
+    this.queryAt = new Uint8Array(t.length);
     const open: number[] = [];
     for (let i = 0; i < t.length; i++) {
       if (isOp(t[i], '(') || isOp(t[i], '[')) open.push(i);
@@ -351,12 +354,26 @@ export class QueryReader {
   /** True when a query starts at `i`: `((SELECT ..) UNION ..)` is one, `((SELECT ..), 2)` is not. */
   isQuery(i: number): boolean {
     const t = this.t;
-    if (!isOp(t[i], '(')) return startsQuery(t, i);
-    const after = t[this.close(i) + 1];
-    return (
-      (after === undefined || isOp(after, ')') || isWord(after, 'UNION', 'INTERSECT', 'EXCEPT', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH')) &&
-      this.isQuery(i + 1)
-    );
+    const walked: number[] = [];
+    let k = i;
+    let result: boolean | null = null;
+    // A loop, not recursion, and remembered: `((((1))))` nested thousands deep stays linear.
+    while (isOp(t[k], '(') && result === null) {
+      const known = this.queryAt[k];
+      if (known) {
+        result = known === 1;
+        break;
+      }
+      walked.push(k);
+      const after = t[this.close(k) + 1];
+      const closesHere =
+        after === undefined || isOp(after, ')') || isWord(after, 'UNION', 'INTERSECT', 'EXCEPT', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH');
+      if (!closesHere) result = false;
+      else k++;
+    }
+    result ??= startsQuery(t, k);
+    for (const w of walked) this.queryAt[w] = result ? 1 : 2;
+    return result;
   }
 
   // -------------------------------------------------------------------------------------------
