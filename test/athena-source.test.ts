@@ -431,7 +431,7 @@ describe('athena source against the local endpoint', () => {
     assert.equal(v.view_definition, V_ORDERS_SQL);
     assert.equal(v.table_comment, null);
     assert.equal(full.rows.metadata.filter((r) => r.database === 'views_many' && r.view_definition).length, 1003);
-    const viewLinks = full.rows.linkages.filter((r) => r.origin === 'VIEW_DEFINITION' && r.target_table === 'v_orders');
+    const viewLinks = full.rows.linkages.filter((r) => r.origin === 'VIEW_DEFINITION' && r.target_table === 'v_orders' && !r.target_column);
     assert.deepEqual(viewLinks.map((r) => `${r.source_catalog}.${r.source_database}.${r.source_table}`).sort(), [
       'awsdatacatalog.sales.customers',
       'awsdatacatalog.sales.orders',
@@ -463,7 +463,15 @@ describe('athena source against the local endpoint', () => {
     assert.match(String(failed.error_message), /HIVE_BAD_DATA/);
     assert.ok(!String(failed.error_message).includes('alice@example.com'), 'values quoted by engine errors are masked too');
 
-    const q = full.rows.linkages.filter((r) => r.origin === 'QUERY');
+    const q = full.rows.linkages.filter((r) => r.origin === 'QUERY' && !r.target_column);
+    // Column-level rows of the CTAS: per target column, its source columns and how they are combined.
+    assert.deepEqual(
+      full.rows.linkages
+        .filter((r) => r.query_id === uuid(1) && r.target_column)
+        .map((r) => `${r.source_table}.${r.source_column}->${r.target_column}:${r.transformation}`)
+        .sort(),
+      ['customers.id->id:identity', 'orders.amount->total:aggregate'],
+    );
     const byQuery = (n: number) =>
       q
         .filter((r) => r.query_id === uuid(n))
@@ -995,7 +1003,9 @@ describe('view text the catalog exposes as an encoded Presto view', () => {
       assert.equal(r.table_parameters, '{"presto_view":"true"}', 'the encoded text is not repeated among the parameters');
     }
     assert.deepEqual(
-      got.rows.linkages.map((l) => `${l.source_database}.${l.source_table}->${l.target_database}.${l.target_table}:${l.origin}`),
+      got.rows.linkages
+        .filter((l) => !l.target_column)
+        .map((l) => `${l.source_database}.${l.source_table}->${l.target_database}.${l.target_table}:${l.origin}`),
       ['sales.orders->marts.v_positive:VIEW_DEFINITION'],
     );
     assert.equal(local.counters().StartQueryExecution ?? 0, 0, 'no query was needed for the view text');

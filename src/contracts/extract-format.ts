@@ -76,6 +76,10 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('origin', 'string', true),
     c('query_id', 'string'),
     c('observed_at', 'timestamp'),
+    // Column-level rows (issue 13): empty on a table-level row.
+    c('source_column', 'string'),
+    c('target_column', 'string'),
+    c('transformation', 'string'),
   ],
   events: [
     c('event_time', 'timestamp', true),

@@ -47,8 +47,8 @@ export function historyUnit(session: AthenaSession, ctx: ExtractContext, workgro
   };
 }
 
-/** Statements that may write a table or view (the only ones worth parsing for lineage). */
-const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD)$/i;
+/** Statements that may write a table or view (the only ones worth parsing for lineage); UPDATE and DELETE count when a subquery feeds them. */
+const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD|UPDATE|DELETE)$/i;
 /** Statements that may change the catalog (worth classifying as events). */
 const DDL_START = /^(CREATE|DROP|ALTER|MSCK)$/i;
 
