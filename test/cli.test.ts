@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { freePort, ROOT } from './support/processes';
 import { demoSeed, startAthenaLocal } from '../tools/athena-local/index';
 import { AthenaClient, ListQueryExecutionsCommand, ListTableMetadataCommand } from '@aws-sdk/client-athena';
+import { EXTRACT_KINDS } from '../src/contracts/extract-format';
 
 interface Result {
   code: number | null;
@@ -272,6 +273,9 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     // Consumers skip dot-entries (the collector's .collector-tmp/).
     const landed = readdirSync(join(dir, 'landing')).filter((f) => !f.startsWith('.'));
     assert.equal(landed.filter((f) => f.includes('_manifest_')).length, 2, landed.join(', '));
-    assert.equal(landed.length, 10, landed.join(', '));
+    // Every run lands one file per extract kind (empty kinds as a header) and its manifest.
+    for (const kind of EXTRACT_KINDS)
+      assert.equal(landed.filter((f) => f.includes(`_${kind}_`)).length, 2, `${kind}: ${landed.join(', ')}`);
+    assert.equal(landed.length, 2 * (EXTRACT_KINDS.length + 1), landed.join(', '));
   });
 });
