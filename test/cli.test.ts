@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import { freePort, ROOT } from './support/processes';
 import { demoSeed, startAthenaLocal } from '../tools/athena-local/index';
 import { AthenaClient, ListQueryExecutionsCommand, ListTableMetadataCommand } from '@aws-sdk/client-athena';
@@ -277,5 +278,15 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     for (const kind of EXTRACT_KINDS)
       assert.equal(landed.filter((f) => f.includes(`_${kind}_`)).length, 2, `${kind}: ${landed.join(', ')}`);
     assert.equal(landed.length, 2 * (EXTRACT_KINDS.length + 1), landed.join(', '));
+    // Column-level lineage, including the demo's `INSERT INTO sales.payments SELECT * FROM sales.stg_payments`
+    // (no column list, a star: expanded with the tables' columns looked up in the catalog).
+    const rows = landed
+      .filter((f) => f.includes('_linkages_'))
+      .flatMap((f) => parse(readFileSync(join(dir, 'landing', f), 'utf8'), { columns: true }) as Record<string, string>[]);
+    const payments = rows.filter((r) => r.source_table === 'stg_payments' && r.target_table === 'payments' && r.target_column);
+    assert.ok(
+      payments.some((r) => r.source_column === 'payment_id' && r.target_column === 'payment_id'),
+      JSON.stringify(payments),
+    );
   });
 });

@@ -62,6 +62,16 @@ export interface SeedWorkGroup {
   enforceConfiguration?: boolean;
   description?: string;
   creationTime: Date;
+  /** PREPARE'd statements of the workgroup, for GetPreparedStatement. */
+  preparedStatements?: SeedPreparedStatement[];
+}
+
+export interface SeedPreparedStatement {
+  name: string;
+  /** The statement text after `PREPARE <name> FROM`. */
+  statement: string;
+  description?: string;
+  lastModified?: Date;
 }
 
 export interface SeedExecutionError {

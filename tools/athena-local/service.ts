@@ -26,6 +26,7 @@ export const OPERATIONS = [
   'GetTableMetadata',
   'ListWorkGroups',
   'GetWorkGroup',
+  'GetPreparedStatement',
   'ListQueryExecutions',
   'BatchGetQueryExecution',
   'GetQueryExecution',
@@ -173,6 +174,8 @@ export class AthenaService {
         return this.listWorkGroups(input);
       case 'GetWorkGroup':
         return this.getWorkGroup(input);
+      case 'GetPreparedStatement':
+        return this.getPreparedStatement(input);
       case 'ListQueryExecutions':
         return this.listQueryExecutions(input);
       case 'BatchGetQueryExecution':
@@ -300,6 +303,23 @@ export class AthenaService {
         EngineVersion: ENGINE_VERSION,
       })),
       NextToken: pos + max < all.length ? encodeToken({ op: 'ListWorkGroups', pos: pos + max, key: '' }) : undefined,
+    };
+  }
+
+  private getPreparedStatement(input: JsonObject): JsonObject {
+    const name = str(input, 'StatementName', true);
+    const w = this.workgroupOrThrow(str(input, 'WorkGroup', true));
+    // Athena keeps the name as PREPARE'd it, and matches it case-insensitively as the engine does.
+    const p = (w.preparedStatements ?? []).find((x) => x.name.toLowerCase() === name.toLowerCase());
+    if (!p) throw new AwsError('ResourceNotFoundException', 400, `Prepared statement ${name} not found in workgroup ${w.name}`);
+    return {
+      PreparedStatement: {
+        StatementName: p.name,
+        QueryStatement: p.statement,
+        WorkGroupName: w.name,
+        Description: p.description,
+        LastModifiedTime: secs(p.lastModified ?? w.creationTime),
+      },
     };
   }
 

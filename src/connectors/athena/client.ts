@@ -7,7 +7,7 @@ import { awsCredentials } from '../aws/credentials';
 import { parseDuration } from '../../run/duration';
 import type { AthenaConfig } from './config';
 import type { ApiOutcome } from '../../contracts/plugin';
-import { classify, isRetryable, toCollectorError } from './faults';
+import { classify, isRetryable, toCollectorError, type FaultKind } from './faults';
 import { limitersFor, type AthenaOperation, type Limiters } from './quotas';
 import { sleep } from './sleep';
 
@@ -52,9 +52,16 @@ export class AthenaSession {
   /**
    * Runs one API request under the operation's rate limit; retries throttles, 5xx and network errors with
    * jittered exponential backoff, then gives up with a TransientError; maps denials to AuthError and
-   * config mistakes to ConfigError. Aborting `signal` rejects with its reason.
+   * config mistakes to ConfigError. Aborting `signal` rejects with its reason. Errors of the `answers`
+   * kinds are still thrown, but are an answer for this call (a lookup of a table dropped since), not an
+   * API failure in the metrics.
    */
-  async call<T>(operation: AthenaOperation, send: (options: SendOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async call<T>(
+    operation: AthenaOperation,
+    send: (options: SendOptions) => Promise<T>,
+    signal?: AbortSignal,
+    answers: readonly FaultKind[] = [],
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.limiters[operation].acquire(signal);
       this.report(operation, 'call');
@@ -69,7 +76,7 @@ export class AthenaSession {
         } else if (kind === 'server') this.report(operation, 'server-error');
         else if (kind === 'network') this.report(operation, 'network-error');
         if (!isRetryable(kind) || attempt >= this.retry.maxAttempts) {
-          this.report(operation, 'failure');
+          if (!answers.includes(kind)) this.report(operation, 'failure');
           throw toCollectorError(operation, err, kind, attempt);
         }
         this.report(operation, 'retry');

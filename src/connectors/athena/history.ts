@@ -24,6 +24,7 @@ import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/pl
 import { parseDuration } from '../../run/duration';
 import type { AthenaSession } from './client';
 import { writeLineage } from './lineage';
+import { LineageLookups } from './lineage-lookups';
 import { sleep } from './sleep';
 import { classifyStatement, extractLineage, maskLiterals } from '../../sql/index';
 
@@ -47,8 +48,11 @@ export function historyUnit(session: AthenaSession, ctx: ExtractContext, workgro
   };
 }
 
-/** Statements that may write a table or view (the only ones worth parsing for lineage); UPDATE and DELETE count when a subquery feeds them. */
-const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD|UPDATE|DELETE)$/i;
+/**
+ * Statements that may write a table or view (the only ones worth parsing for lineage); UPDATE and DELETE
+ * count when a subquery feeds them, EXECUTE when the prepared statement it runs writes.
+ */
+const WRITE_START = /^(CREATE|INSERT|MERGE|UNLOAD|UPDATE|DELETE|EXECUTE)$/i;
 /** Statements that may change the catalog (worth classifying as events). */
 const DDL_START = /^(CREATE|DROP|ALTER|MSCK)$/i;
 
@@ -71,6 +75,7 @@ class WorkgroupHistory {
   private readonly start: number;
   private readonly end: number;
   private readonly userName: string;
+  private readonly lookups: LineageLookups;
 
   constructor(
     private readonly session: AthenaSession,
@@ -81,6 +86,7 @@ class WorkgroupHistory {
     this.start = Date.parse(ctx.window.start);
     this.end = Date.parse(ctx.window.end);
     this.userName = `athena_workgroup_${workgroup}`;
+    this.lookups = new LineageLookups(session, ctx, workgroup);
   }
 
   async run(): Promise<void> {
@@ -234,12 +240,11 @@ class WorkgroupHistory {
     const context = { catalog, database: database ?? 'default', dialect: 'athena' as const };
     if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
       // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
-      await writeLineage(
-        out,
-        ctx,
-        this.safely(() => extractLineage(text, context)),
-        { origin: 'QUERY', queryId: id, observedAt: when },
-      );
+      await writeLineage(out, ctx, await this.lookups.lineage((options) => safely(() => extractLineage(text, context, options))), {
+        origin: 'QUERY',
+        queryId: id,
+        observedAt: when,
+      });
     }
     if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
       let event: ReturnType<typeof classifyStatement> | undefined;
@@ -289,12 +294,12 @@ class WorkgroupHistory {
       return null; // not even tokenizable: left out rather than shown unmasked
     }
   }
+}
 
-  private safely(parse: () => ReturnType<typeof extractLineage>): ReturnType<typeof extractLineage> {
-    try {
-      return parse();
-    } catch (err) {
-      return { kind: 'unparseable', reason: (err as Error).message };
-    }
+function safely(parse: () => ReturnType<typeof extractLineage>): ReturnType<typeof extractLineage> {
+  try {
+    return parse();
+  } catch (err) {
+    return { kind: 'unparseable', reason: (err as Error).message };
   }
 }

@@ -8,6 +8,7 @@ import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/pl
 import type { Row } from '../../contracts/extract-format';
 import type { AthenaSession } from './client';
 import { writeLineage } from './lineage';
+import { LineageLookups } from './lineage-lookups';
 import { QueryFailedError, queryRows, runQuery, sqlString } from './query';
 import { viewLineage } from '../../sql/index';
 import { decodePrestoView, isPrestoView } from './views';
@@ -177,7 +178,9 @@ class DatabaseExtract {
 
   private async writeViewLineage(view: string, sql: string): Promise<void> {
     const target = { catalog: this.catalog, database: this.database, table: view };
-    await writeLineage(this.out, this.ctx, viewLineage(sql, target, 'athena'), { origin: 'VIEW_DEFINITION' });
+    // A view's `SELECT *` is expanded with the columns of the tables it reads (looked up when needed).
+    const result = await new LineageLookups(this.session, this.ctx).lineage((options) => viewLineage(sql, target, 'athena', options));
+    await writeLineage(this.out, this.ctx, result, { origin: 'VIEW_DEFINITION' });
   }
 
   private async viewFromInformationSchema(view: string): Promise<string | undefined> {
