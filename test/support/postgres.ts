@@ -4,7 +4,7 @@
  * PostgreSQL refuses to run as root, so under root the cluster belongs to `nobody`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Client } from 'pg';
@@ -21,6 +21,8 @@ export interface TestPostgres {
   connect(database?: string): Promise<Client>;
   /** Runs statements as the superuser in `database`. */
   sql(statements: string, database?: string): Promise<void>;
+  /** With `tls`: the PEM of the CA that signed the server's certificate (valid for the name `localhost` only). */
+  ca?: string;
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,48 @@ function nativeDir(): string {
   return join(root, 'native');
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * A throwaway CA and a server certificate it signed for `localhost` (not for 127.0.0.1, so host-name
+ * checking can be seen to work), written into `dir` for the server; returns the CA's PEM. openssl is
+ * part of every Debian system (ca-certificates depends on it).
+ */
+function makeCertificates(dir: string, owner: { uid?: number; gid?: number }): { ca: string; cert: string; key: string } {
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=collector test CA']);
+  run(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ]);
+  const key = join(dir, 'server.key');
+  // The server refuses a key others can read.
+  chmodSync(key, 0o600);
+  if (owner.uid !== undefined) {
+    chownSync(key, owner.uid, owner.gid!);
+    chownSync(join(dir, 'server.crt'), owner.uid, owner.gid!);
+  }
+  return { ca: readFileSync(join(dir, 'ca.pem'), 'utf8'), cert: join(dir, 'server.crt'), key };
+}
+
+export async function startPostgres(options: { tls?: boolean } = {}): Promise<TestPostgres> {
   const root = mkdtempSync(join(tmpdir(), 'collector-pg-'));
   const data = join(root, 'data');
   const password = 'test-superuser-password';
@@ -60,6 +103,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   );
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
+  const certs = options.tls ? makeCertificates(root, asOwner) : undefined;
+  const tlsArgs = certs ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${certs.cert}`, '-c', `ssl_key_file=${certs.key}`] : [];
   const server: ChildProcess = spawn(
     join(bin, 'postgres'),
     [
@@ -77,6 +122,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       'fsync=off',
       '-c',
       'max_connections=50',
+      ...tlsArgs,
     ],
     { ...asOwner, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -106,6 +152,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     user: 'postgres',
     password,
+    ...(certs ? { ca: certs.ca } : {}),
     connect,
     async sql(statements, database) {
       const c = await connect(database);

@@ -4,6 +4,8 @@
  * its errors are classified (faults.ts); a cancelled run ends its sessions.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
 import type { ApiOutcome } from '../../contracts/plugin';
 import { parseDuration } from '../../run/duration';
@@ -23,8 +25,15 @@ function tls(config: PostgresConfig): PoolConfig['ssl'] {
   return {
     rejectUnauthorized: true,
     ...(ca ? { ca } : {}),
-    // verify-ca checks the chain only, as libpq does.
-    ...(config.sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : { servername: config.host }),
+    // verify-ca checks the chain only, as libpq does. verify-full checks the configured host against the
+    // certificate itself: for an IP address there is no SNI name (RFC 6066), and Node would otherwise check
+    // the name `localhost`.
+    ...(config.sslmode === 'verify-ca'
+      ? { checkServerIdentity: () => undefined }
+      : {
+          ...(isIP(config.host) ? {} : { servername: config.host }),
+          checkServerIdentity: (_: string, cert: PeerCertificate) => checkServerIdentity(config.host, cert),
+        }),
   };
 }
 

@@ -7,6 +7,7 @@ import { errorMessage } from '../../contracts/errors';
 import { MAINTENANCE_DATABASE, type PostgresSessions } from './client';
 import { databaseNames, schemaNames } from './catalog';
 import { schemaFilter } from './config';
+import { extensionDatabase } from './usage';
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -56,9 +57,12 @@ export async function testPostgresConnection(s: PostgresSessions, signal: AbortS
     ...(databases.length ? {} : { grant: `GRANT CONNECT ON DATABASE <name> TO ${quoteIdent(c.user)}` }),
   });
   const keep = schemaFilter(c);
+  // Usage is checked through the databases that answered (a closed one already has its own failed check).
+  const reachable: string[] = [];
   for (const database of databases) {
     try {
       const schemas = (await schemaNames(s, database, signal)).filter((x) => keep(x.name));
+      reachable.push(database);
       const denied = schemas.filter((x) => !x.usable).map((x) => x.name);
       checks.push({
         name: `database ${database}: USAGE on its schemas`,
@@ -81,6 +85,73 @@ export async function testPostgresConnection(s: PostgresSessions, signal: AbortS
           : {}),
       });
     }
+  }
+  if (c.usage && reachable.length) checks.push(...(await usageChecks(s, reachable, signal)));
+  return checks;
+}
+
+/**
+ * What usage needs: pg_stat_statements loaded and created in a database the collector reads, and
+ * pg_read_all_stats to see other roles' statements. Not required: without them a run succeeds with a
+ * warning and no (or partial) usage, so test-connection says what to add but does not fail.
+ */
+async function usageChecks(s: PostgresSessions, databases: string[], signal: AbortSignal): Promise<Check[]> {
+  const c = s.config;
+  const user = quoteIdent(c.user);
+  const checks: Check[] = [];
+  const preload = "shared_preload_libraries = 'pg_stat_statements' in postgresql.conf (a restart), then";
+  try {
+    const db = await extensionDatabase(s, databases, signal);
+    if (db === null) {
+      checks.push({
+        name: 'usage: pg_stat_statements',
+        ok: false,
+        detail: `the extension is not created in any database the collector reads (${databases.join(', ')}): no usage rows`,
+        required: false,
+        grant: `${preload} CREATE EXTENSION pg_stat_statements; in database ${quoteIdent(databases[0]!)}`,
+      });
+    } else {
+      const [probe] = await s.query<{ n: string }>(
+        db,
+        'probe pg_stat_statements',
+        'SELECT count(*) AS n FROM pg_stat_statements',
+        [],
+        signal,
+      );
+      checks.push({
+        name: 'usage: pg_stat_statements',
+        ok: true,
+        detail: `in database ${db}, ${probe!.n} statement(s) tracked`,
+        required: false,
+      });
+    }
+  } catch (e) {
+    const detail = errorMessage(e);
+    checks.push({
+      name: 'usage: pg_stat_statements',
+      ok: false,
+      detail,
+      required: false,
+      ...(/shared_preload_libraries/i.test(detail) ? { grant: `${preload} restart the server` } : {}),
+    });
+  }
+  try {
+    const [r] = await s.query<{ ok: boolean }>(
+      databases[0]!,
+      'check pg_read_all_stats',
+      `SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok`,
+      [],
+      signal,
+    );
+    checks.push({
+      name: 'usage: statements of every role (pg_read_all_stats)',
+      ok: r!.ok,
+      detail: r!.ok ? 'granted' : `other roles' statements are hidden from ${c.user}: usage would count only its own`,
+      required: false,
+      ...(r!.ok ? {} : { grant: `GRANT pg_read_all_stats TO ${user};` }),
+    });
+  } catch (e) {
+    checks.push({ name: 'usage: statements of every role (pg_read_all_stats)', ok: false, detail: errorMessage(e), required: false });
   }
   return checks;
 }

@@ -48,7 +48,7 @@ interface TextRow {
 }
 
 /** The first of `databases` where the extension is created (its views exist only there), or null. */
-async function extensionDatabase(s: PostgresSessions, databases: string[], signal: AbortSignal): Promise<string | null> {
+export async function extensionDatabase(s: PostgresSessions, databases: string[], signal: AbortSignal): Promise<string | null> {
   const candidates = [...new Set([...databases, MAINTENANCE_DATABASE])];
   for (const db of candidates) {
     try {
