@@ -232,7 +232,7 @@ export const VARIABLES = {
   v8Profile: variable({
     name: 'COLLECTOR_V8_PROFILE',
     default: 'lean',
-    doc: "`lean` keeps peak memory flat with catalog size (two V8 flags set at start, [src/v8-profile.ts](src/v8-profile.ts)); `default` leaves Node's settings. The image also sets `NODE_OPTIONS=--max-semi-space-size=4`, the part that must be given at start",
+    doc: "`lean` keeps peak memory flat with catalog size (a V8 flag set at start, [src/v8-profile.ts](src/v8-profile.ts)); `default` leaves Node's settings. The image also sets `NODE_OPTIONS=--max-semi-space-size=4`, the part that must be given at start",
     parse: (v): V8Profile => {
       const name = text(v).trim().toLowerCase();
       // A typo must not silently change memory behaviour, nor stop a worker: lean, with a warning.

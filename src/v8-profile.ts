@@ -2,20 +2,14 @@
  * V8 settings for a collector process, so its memory stays flat however large the catalog.
  *
  * Measured with `npm run bench:athena` (docs/athena.md, "Memory at scale"): the live heap of an
- * extraction is ~20 MB at any catalog size, yet with Node's defaults peak RSS was ~190 MB on a
- * 1,000,000-column catalog against ~130 MB on a 10,000-column one. Two costs that do not depend on the
- * data made the difference, and neither buys speed here (the benchmark's wall time is unchanged):
+ * extraction is ~20-30 MB at any catalog size, yet with Node's defaults peak RSS grew from ~127 MB on a
+ * 10,000-column catalog to ~181 MB on a 1,000,000-column one. V8 lets the old generation fill with
+ * garbage up to a generous limit before collecting, and grows the young generation to 16 MB semi-spaces
+ * under the steady allocation of streaming rows. A smaller heap growing factor and 4 MB semi-spaces keep
+ * both close to the live size (117 MB at 1M columns, 1.15x the 10k run).
  *
- * - node-sql-parser's generated `parse` entry is one huge function that builds its whole grammar on
- *   every call; once a few thousand statements make it hot, the optimizing compiler spends 40-60 MB of
- *   native memory compiling it. Functions over 8 KB of bytecode stay in the baseline tiers (the parser's
- *   small rule functions, where its time goes, are still optimized).
- * - V8 lets the old generation fill with garbage up to a generous limit before collecting, and grows
- *   the young generation to 16 MB semi-spaces under the steady allocation of streaming rows. A smaller
- *   heap growing factor and 4 MB semi-spaces keep both close to the live size.
- *
- * The first two flags can be set while running (they are read when V8 decides), so the `collector`
- * command applies them at start. The semi-space size is fixed when the process starts: it comes from
+ * The growing factor can be set while running (V8 reads it when it decides), so the `collector`
+ * command applies it at start. The semi-space size is fixed when the process starts: it comes from
  * NODE_OPTIONS, which the container image sets. Host processes that embed the plugin decide for
  * themselves: they may call `applyCollectorV8Profile()` and set NODE_OPTIONS the same way.
  */
@@ -23,7 +17,7 @@ import { setFlagsFromString } from 'node:v8';
 import { settingsFor, type Env } from './settings';
 
 /** Flags V8 honours when set at runtime, in the order they are applied. */
-export const RUNTIME_V8_FLAGS = ['--max-optimized-bytecode-size=8192', '--heap-growing-percent=20'] as const;
+export const RUNTIME_V8_FLAGS = ['--heap-growing-percent=20'] as const;
 
 /** Must be given at process start (NODE_OPTIONS or the node command line). */
 export const STARTUP_NODE_OPTIONS = '--max-semi-space-size=4';
