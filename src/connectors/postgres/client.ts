@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { rdsTokenSource, type RdsTokenSource } from './rds-iam';
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
 import type { ApiOutcome } from '../../contracts/plugin';
 import { parseDuration } from '../../run/duration';
@@ -41,10 +42,17 @@ export class PostgresSessions {
   private readonly pools = new Map<string, Pool>();
   private closed = false;
 
+  /** With `iam`: a fresh token is the password of each new session. */
+  private readonly iamTokens: RdsTokenSource | undefined;
+
   constructor(
     readonly config: PostgresConfig,
     private readonly report: Report = () => undefined,
-  ) {}
+    /** When IAM tokens are signed (tests sign at a known instant). */
+    now?: () => Date,
+  ) {
+    this.iamTokens = config.iam ? rdsTokenSource(config, config.iam, now) : undefined;
+  }
 
   private pool(database: string): Pool {
     if (this.closed) throw new Error('the postgres source was already closed');
@@ -55,7 +63,7 @@ export class PostgresSessions {
         host: c.host,
         port: c.port,
         user: c.user,
-        ...(c.password !== undefined ? { password: c.password } : {}),
+        ...(this.iamTokens ? { password: this.iamTokens.token } : c.password !== undefined ? { password: c.password } : {}),
         database,
         ssl: tls(c),
         max: c.maxConnections,

@@ -16,8 +16,28 @@ export const postgresConfigSchema = z
     host: z.string().min(1).max(253),
     port: z.number().int().min(1).max(65_535).default(5432),
     user: z.string().min(1).max(63),
-    /** Without it, the server must accept the user another way (trust, certificate). */
+    /** Without it, the server must accept the user another way (trust, certificate, `iam`). */
     password: secretRef().optional(),
+    /**
+     * RDS / Aurora IAM database authentication instead of a password: a token signed with the worker's
+     * AWS credentials (default chain, or `roleArn` assumed) for each new session. The user needs
+     * `GRANT rds_iam`, the identity `rds-db:connect` on the database user.
+     */
+    iam: z
+      .object({
+        /** Default: from an RDS endpoint host name (`....<region>.rds.amazonaws.com`). */
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+          .optional(),
+        roleArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+          .optional(),
+        externalId: secretRef().optional(),
+      })
+      .strict()
+      .optional(),
     /** Databases to read; default: every database the user may connect to, templates excepted. */
     databases: z.array(z.string().min(1).max(63)).min(1).optional(),
     /** Full-match regular expressions on the schema name; exclude wins. System schemas are never read. */
@@ -45,12 +65,31 @@ export const postgresConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.iam) {
+      if (c.password !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['password'], message: 'is not used with iam: remove one of them' });
+      if (c.sslmode === 'disable') {
+        ctx.addIssue({ code: 'custom', path: ['sslmode'], message: 'must not be disable with iam: RDS accepts IAM tokens over TLS only' });
+      }
+      if (!c.iam.region && !regionOfRdsHost(c.host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['iam', 'region'],
+          message: 'is required: the host is not an RDS endpoint name (<name>.<id>.<region>.rds.amazonaws.com) to take it from',
+        });
+      }
+    }
     if (c.ca && c.sslmode !== 'verify-ca' && c.sslmode !== 'verify-full') {
       ctx.addIssue({ code: 'custom', path: ['ca'], message: 'is only used with sslmode verify-ca or verify-full' });
     }
   });
 
 export type PostgresConfig = z.output<typeof postgresConfigSchema>;
+
+/** `<name>.<id>.<region>.rds.amazonaws.com` (and the China partition's `.com.cn`): the region, else undefined. */
+export function regionOfRdsHost(host: string): string | undefined {
+  return /\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com(?:\.cn)?$/i.exec(host)?.[1]?.toLowerCase();
+}
 
 /** Which schemas of a database the config reads. */
 export function schemaFilter(config: PostgresConfig): (schema: string) => boolean {

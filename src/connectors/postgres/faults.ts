@@ -34,6 +34,20 @@ export function toCollectorError(err: unknown, config: PostgresConfig | undefine
   const text = errorMessage(err).split('\n')[0]!.slice(0, 300);
   const server = config ? `${config.host}:${config.port}` : 'the server';
   const user = config?.user ?? 'the user';
+  if (config?.iam && (code === '28P01' || code === '28000' || /PAM authentication/i.test(text))) {
+    return new AuthError(
+      `${where}: ${server} refused the IAM token of user "${user}" (${text}): the database user needs GRANT rds_iam, and the worker's AWS identity rds-db:connect on it (source.iam)`,
+    );
+  }
+  // Signing an IAM token needs AWS credentials: none found, or the role could not be assumed.
+  if (
+    config?.iam &&
+    /CredentialsProviderError|AssumeRole|security token|credentials/i.test(`${(err as { name?: string }).name ?? ''} ${text}`)
+  ) {
+    return new AuthError(
+      `${where}: no AWS credentials to sign the IAM token for user "${user}" (${text}): give the worker an AWS identity, or check source.iam.roleArn`,
+    );
+  }
   if (code === '28P01')
     return new AuthError(`${where}: password authentication failed for user "${user}" at ${server}: check source.password`);
   if (code === '28000') return new AuthError(`${where}: ${server} refused user "${user}" (${text}): check pg_hba.conf and source.user`);

@@ -5,6 +5,7 @@
  * implementation and its driver load with the first `create`.
  */
 import type { Connector, SourcePlugin } from '../../contracts/plugin';
+import { awsConnectionTargets } from '../aws/targets';
 import { caFilePath, postgresConfigSchema, type PostgresConfig } from './config';
 
 export { postgresConfigSchema, type PostgresConfig } from './config';
@@ -19,7 +20,9 @@ export const postgresSource: SourcePlugin<PostgresConfig> = {
     const ca = caFilePath(config);
     return [
       { kind: 'endpoint', field: 'host', value: `${config.host.toLowerCase()}:${config.port}` },
-      ...(config.password === undefined
+      // IAM tokens are signed with the worker's AWS identity (or the role it assumes with it).
+      ...(config.iam ? awsConnectionTargets({ roleArn: config.iam.roleArn }).map((t) => ({ ...t, field: `iam.${t.field}` })) : []),
+      ...(config.password === undefined && !config.iam
         ? [{ kind: 'ambient-credentials' as const, field: 'password', value: "the worker's PGPASSWORD or ~/.pgpass" }]
         : []),
       ...(ca ? [{ kind: 'path' as const, field: 'ca', value: ca }] : []),
