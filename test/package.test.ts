@@ -139,6 +139,14 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
     const left = filesUnder(modules).filter((f) => /\.(map|ts|mts|cts)$/.test(f));
     assert.deepEqual(left.slice(0, 5), [], 'source maps and TypeScript files are gone');
     assert.ok(!existsSync(join(modules, '@azure', 'msal-browser')));
+    // The package's own CLI still loads from the pruned install (as the image runs it).
+    const cli = spawnSync(
+      process.execPath,
+      [join(modules, 'temporal-collectors', 'bin', 'collector.js'), 'validate-config', '--config', join(project, 'collectors.yaml')],
+      { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+    );
+    assert.equal(cli.status, 0, `collector validate-config failed on the pruned install:\n${cli.stderr}`);
+    assert.match(cli.stdout, /1 collector\(s\) valid: demo/);
     // A directory that is not there is refused, not pruned "successfully".
     const missing = spawnSync('sh', [join(ROOT, 'docker', 'prune-node-modules.sh'), join(work, 'nowhere')], { encoding: 'utf8' });
     assert.equal(missing.status, 2);
