@@ -147,6 +147,22 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
     );
     assert.equal(cli.status, 0, `collector validate-config failed on the pruned install:\n${cli.stderr}`);
     assert.match(cli.stdout, /1 collector\(s\) valid: demo/);
+    // With tracing on, the worker bundles the workflows at start (webpack, OpenTelemetry's workflow
+    // interceptors): that path must survive the prune too.
+    const bundle = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require('@temporalio/worker').bundleWorkflowCode({
+           workflowsPath: ${JSON.stringify(join(modules, 'temporal-collectors', 'dist', 'workflows', 'index.js'))},
+           workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow')],
+           logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+         }).then(({ code }) => console.log('bundled ' + code.length), (e) => { console.error(e); process.exit(1); })`,
+      ],
+      { cwd: project, encoding: 'utf8' },
+    );
+    assert.equal(bundle.status, 0, `bundling the workflows failed on the pruned install:\n${bundle.stderr}`);
+    assert.match(bundle.stdout, /^bundled \d+/m);
     // A directory that is not there is refused, not pruned "successfully".
     const missing = spawnSync('sh', [join(ROOT, 'docker', 'prune-node-modules.sh'), join(work, 'nowhere')], { encoding: 'utf8' });
     assert.equal(missing.status, 2);
