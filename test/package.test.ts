@@ -35,19 +35,25 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'collector-package-'));
-    // prepack builds dist/ (tsc + the pre-bundled workflows) first, as `npm publish` would.
-    const packed = execFileSync(NPM, ['pack', '--json', '--pack-destination', work], {
+    project = join(work, 'plugin-worker');
+    cpSync(join(ROOT, 'examples', 'plugin-worker'), project, {
+      recursive: true,
+      filter: (src) => !/node_modules|dist$|\.tgz$/.test(src),
+    });
+    // prepack builds dist/ (tsc + the pre-bundled workflows) first, as `npm publish` would. The tarball
+    // goes where the example's package.json expects it (file:./temporal-collectors-<version>.tgz).
+    const packed = execFileSync(NPM, ['pack', '--json', '--pack-destination', project], {
       cwd: ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const json = packed.slice(packed.indexOf('['));
     const [info] = JSON.parse(json) as { filename: string; files: { path: string }[] }[];
-    tarball = join(work, info!.filename);
-    project = join(work, 'plugin-worker');
-    cpSync(join(ROOT, 'examples', 'plugin-worker'), project, { recursive: true, filter: (src) => !/node_modules|dist$/.test(src) });
-    // Everything comes from the registry (or npm's cache) except this package, which comes from the tarball.
-    const install = spawnSync(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+    tarball = join(project, info!.filename);
+    const example = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    assert.equal(example.dependencies['temporal-collectors'], `file:./${info!.filename}`, "the example's package.json names this tarball");
+    // The example as it is: everything from the registry (or npm's cache) but this package, from the tarball.
+    const install = spawnSync(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: project,
       encoding: 'utf8',
     });
