@@ -1,7 +1,8 @@
 /**
  * Your own Temporal Worker, with the collectors added as a plugin: the worker serves the `collect`
  * workflow and its activities on its task queue (an executor) and a companion queue for this host.
- * collectors.yaml (COLLECTOR_CONFIG) says which collectors exist and what any run may touch.
+ * collectors.yaml (COLLECTOR_CONFIG, default ./collectors.yaml) says which collectors exist and what any
+ * run may touch; COLLECTOR_STATE_DIR (default ./.collector) holds staging and file high-water marks.
  *
  *   node dist/worker.js              serve until SIGINT/SIGTERM
  *   node dist/worker.js <collector>  run one collection of <collector>, print its summary as JSON, stop
@@ -20,8 +21,14 @@ async function main(): Promise<void> {
       connection,
       namespace,
       taskQueue,
-      // fromConfig: payload encryption follows collectors.yaml's `encryption:` block when it has one.
-      plugins: [await CollectorPlugin.fromConfig()],
+      // With an `encryption:` block in collectors.yaml, use `await CollectorPlugin.fromConfig({ ... })`
+      // instead: it also sets the data converter that encrypts payloads with those keys.
+      plugins: [
+        new CollectorPlugin({
+          configPath: process.env.COLLECTOR_CONFIG ?? 'collectors.yaml',
+          stateDir: process.env.COLLECTOR_STATE_DIR ?? '.collector',
+        }),
+      ],
     });
     const collector = process.argv[2];
     if (!collector) {
