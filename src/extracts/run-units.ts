@@ -92,8 +92,9 @@ const MAX_WARNINGS = 50;
 const INLINE_UNITS = 1000;
 /** A reason is an error message from the source's system (a Lambda's stack trace at worst): bounded. */
 const MAX_REASON = 500;
-/** Incomplete units named one by one in the warnings; the manifest lists them all. */
+/** Incomplete units named one by one in the warnings (reasons shortened); the manifest lists them all. */
 const WARNED_INCOMPLETE = 10;
+const WARNED_REASON = 200;
 
 /** Where the extract leaves the full list of incomplete units for the manifest (same staging directory). */
 export const INCOMPLETE_UNITS_FILE = 'incomplete-units.json';
@@ -282,7 +283,8 @@ export async function runUnits(opts: RunUnitsOptions): Promise<{
   const warnings = [...checkpoint.warnings];
   if (gaveUp.length) {
     counters.units_incomplete = gaveUp.length;
-    const named = gaveUp.slice(0, WARNED_INCOMPLETE).map((u) => `${u.key} (${u.reason})`);
+    const short = (r: string) => (r.length > WARNED_REASON ? `${r.slice(0, WARNED_REASON - 1)}…` : r);
+    const named = gaveUp.slice(0, WARNED_INCOMPLETE).map((u) => `${u.key} (${short(u.reason)})`);
     const more = gaveUp.length > WARNED_INCOMPLETE ? `; ${gaveUp.length - WARNED_INCOMPLETE} more in the manifest` : '';
     warnings.push(
       `${gaveUp.length} unit(s) incomplete, their rows are missing from this extract and their tables are not deleted: ${named.join('; ')}${more}`,

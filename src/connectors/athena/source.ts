@@ -56,18 +56,23 @@ export class AthenaSource implements Source {
       // Listing a federated catalog's databases invokes its connector: a failure of its own makes the
       // catalog an incomplete unit (databases listed before it still run), not a failed run.
       const listing = databaseNames(session, catalog, ctx.signal);
-      for (;;) {
-        let next: IteratorResult<string>;
-        try {
-          next = await listing.next();
-        } catch (err) {
-          const reason = ctx.signal.aborted ? undefined : unitFailureReason(err);
-          if (reason === undefined) throw err;
-          yield incompleteCatalogUnit(catalog, reason, err);
-          break;
+      try {
+        for (;;) {
+          let next: IteratorResult<string>;
+          try {
+            next = await listing.next();
+          } catch (err) {
+            const reason = ctx.signal.aborted ? undefined : unitFailureReason(err);
+            if (reason === undefined) throw err;
+            yield incompleteCatalogUnit(catalog, reason, err);
+            break;
+          }
+          if (next.done) break;
+          if (keep(catalog, next.value)) yield metadataUnit(session, ctx, catalog, next.value);
         }
-        if (next.done) break;
-        if (keep(catalog, next.value)) yield metadataUnit(session, ctx, catalog, next.value);
+      } finally {
+        // The caller may stop listing early (a failed unit): the page chain stops with it.
+        await listing.return(undefined);
       }
     }
     if (skipped.length) {
