@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import pino from 'pino';
-import { demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
+import { athenaLocalControl, demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 import { athenaSource, ATHENA_OPERATIONS, DEFAULT_QUOTAS, type AthenaConfigInput } from '../src/connectors/athena/index';
 import { classify, isRetryable } from '../src/connectors/athena/faults';
 import { runUnits } from '../src/extracts/run-units';
@@ -178,6 +178,35 @@ describe('athena: one broken catalog or database does not fail the run', () => {
     assert.ok(!x.rows.linkages!.some((r) => r.target_database === 'sales' && r.origin === 'VIEW_DEFINITION'));
     assert.ok(!x.warnings.some((w) => /disappeared/.test(w)), 'not reported as a dropped database');
     assert.ok(!('athena_tables' in x.counters) || x.counters.athena_tables! < 60, "the incomplete unit's counts are dropped");
+  });
+
+  it('a Glue database dropped after it was listed is skipped with a warning, not incomplete', async () => {
+    local.setResourceFault({ catalog: 'AwsDataCatalog', database: 'finance', kind: 'dropped' });
+    const x = await extract();
+    assert.deepEqual(x.incomplete, []);
+    assert.deepEqual(databasesIn(x), ['awsdatacatalog.marketing', 'awsdatacatalog.sales']);
+    assert.ok(x.warnings.includes('Athena database AwsDataCatalog.finance disappeared during extraction; skipped'));
+    // The same answer after the first page is no drop: that database is incomplete.
+    local.clearFaults();
+    local.setResourceFault({ catalog: 'AwsDataCatalog', database: 'sales', kind: 'dropped', afterFirstPage: true });
+    const mid = await extract();
+    assert.deepEqual(
+      mid.incomplete.map((u) => u.key),
+      ['metadata:AwsDataCatalog/sales'],
+    );
+  });
+
+  it('the fault controls work over HTTP too, and refuse a fault they cannot apply', async () => {
+    const control = athenaLocalControl(local.endpoint);
+    await control.setResourceFault({ catalog: 'AwsDataCatalog', database: 'finance', kind: 'lake-formation-denied' });
+    assert.deepEqual(
+      (await extract()).incomplete.map((u) => u.key),
+      ['metadata:AwsDataCatalog/finance'],
+    );
+    await assert.rejects(control.setResourceFault({ workgroup: 'etl', kind: 'lambda-timeout' }), /400.*a workgroup fault is access-denied/);
+    await assert.rejects(control.setResourceFault({ kind: 'dropped', catalog: 'AwsDataCatalog' }), /400.*names its database/);
+    await control.clearFaults();
+    assert.deepEqual((await extract()).incomplete, []);
   });
 
   it('a catalog named in catalogs that does not exist is an incomplete unit', async () => {

@@ -60,6 +60,8 @@ export const RESOURCE_FAULT_KINDS = [
   'lake-formation-denied',
   /** IAM denies the athena: action on this catalog or workgroup only (a policy scoped by resource). */
   'access-denied',
+  /** The database was dropped after it was listed: Glue's EntityNotFoundException, as Athena passes it on. */
+  'dropped',
 ] as const;
 export type ResourceFaultKind = (typeof RESOURCE_FAULT_KINDS)[number];
 
@@ -88,7 +90,8 @@ export const resourceFaultSchema = z
   })
   .refine((f) => (f.catalog === undefined) !== (f.workgroup === undefined), { message: 'name either a catalog or a workgroup' })
   .refine((f) => f.workgroup === undefined || f.kind === 'access-denied', { message: 'a workgroup fault is access-denied' })
-  .refine((f) => f.database === undefined || f.catalog !== undefined, { message: 'a database needs its catalog' });
+  .refine((f) => f.database === undefined || f.catalog !== undefined, { message: 'a database needs its catalog' })
+  .refine((f) => f.kind !== 'dropped' || f.database !== undefined, { message: 'a dropped fault names its database' });
 
 /** Operations that read a catalog's metadata, and so invoke a federated catalog's connector. */
 const CATALOG_OPERATIONS = new Set(['ListDatabases', 'GetDatabase', 'ListTableMetadata', 'GetTableMetadata']);
@@ -127,6 +130,12 @@ export function resourceFaultError(fault: ResourceFault, operation: string, fn: 
         400,
         `Insufficient Lake Formation permission(s) on ${fault.database ?? fault.catalog} (Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)`,
         false,
+      );
+    case 'dropped':
+      return new AwsError(
+        'MetadataException',
+        400,
+        `Database ${fault.database ?? ''} not found. (Service: AWSGlue; Status Code: 400; Error Code: EntityNotFoundException)`,
       );
     case 'access-denied':
       return new AwsError(
