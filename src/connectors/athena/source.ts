@@ -77,8 +77,9 @@ export class AthenaSource implements Source {
     }
     if (skipped.length) {
       ctx.count('athena_catalogs_not_read', skipped.length);
+      const named = skipped.length > 10 ? `${skipped.slice(0, 10).join(', ')} and ${skipped.length - 10} more` : skipped.join(', ');
       ctx.warn(
-        `catalogs ${skipped.join(', ')} not read: only Glue catalogs are read by default (each call to a Lambda or Hive catalog invokes its connector); list them in catalogs to read them`,
+        `catalogs ${named} not read: only Glue catalogs are read by default (each call to a Lambda or Hive catalog invokes its connector); list them in catalogs to read them`,
       );
     }
   }
