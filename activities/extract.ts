@@ -7,7 +7,10 @@ import { attemptScope } from './scope';
 import { assertHwmUnchanged } from '../src/hwm/commit';
 import { applyCursorChanges, cursorView, parseCursor, writePendingCursor } from '../src/hwm/cursor';
 import { annotateSpan } from '../src/observability/activity';
-import { rowsExtracted } from '../src/observability/metrics';
+import { rowsExtracted, unitsIncomplete } from '../src/observability/metrics';
+
+/** Incomplete units named in the result (workflow history); the manifest lists every one. */
+const NAMED_INCOMPLETE = 20;
 
 export interface ExtractHeartbeat {
   checkpoint: ExtractCheckpoint;
@@ -40,6 +43,7 @@ export function extractActivities(runtime: CollectorRuntime) {
           checkpoint,
           reused: resumed,
           cursor,
+          incomplete,
         } = await runtime.staging.run(dir, ctx.cancellationSignal, (signal) =>
           runUnits({
             source,
@@ -65,6 +69,7 @@ export function extractActivities(runtime: CollectorRuntime) {
         }
         log.info({ files: files.map((f) => ({ name: f.name, rows: f.rows })) }, 'extract finished');
         for (const f of files) rowsExtracted.inc({ collector: plan.collector, kind: f.kind }, f.rows);
+        unitsIncomplete.inc({ collector: plan.collector }, incomplete.length);
         annotateSpan({
           collector: plan.collector,
           runId: plan.runId,
@@ -78,6 +83,7 @@ export function extractActivities(runtime: CollectorRuntime) {
           counters: resumed ? { ...checkpoint.counters, units_resumed: resumed } : checkpoint.counters,
           unitsDone: unitsDone(checkpoint),
           unitsResumed: resumed,
+          ...(incomplete.length ? { incomplete: { total: incomplete.length, units: incomplete.slice(0, NAMED_INCOMPLETE) } } : {}),
         };
       } finally {
         // The source itself is closed with the attempt's scope (activities/interceptor.ts).

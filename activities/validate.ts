@@ -1,7 +1,7 @@
 /** Step 4: check every staged file against the format and write the manifest. Nothing leaves yet. */
 import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
-import { writeManifest } from '../src/extracts/manifest';
+import { readIncompleteUnits, writeManifest } from '../src/extracts/manifest';
 import { validateFiles } from '../src/extracts/validate';
 import type { ExtractKind } from '../src/contracts/extract-format';
 import type { CollectorRuntime } from '../src/runtime/runtime';
@@ -34,6 +34,7 @@ export function validateActivities(runtime: CollectorRuntime) {
               window: plan.window,
               warnings: extracted.warnings,
               counters: extracted.counters,
+              incompleteUnits: await readIncompleteUnits(dir, extracted.incomplete?.total ?? 0),
             },
             files,
             plan.window.end,

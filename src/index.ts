@@ -24,7 +24,17 @@ export type {
 } from './contracts/plugin';
 export type { ExtractKind, Row } from './contracts/extract-format';
 export { COLUMNS, EXTRACT_KINDS } from './contracts/extract-format';
-export { AuthError, ConfigError, ConflictError, HwmConflictError, SecretError, TransientError, ValidationError } from './contracts/errors';
+export {
+  AuthError,
+  ConfigError,
+  ConflictError,
+  HwmConflictError,
+  SecretError,
+  TransientError,
+  UnitIncompleteError,
+  ValidationError,
+  type UnitScope,
+} from './contracts/errors';
 export type { CollectInput, RunSummary, Progress } from './run/types';
 export { encryptedDataConverter, dataConverterFromConfig } from './codec/data-converter';
 export { applyCollectorV8Profile, STARTUP_NODE_OPTIONS } from './v8-profile';

@@ -167,7 +167,8 @@ const seedData: SeedData = {
     },
     ...Array.from({ length: 51 }, (_, i) => ({
       name: `cat_${String(i).padStart(2, '0')}`,
-      type: 'HIVE' as const,
+      // Glue catalogs: read without being listed in `catalogs` (a Hive catalog would not be).
+      type: 'GLUE' as const,
       databases: [{ name: 'd', tables: [table('x')] }],
     })),
   ],
@@ -699,8 +700,9 @@ describe('athena source against the local endpoint', () => {
       ok.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`),
       [],
     );
+    // Every catalog and workgroup has its own checks: the grants, each once, in order.
     assert.deepEqual(
-      ok.map((c) => c.grant),
+      [...new Set(ok.map((c) => c.grant))],
       [
         'athena:ListWorkGroups',
         'athena:ListDataCatalogs',

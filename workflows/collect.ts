@@ -135,6 +135,7 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
         manifest: validated.manifest.name,
         warnings: [...plan.warnings, ...extracted.warnings],
         counters: extracted.counters,
+        ...(extracted.incomplete ? { incomplete: extracted.incomplete } : {}),
       };
 
       if (plan.options.dryRun) {

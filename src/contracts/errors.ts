@@ -70,6 +70,42 @@ export class TransientError extends CollectorError {
   readonly nonRetryable = false;
 }
 
+/** What an incomplete unit covered, in the names its rows would have carried (lower-cased like them). */
+export interface UnitScope {
+  catalog?: string;
+  /** Absent: the whole catalog (its databases could not even be listed). */
+  database?: string;
+}
+
+/**
+ * Thrown by a unit that could not finish for a reason of its own (one catalog's connector down, one
+ * database denied by Lake Formation): the run goes on without that unit's rows, and the manifest lists it
+ * with `reason`. Not a failure of the run, so not a CollectorError. A source may throw it only from a unit
+ * whose output every run reads whole again (a catalog snapshot): windowed data (query history) must fail
+ * the run instead, so the HWM stays and the window is read again.
+ */
+export class UnitIncompleteError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly scope: UnitScope = {},
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+
+  override get name(): string {
+    return 'UnitIncompleteError';
+  }
+}
+
+/** Ours, or one from a plugin's own copy of this module (same name and shape, another class). */
+export function isUnitIncomplete(err: unknown): err is Pick<UnitIncompleteError, 'reason' | 'scope'> {
+  return (
+    err instanceof UnitIncompleteError ||
+    (err instanceof Error && err.name === 'UnitIncompleteError' && typeof (err as { reason?: unknown }).reason === 'string')
+  );
+}
+
 /** Every error type name Temporal must not retry; used by retry policies in the workflow. */
 export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   'ConfigError',

@@ -113,6 +113,19 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
 export type CellValue = string | number | bigint | boolean | Date | null | undefined | Record<string, unknown>;
 export type Row = Record<string, CellValue>;
 
+/**
+ * A unit the source could not finish for a reason of its own (one catalog's connector down, one database
+ * denied): the manifest's `incompleteUnits` lists each, and none of its rows are in the files. A consumer
+ * must not read the absence of its tables as their deletion. `catalog` and `database` are spelled as the
+ * rows spell them (lower-cased); without `database` the whole catalog is meant.
+ */
+export interface IncompleteUnit {
+  key: string;
+  reason: string;
+  catalog?: string;
+  database?: string;
+}
+
 /** `<collector>_<kind>_<windowStamp>.csv[.gz]` */
 export function extractFileName(collector: string, kind: ExtractKind, stamp: string, compress: boolean): string {
   return `${collector}_${kind}_${stamp}.csv${compress ? '.gz' : ''}`;
@@ -125,5 +138,7 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
  *    source does not know them).
  * 4: a fifth file, `usage`: statements' calls, time and rows aggregated over a period (PostgreSQL's
  *    pg_stat_statements), next to the per-execution `databaselog`.
+ * 5: the manifest gains `incompleteUnits`: units the source gave up on (one broken catalog or database),
+ *    whose tables a consumer must not take as deleted.
  */
-export const FORMAT_VERSION = '4';
+export const FORMAT_VERSION = '5';

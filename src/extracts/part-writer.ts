@@ -59,7 +59,14 @@ export class PartWriter {
     await finished(this.file);
   }
 
+  /**
+   * Abandons the part (its unit failed or was given up): rows still buffered between the stringifier and
+   * the file must not reach a destroyed stream, nor raise an error nobody listens for.
+   */
   destroy(): void {
+    this.stringifier.unpipe(this.file);
+    this.file.on('error', () => undefined);
+    this.stringifier.on('error', () => undefined);
     this.stringifier.destroy();
     this.file.destroy();
   }

@@ -12,8 +12,17 @@ import { PassThrough, type Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import type { CursorValue, ExtractContext, ExtractUnit, Source, UnitOutput } from '../contracts/plugin';
+import { errorMessage, isUnitIncomplete } from '../contracts/errors';
 import { cursorView, type CursorChanges } from '../hwm/cursor';
-import { EXTRACT_KINDS, COLUMNS, extractFileName, FORMAT_VERSION, type ExtractKind, type Row } from '../contracts/extract-format';
+import {
+  EXTRACT_KINDS,
+  COLUMNS,
+  extractFileName,
+  FORMAT_VERSION,
+  type ExtractKind,
+  type IncompleteUnit,
+  type Row,
+} from '../contracts/extract-format';
 import { PartWriter } from './part-writer';
 import { scrubSecrets } from '../secrets/scrub';
 
@@ -81,16 +90,32 @@ export interface RunUnitsOptions {
 
 const MAX_WARNINGS = 50;
 const INLINE_UNITS = 1000;
+/** A reason is an error message from the source's system (a Lambda's stack trace at worst): bounded. */
+const MAX_REASON = 500;
+/** Incomplete units named one by one in the warnings (reasons shortened); the manifest lists them all. */
+const WARNED_INCOMPLETE = 10;
+const WARNED_REASON = 200;
+
+/** Where the extract leaves the full list of incomplete units for the manifest (same staging directory). */
+export const INCOMPLETE_UNITS_FILE = 'incomplete-units.json';
 
 /** The counters of the unit whose code is running (AsyncLocalStorage follows it through awaits). */
 const unitCounters = new AsyncLocalStorage<Record<string, number>>();
 
 const partName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 24);
 
-/** The assembled files, the final checkpoint (with this attempt's counters) and how many units were reused. */
-export async function runUnits(
-  opts: RunUnitsOptions,
-): Promise<{ files: ExtractedFile[]; checkpoint: ExtractCheckpoint; reused: number; cursor: CursorChanges }> {
+/**
+ * The assembled files, the final checkpoint (with this attempt's counters), how many units were reused,
+ * and the units the source gave up on (UnitIncompleteError), in key order. Those are not in the checkpoint:
+ * a resumed attempt tries them again.
+ */
+export async function runUnits(opts: RunUnitsOptions): Promise<{
+  files: ExtractedFile[];
+  checkpoint: ExtractCheckpoint;
+  reused: number;
+  cursor: CursorChanges;
+  incomplete: IncompleteUnit[];
+}> {
   const partsDir = join(opts.dir, 'parts');
   await mkdir(partsDir, { recursive: true });
   const journalPath = join(partsDir, 'units.jsonl');
@@ -151,6 +176,7 @@ export async function runUnits(
   const limit = Math.max(1, opts.source.concurrency);
   const keys = new Set<string>();
   const running = new Set<Promise<void>>();
+  const incomplete = new Map<string, IncompleteUnit>();
   let failure: unknown;
 
   const runOne = async (unit: ExtractUnit) => {
@@ -178,6 +204,14 @@ export async function runUnits(
       if (cursorSet) await writeFile(cursorPath(partsDir, unit.key), JSON.stringify(cursor));
     } catch (e) {
       for (const w of writers.values()) w.destroy();
+      // Given up for a reason of its own: none of its rows, counts or cursor entries count, the run goes on.
+      if (isUnitIncomplete(e) && !opts.ctx.signal.aborted) {
+        let reason = scrubSecrets(e.reason || errorMessage(e), knownSecrets);
+        if (reason.length > MAX_REASON) reason = `${reason.slice(0, MAX_REASON - 1)}…`;
+        incomplete.set(unit.key, { key: unit.key, reason, ...e.scope });
+        opts.ctx.log.warn({ unit: unit.key, reason }, 'unit incomplete; the run goes on without it');
+        return;
+      }
       throw e;
     }
     const rows: Partial<Record<ExtractKind, number>> = {};
@@ -244,11 +278,25 @@ export async function runUnits(
     if (u.cursor) Object.assign(cursor, JSON.parse(await readFile(cursorPath(partsDir, u.key), 'utf8')) as CursorChanges);
   await rm(partsDir, { recursive: true, force: true });
   for (const [name, n] of Object.entries(attemptCounters)) counters[name] = (counters[name] ?? 0) + n;
+  // Only units still listed count (a key yielded twice already failed above).
+  const gaveUp = [...incomplete.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const warnings = [...checkpoint.warnings];
+  if (gaveUp.length) {
+    counters.units_incomplete = gaveUp.length;
+    const short = (r: string) => (r.length > WARNED_REASON ? `${r.slice(0, WARNED_REASON - 1)}…` : r);
+    const named = gaveUp.slice(0, WARNED_INCOMPLETE).map((u) => `${u.key} (${short(u.reason)})`);
+    const more = gaveUp.length > WARNED_INCOMPLETE ? `; ${gaveUp.length - WARNED_INCOMPLETE} more in the manifest` : '';
+    warnings.push(
+      `${gaveUp.length} unit(s) incomplete, their rows are missing from this extract and their tables are not deleted: ${named.join('; ')}${more}`,
+    );
+  }
+  await writeFile(join(opts.dir, INCOMPLETE_UNITS_FILE), JSON.stringify(gaveUp));
   return {
     files,
-    checkpoint: { ...checkpoint, units: [...checkpoint.units], warnings: [...checkpoint.warnings], counters },
+    checkpoint: { ...checkpoint, units: [...checkpoint.units], warnings, counters },
     reused,
     cursor,
+    incomplete: gaveUp,
   };
 }
 

@@ -58,6 +58,13 @@ export const rowsExtracted = new Counter({
   registers,
 });
 
+export const unitsIncomplete = new Counter({
+  name: 'collector_units_incomplete_total',
+  help: 'Units a successful extract attempt gave up on for a reason of their own (one catalog or database); listed in the manifest',
+  labelNames: ['collector'] as const,
+  registers,
+});
+
 export const bytesUploaded = new Counter({
   name: 'collector_uploaded_bytes_total',
   help: 'Bytes of objects created in the landing zone (objects already present are not sent again and not counted)',

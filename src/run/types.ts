@@ -3,6 +3,7 @@
  * extracted data. Pure types: imported by workflow code.
  */
 import type { Window, WindowOrigin } from '../contracts/window';
+import type { IncompleteUnit } from '../contracts/extract-format';
 
 /**
  * The workflow input, e.g. `{"collector": "athena-prod"}` from the temporal CLI or Web UI. Read strictly
@@ -89,12 +90,20 @@ export interface ExtractedFileRef {
   rows: number;
 }
 
+/** Units the source gave up on: how many, and the first few (the manifest lists them all). */
+export interface IncompleteUnits {
+  total: number;
+  units: IncompleteUnit[];
+}
+
 export interface ExtractResult {
   files: ExtractedFileRef[];
   warnings: string[];
   counters: Record<string, number>;
   unitsDone: number;
   unitsResumed: number;
+  /** Absent when every unit completed (and from workers before incomplete units existed). */
+  incomplete?: IncompleteUnits;
 }
 
 export interface ValidatedFileRef extends ExtractedFileRef {
@@ -130,6 +139,8 @@ export interface RunSummary {
   hwm: { before: string | null; after: string | null; store: string };
   warnings: string[];
   counters: Record<string, number>;
+  /** Units whose rows are missing from this window's files (the manifest's `incompleteUnits` has them all). */
+  incomplete?: IncompleteUnits;
   durationsMs: { extract: number; validate: number; upload: number; total: number };
   hostAttempts: number;
   approval?: { decision: 'approved' | 'rejected'; by?: string; reason?: string };

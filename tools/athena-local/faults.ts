@@ -39,6 +39,114 @@ export const faultSpecSchema = z.strictObject({
   throttleCode: z.enum(['ThrottlingException', 'TooManyRequestsException']).optional(),
 });
 
+/**
+ * A fault of one catalog's connector or of one database, as Athena reports it on the operations that read
+ * that catalog's metadata (ListDatabases for a catalog-wide fault; ListTableMetadata, GetTableMetadata,
+ * GetDatabase). Federated (Lambda, Hive) catalogs answer through a Lambda function, whose failures Athena
+ * wraps in a MetadataException naming the function; Lake Formation denies come from Glue.
+ */
+export const RESOURCE_FAULT_KINDS = [
+  /** The connector's Lambda ran out of time. */
+  'lambda-timeout',
+  /** Lambda throttled the connector's invocation. */
+  'lambda-throttle',
+  /** The caller may not invoke the connector (lambda:InvokeFunction). */
+  'lambda-denied',
+  /** The connector's function is gone. */
+  'lambda-missing',
+  /** The connector's own backend answered "Requested resource not found" (DynamoDB and others). */
+  'connector-not-found',
+  /** An explicit Lake Formation deny on the database. */
+  'lake-formation-denied',
+  /** IAM denies the athena: action on this catalog or workgroup only (a policy scoped by resource). */
+  'access-denied',
+  /** The database was dropped after it was listed: Glue's EntityNotFoundException, as Athena passes it on. */
+  'dropped',
+] as const;
+export type ResourceFaultKind = (typeof RESOURCE_FAULT_KINDS)[number];
+
+export interface ResourceFault {
+  /** The catalog (for `access-denied`: a catalog or a workgroup). */
+  catalog?: string;
+  /** Only this database (else the whole catalog, its database listing included). */
+  database?: string;
+  /** `access-denied` only: the workgroup whose operations are denied (ListQueryExecutions, GetWorkGroup...). */
+  workgroup?: string;
+  kind: ResourceFaultKind;
+  /** Only calls that carry a NextToken fail: the first page is served, the failure comes mid-listing. */
+  afterFirstPage?: boolean;
+  /** Fail only this many calls, then serve again (a transient fault); default: every call. */
+  times?: number;
+}
+
+export const resourceFaultSchema = z
+  .strictObject({
+    catalog: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    workgroup: z.string().min(1).optional(),
+    kind: z.enum(RESOURCE_FAULT_KINDS),
+    afterFirstPage: z.boolean().optional(),
+    times: count.optional(),
+  })
+  .refine((f) => (f.catalog === undefined) !== (f.workgroup === undefined), { message: 'name either a catalog or a workgroup' })
+  .refine((f) => f.workgroup === undefined || f.kind === 'access-denied', { message: 'a workgroup fault is access-denied' })
+  .refine((f) => f.database === undefined || f.catalog !== undefined, { message: 'a database needs its catalog' })
+  .refine((f) => f.kind !== 'dropped' || f.database !== undefined, { message: 'a dropped fault names its database' });
+
+/** Operations that read a catalog's metadata, and so invoke a federated catalog's connector. */
+const CATALOG_OPERATIONS = new Set(['ListDatabases', 'GetDatabase', 'ListTableMetadata', 'GetTableMetadata']);
+
+/** Operations that act on a workgroup. */
+const WORKGROUP_OPERATIONS = new Set(['ListQueryExecutions', 'GetWorkGroup', 'StartQueryExecution']);
+
+/**
+ * The error Athena answers for `fault` on `operation` (`fn`: the connector's function ARN, `arn`: the
+ * resource the call acts on).
+ */
+export function resourceFaultError(fault: ResourceFault, operation: string, fn: string, caller: string, arn: string): AwsError {
+  const lambda = (detail: string) => new AwsError('MetadataException', 400, `Failed to invoke lambda function due to ${detail}`);
+  switch (fault.kind) {
+    case 'lambda-timeout':
+      return lambda(`com.amazonaws.services.lambda.invoke.LambdaFunctionException: ${fn} Task timed out after 900.00 seconds`);
+    case 'lambda-throttle':
+      return lambda(
+        'com.amazonaws.services.lambda.model.TooManyRequestsException: Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException)',
+      );
+    case 'lambda-denied':
+      return lambda(
+        `com.amazonaws.services.lambda.model.AWSLambdaException: User: ${caller} is not authorized to perform: lambda:InvokeFunction on resource: ${fn} because no identity-based policy allows the lambda:InvokeFunction action (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)`,
+      );
+    case 'lambda-missing':
+      return lambda(
+        `com.amazonaws.services.lambda.model.ResourceNotFoundException: Function not found: ${fn} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException)`,
+      );
+    case 'connector-not-found':
+      return lambda(
+        'com.amazonaws.services.lambda.invoke.LambdaFunctionException: Requested resource not found (Service: DynamoDb, Status Code: 400, Request ID: local)',
+      );
+    case 'lake-formation-denied':
+      return new AwsError(
+        'AccessDeniedException',
+        400,
+        `Insufficient Lake Formation permission(s) on ${fault.database ?? fault.catalog} (Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)`,
+        false,
+      );
+    case 'dropped':
+      return new AwsError(
+        'MetadataException',
+        400,
+        `Database ${fault.database ?? ''} not found. (Service: AWSGlue; Status Code: 400; Error Code: EntityNotFoundException)`,
+      );
+    case 'access-denied':
+      return new AwsError(
+        'AccessDeniedException',
+        400,
+        `User: ${caller} is not authorized to perform: athena:${operation} on resource: ${arn} because no identity-based policy allows the athena:${operation} action`,
+        false,
+      );
+  }
+}
+
 /** An error as the service sends it: HTTP status, `__type`, message, extra members. */
 export class AwsError extends Error {
   constructor(
@@ -63,6 +171,7 @@ export class Faults {
   private readonly specs = new Map<string, FaultSpec>();
   private rng: Prng;
   private readonly counts = new Map<string, number>();
+  private resources: ResourceFault[] = [];
 
   constructor(private readonly randomSeed: number) {
     this.rng = new Prng(randomSeed);
@@ -73,10 +182,50 @@ export class Faults {
   }
   clear(): void {
     this.specs.clear();
+    this.resources = [];
     this.rng = new Prng(this.randomSeed);
   }
   snapshot(): Record<string, FaultSpec> {
     return Object.fromEntries([...this.specs].map(([k, v]) => [k, { ...v }]));
+  }
+
+  /** Adds a catalog or database fault (a later one for the same target and kind replaces it). */
+  setResource(fault: ResourceFault): void {
+    const f: ResourceFault = resourceFaultSchema.parse(fault);
+    this.resources = this.resources.filter(
+      (r) =>
+        !(
+          same(r.catalog ?? '', f.catalog ?? '') &&
+          same(r.database ?? '', f.database ?? '') &&
+          same(r.workgroup ?? '', f.workgroup ?? '') &&
+          r.kind === f.kind
+        ),
+    );
+    this.resources.push({ ...f });
+  }
+  resourceSnapshot(): ResourceFault[] {
+    return this.resources.map((r) => ({ ...r }));
+  }
+
+  /** The fault this call meets, if any; a fault with `times` is used up by the calls it fails. */
+  resourceFault(
+    operation: string,
+    on: { catalog?: string | undefined; database?: string | undefined; workgroup?: string | undefined },
+    paging: boolean,
+  ): ResourceFault | undefined {
+    const applies = (r: ResourceFault): boolean => {
+      if (r.workgroup !== undefined) return WORKGROUP_OPERATIONS.has(operation) && same(r.workgroup, on.workgroup ?? 'primary');
+      return (
+        CATALOG_OPERATIONS.has(operation) &&
+        on.catalog !== undefined &&
+        same(r.catalog ?? '', on.catalog) &&
+        // A database's fault leaves the catalog's database listing alone.
+        (r.database === undefined || (on.database !== undefined && same(r.database, on.database)))
+      );
+    };
+    const hit = this.resources.find((r) => applies(r) && (!r.afterFirstPage || paging) && (r.times === undefined || r.times > 0));
+    if (hit?.times !== undefined) hit.times--;
+    return hit;
   }
 
   count(operation: string): void {
@@ -135,3 +284,5 @@ export class Faults {
     return !!r && this.rng.next() < r;
   }
 }
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsError, faultSpecSchema, Faults, type FaultSpec } from './faults';
+import { AwsError, faultSpecSchema, Faults, resourceFaultError, resourceFaultSchema, type FaultSpec, type ResourceFault } from './faults';
 import type { AthenaSeed } from './model';
 import { ACCOUNT, AthenaService, OPERATIONS, type JsonObject, type Operation } from './service';
 
-export type { FaultSpec } from './faults';
+export type { FaultSpec, ResourceFault, ResourceFaultKind } from './faults';
 export { generateSeed, demoSeed, loadSeedFile, type AthenaSeed } from './seed';
 export { athenaLocalControl, type AthenaLocalControl } from './control';
 
@@ -39,6 +39,9 @@ export interface AthenaLocal {
   resetCounters(): void;
   /** e.g. 'ListQueryExecutions' or '*'; replaces that operation's previous spec. */
   setFaults(operation: string, spec: FaultSpec): void;
+  /** A fault of one catalog's connector or one database (Lambda timeout, Lake Formation deny...). */
+  setResourceFault(fault: ResourceFault): void;
+  /** Clears operation and resource faults. */
   clearFaults(): void;
   close(): Promise<void>;
 }
@@ -157,6 +160,23 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
           ? new AwsError('ServiceUnavailableException', 503, 'Service is unavailable. Retry the request.', false)
           : new AwsError('InternalServerException', 500, 'An internal error occurred. Retry the request.', true),
       );
+    const text = (key: string) => (typeof input[key] === 'string' ? input[key] : undefined);
+    const resourceFault = faults.resourceFault(
+      operation,
+      { catalog: text('CatalogName'), database: text('DatabaseName'), workgroup: text('WorkGroup') },
+      text('NextToken') !== undefined,
+    );
+    if (resourceFault) {
+      const region = signedRegion(req);
+      const catalog = (resourceFault.catalog ?? '').toLowerCase();
+      const info = service.seed.catalogs().find((c) => c.name.toLowerCase() === catalog);
+      const fn =
+        info?.parameters?.['metadata-function'] ??
+        info?.parameters?.function ??
+        `arn:aws:lambda:${region}:${ACCOUNT}:function:${catalog}-connector`;
+      const arn = service.resourceArn(operation, input, region);
+      return sendError(res, resourceFaultError(resourceFault, operation, fn, `arn:aws:iam::${ACCOUNT}:user/local`, arn));
+    }
     try {
       send(
         res,
@@ -199,6 +219,14 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
           return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
         faults.set(operation, parsed.data);
         return json(200, faults.snapshot());
+      }
+      if (path === '/_local/resource-faults' && method === 'GET') return json(200, faults.resourceSnapshot());
+      if (path === '/_local/resource-faults' && method === 'POST') {
+        const parsed = resourceFaultSchema.safeParse(parseObject(await readBody(req)));
+        if (!parsed.success)
+          return json(400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') });
+        faults.setResource(parsed.data);
+        return json(200, faults.resourceSnapshot());
       }
       if (path === '/_local/faults' && method === 'DELETE') {
         faults.clear();
@@ -253,6 +281,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       checkOperation(operation);
       faults.set(operation, spec);
     },
+    setResourceFault: (fault) => faults.setResource(fault),
     clearFaults: () => faults.clear(),
     close: () =>
       (closing ??= (async () => {

@@ -10,18 +10,48 @@ import {
   type ListWorkGroupsCommandOutput,
 } from '@aws-sdk/client-athena';
 import type { AthenaSession } from './client';
+import { DEFAULT_CATALOG } from './history';
 
-export async function* catalogNames(session: AthenaSession, signal?: AbortSignal): AsyncGenerator<string> {
-  if (session.config.catalogs) {
-    yield* session.config.catalogs;
-    return;
-  }
+/** A catalog as ListDataCatalogs describes it: `GLUE`, `LAMBDA`, `HIVE`, `FEDERATED`. */
+export interface CatalogSummary {
+  name: string;
+  type: string;
+}
+
+/** Every catalog ListDataCatalogs returns. */
+export async function* listCatalogs(session: AthenaSession, signal?: AbortSignal): AsyncGenerator<CatalogSummary> {
   for await (const page of session.pages<ListDataCatalogsCommandOutput>(
     'ListDataCatalogs',
     (token, o) => session.client.send(new ListDataCatalogsCommand({ MaxResults: 50, NextToken: token }), o),
     signal,
   )) {
-    for (const c of page.DataCatalogsSummary ?? []) if (c.CatalogName) yield c.CatalogName;
+    for (const c of page.DataCatalogsSummary ?? []) {
+      // AwsDataCatalog is the account's Glue catalog, whatever an older answer left out.
+      if (c.CatalogName) yield { name: c.CatalogName, type: c.Type ?? (c.CatalogName === DEFAULT_CATALOG ? 'GLUE' : 'UNKNOWN') };
+    }
+  }
+}
+
+/**
+ * Catalogs read by default: the Glue Data Catalog kind. Any other (LAMBDA and HIVE connectors, FEDERATED
+ * connections) answers through a connector: every ListTableMetadata invokes it (slow, billed, and it can
+ * be down), so those are read only when listed in `catalogs`.
+ */
+export const isReadByDefault = (c: CatalogSummary): boolean => c.type === 'GLUE';
+
+/** The configured catalogs, else the Glue ones; `skipped` hears of every catalog left out. */
+export async function* catalogNames(
+  session: AthenaSession,
+  signal?: AbortSignal,
+  skipped: (c: CatalogSummary) => void = () => undefined,
+): AsyncGenerator<string> {
+  if (session.config.catalogs) {
+    yield* session.config.catalogs;
+    return;
+  }
+  for await (const c of listCatalogs(session, signal)) {
+    if (isReadByDefault(c)) yield c.name;
+    else skipped(c);
   }
 }
 
@@ -37,10 +67,12 @@ export async function* databaseNames(session: AthenaSession, catalog: string, si
 
 /** The configured workgroups, else every ENABLED one. */
 export async function* workgroupNames(session: AthenaSession, signal?: AbortSignal): AsyncGenerator<string> {
-  if (session.config.workgroups) {
-    yield* session.config.workgroups;
-    return;
-  }
+  if (session.config.workgroups) yield* session.config.workgroups;
+  else yield* enabledWorkgroups(session, signal);
+}
+
+/** Every ENABLED workgroup ListWorkGroups returns. */
+export async function* enabledWorkgroups(session: AthenaSession, signal?: AbortSignal): AsyncGenerator<string> {
   for await (const page of session.pages<ListWorkGroupsCommandOutput>(
     'ListWorkGroups',
     (token, o) => session.client.send(new ListWorkGroupsCommand({ MaxResults: 50, NextToken: token }), o),

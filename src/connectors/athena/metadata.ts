@@ -3,10 +3,11 @@
  * lineage views imply. Streams table by table; only one page of tables (plus the next) is held.
  */
 import { ListTableMetadataCommand, type ListTableMetadataCommandOutput, type TableMetadata } from '@aws-sdk/client-athena';
-import { CollectorError } from '../../contracts/errors';
+import { CollectorError, UnitIncompleteError } from '../../contracts/errors';
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
 import type { Row } from '../../contracts/extract-format';
 import type { AthenaSession } from './client';
+import { unitFailureReason } from './faults';
 import { writeLineage } from './lineage';
 import { LineageLookups } from './lineage-lookups';
 import { QueryFailedError, queryRows, runQuery, sqlString } from './query';
@@ -74,6 +75,27 @@ function metadataRow(
 }
 
 export const metadataUnitKey = (catalog: string, database: string) => `metadata:${catalog}/${database}`;
+/** The unit that stands for a whole catalog whose databases could not be listed. */
+export const catalogUnitKey = (catalog: string) => `metadata:${catalog}`;
+
+/**
+ * A catalog whose database listing failed for a reason of its own (its connector down, a catalog named in
+ * `catalogs` that does not exist): recorded as an incomplete unit, so the run goes on and the manifest
+ * says this catalog's tables are unknown in this window, not deleted.
+ */
+export function incompleteCatalogUnit(catalog: string, reason: string, cause: unknown): ExtractUnit {
+  return {
+    key: catalogUnitKey(catalog),
+    run: () =>
+      Promise.reject(
+        new UnitIncompleteError(
+          `catalog ${catalog}: listing its databases failed: ${reason}`,
+          { catalog: catalog.toLowerCase() },
+          { cause },
+        ),
+      ),
+  };
+}
 
 export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalog: string, database: string): ExtractUnit {
   return {
@@ -105,17 +127,29 @@ class DatabaseExtract {
         ),
       ctx.signal,
     );
+    let pagesRead = 0;
     try {
       for await (const page of pages) {
+        pagesRead++;
         for (const table of page.TableMetadataList ?? []) await this.writeTable(table);
       }
     } catch (err) {
-      // Dropped between listing and reading: nothing to extract, and not worth failing the run.
-      if (err instanceof CollectorError && err.details?.fault === 'notFound') {
+      // Dropped between listing and reading: Glue says so on the first page, and there is nothing to
+      // extract. "Not found" later in the listing, or from a federated connector (its backend's own "not
+      // found"), says nothing about the database: the unit is incomplete, never a silently partial database.
+      const d = err instanceof CollectorError ? err.details : undefined;
+      if (d?.fault === 'notFound' && pagesRead === 0 && d.connector === undefined) {
         ctx.warn(`Athena database ${this.catalog}.${this.database} disappeared during extraction; skipped`);
         return;
       }
-      throw err;
+      const reason = unitFailureReason(err);
+      if (reason === undefined || ctx.signal.aborted) throw err;
+      const where = pagesRead ? ` after ${pagesRead} page(s) of tables` : '';
+      throw new UnitIncompleteError(
+        `database ${this.catalog}.${this.database}${where}: ${reason}`,
+        { catalog: this.catalog.toLowerCase(), database: this.database.toLowerCase() },
+        { cause: err },
+      );
     }
   }
 

@@ -8,7 +8,8 @@ import { AthenaSession } from './client';
 import { databaseFilter, type AthenaConfig } from './config';
 import { catalogNames, databaseNames, workgroupNames } from './discovery';
 import { historyUnit } from './history';
-import { metadataUnit } from './metadata';
+import { incompleteCatalogUnit, metadataUnit } from './metadata';
+import { unitFailureReason } from './faults';
 import { testAthenaConnection } from './test-connection';
 
 /** How long Athena keeps query history. */
@@ -50,10 +51,36 @@ export class AthenaSource implements Source {
       for await (const workgroup of workgroupNames(session, ctx.signal)) yield historyUnit(session, ctx, workgroup);
     }
     const keep = databaseFilter(config);
-    for await (const catalog of catalogNames(session, ctx.signal)) {
-      for await (const database of databaseNames(session, catalog, ctx.signal)) {
-        if (keep(catalog, database)) yield metadataUnit(session, ctx, catalog, database);
+    const skipped: string[] = [];
+    for await (const catalog of catalogNames(session, ctx.signal, (c) => skipped.push(`${c.name} (${c.type})`))) {
+      // Listing a federated catalog's databases invokes its connector: a failure of its own makes the
+      // catalog an incomplete unit (databases listed before it still run), not a failed run.
+      const listing = databaseNames(session, catalog, ctx.signal);
+      try {
+        for (;;) {
+          let next: IteratorResult<string>;
+          try {
+            next = await listing.next();
+          } catch (err) {
+            const reason = ctx.signal.aborted ? undefined : unitFailureReason(err);
+            if (reason === undefined) throw err;
+            yield incompleteCatalogUnit(catalog, reason, err);
+            break;
+          }
+          if (next.done) break;
+          if (keep(catalog, next.value)) yield metadataUnit(session, ctx, catalog, next.value);
+        }
+      } finally {
+        // The caller may stop listing early (a failed unit): the page chain stops with it.
+        await listing.return(undefined);
       }
+    }
+    if (skipped.length) {
+      ctx.count('athena_catalogs_not_read', skipped.length);
+      const named = skipped.length > 10 ? `${skipped.slice(0, 10).join(', ')} and ${skipped.length - 10} more` : skipped.join(', ');
+      ctx.warn(
+        `catalogs ${named} not read: only Glue catalogs are read by default (each call to a Lambda or Hive catalog invokes its connector); list them in catalogs to read them`,
+      );
     }
   }
 

@@ -1,21 +1,27 @@
 /**
  * `collector test-connection` for Athena: one check per permission the source needs, each naming the IAM
- * action to grant when it fails. Every check runs even if an earlier one failed (with fallbacks for names).
+ * action to grant when it fails. Every catalog and every workgroup the run would read is checked (not a
+ * sample: a federated catalog without lambda:InvokeFunction, or a second workgroup that denies
+ * ListQueryExecutions, must show here rather than in a run). Every check runs even if an earlier one
+ * failed (with fallbacks for names).
  */
 import {
   BatchGetQueryExecutionCommand,
   ListDatabasesCommand,
-  ListDataCatalogsCommand,
   ListQueryExecutionsCommand,
   ListTableMetadataCommand,
-  ListWorkGroupsCommand,
+  type ListQueryExecutionsCommandOutput,
 } from '@aws-sdk/client-athena';
 import { AuthError, errorMessage } from '../../contracts/errors';
 import type { Check, SourceContext } from '../../contracts/plugin';
 import { AthenaSession } from './client';
 import { databaseFilter, queryWorkgroupOf, type AthenaConfig } from './config';
+import { enabledWorkgroups, isReadByDefault, listCatalogs, type CatalogSummary } from './discovery';
 import { DEFAULT_CATALOG } from './history';
 import { outputLocation, queryRows, runQuery } from './query';
+
+/** Catalogs that answer through a Lambda function: reading them needs lambda:InvokeFunction too. */
+const viaConnector = (type: string | undefined): boolean => type !== undefined && type !== 'GLUE';
 
 export async function testAthenaConnection(config: AthenaConfig, ctx: SourceContext): Promise<Check[]> {
   // Few attempts: a person is waiting, and a persistent throttle is worth reporting as such.
@@ -25,78 +31,112 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: SourceCont
   );
   const { signal } = ctx;
   const checks: Check[] = [];
-  const check = async <T>(name: string, grant: string, required: boolean, fn: () => Promise<T>, describe: (v: T) => string) => {
+  /** Runs one check; the line is returned (not pushed) so checks run at once keep their order. */
+  const probe = async <T>(
+    name: string,
+    grant: string,
+    required: boolean,
+    fn: () => Promise<T>,
+    describe: (v: T) => string,
+  ): Promise<{ line: Check; value?: T }> => {
     try {
-      const v = await fn();
-      checks.push({ name, ok: true, detail: describe(v), grant, required });
-      return v;
+      const value = await fn();
+      return { line: { name, ok: true, detail: describe(value), grant, required }, value };
     } catch (err) {
       if (signal.aborted) throw err;
       const action = err instanceof AuthError && typeof err.details?.action === 'string' ? err.details.action : grant;
-      checks.push({ name, ok: false, detail: errorMessage(err), grant: action, required });
-      return undefined;
+      return { line: { name, ok: false, detail: errorMessage(err), grant: action, required } };
     }
   };
+  const check = async <T>(name: string, grant: string, required: boolean, fn: () => Promise<T>, describe: (v: T) => string) => {
+    const { line, value } = await probe(name, grant, required, fn, describe);
+    checks.push(line);
+    return value;
+  };
+  const collect = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+    const all: T[] = [];
+    for await (const item of items) all.push(item);
+    return all;
+  };
   try {
+    const historyRequired = config.queryHistory;
+    // Needed by the run only to find the workgroups (catalogs) it was not given.
     const workgroups = await check(
       'list workgroups',
       'athena:ListWorkGroups',
-      true,
-      () => session.call('ListWorkGroups', (o) => session.client.send(new ListWorkGroupsCommand({ MaxResults: 50 }), o), signal),
-      (r) => `${r.WorkGroups?.length ?? 0} workgroup(s) on the first page`,
+      historyRequired && !config.workgroups,
+      () => collect(enabledWorkgroups(session, signal)),
+      (names) => `${names.length} enabled workgroup(s)`,
     );
     const catalogs = await check(
       'list data catalogs',
       'athena:ListDataCatalogs',
-      true,
-      () => session.call('ListDataCatalogs', (o) => session.client.send(new ListDataCatalogsCommand({ MaxResults: 50 }), o), signal),
-      (r) => `${r.DataCatalogsSummary?.length ?? 0} catalog(s) on the first page`,
+      !config.catalogs,
+      () => collect(listCatalogs(session, signal)),
+      (all) => `${all.length} catalog(s), ${all.filter(isReadByDefault).length} of them Glue catalogs (read unless catalogs are listed)`,
     );
-    const catalog = config.catalogs?.[0] ?? catalogs?.DataCatalogsSummary?.[0]?.CatalogName ?? DEFAULT_CATALOG;
-    const databases = await check(
-      `list databases of ${catalog}`,
-      'athena:ListDatabases',
-      true,
-      () =>
-        session.call(
-          'ListDatabases',
-          (o) => session.client.send(new ListDatabasesCommand({ CatalogName: catalog, MaxResults: 50 }), o),
-          signal,
-        ),
-      (r) => `${r.DatabaseList?.length ?? 0} database(s) on the first page`,
-    );
+
+    // Each catalog the run reads: its databases, and one database's tables (both invoke a federated
+    // catalog's connector). Checked one after another: a slow connector must not crowd out the rest.
+    const typeOf = new Map((catalogs ?? []).map((c: CatalogSummary) => [c.name.toLowerCase(), c.type]));
+    const read = config.catalogs ?? (catalogs ? catalogs.filter(isReadByDefault).map((c) => c.name) : [DEFAULT_CATALOG]);
     const keep = databaseFilter(config);
-    const names = (databases?.DatabaseList ?? []).map((d) => d.Name ?? '');
-    const database = names.find((n) => n && keep(catalog, n)) ?? names[0] ?? 'default';
-    await check(
-      `list table metadata of ${catalog}.${database}`,
-      'athena:ListTableMetadata',
-      true,
-      () =>
-        session.call(
-          'ListTableMetadata',
-          (o) => session.client.send(new ListTableMetadataCommand({ CatalogName: catalog, DatabaseName: database, MaxResults: 1 }), o),
-          signal,
+    for (const catalog of read) {
+      const type = typeOf.get(catalog.toLowerCase());
+      const connector = viaConnector(type) ? ` (${type} catalog: through its Lambda connector)` : '';
+      const grant = (action: string) => (viaConnector(type) ? `${action} and lambda:InvokeFunction on the connector` : action);
+      const databases = await check(
+        `list databases of ${catalog}${connector}`,
+        grant('athena:ListDatabases'),
+        true,
+        () =>
+          session.call(
+            'ListDatabases',
+            (o) => session.client.send(new ListDatabasesCommand({ CatalogName: catalog, MaxResults: 50 }), o),
+            signal,
+          ),
+        (r) => `${r.DatabaseList?.length ?? 0} database(s) on the first page`,
+      );
+      if (!databases) continue;
+      const names = (databases.DatabaseList ?? []).map((d) => d.Name ?? '').filter(Boolean);
+      const database = names.find((n) => keep(catalog, n)) ?? names[0];
+      if (!database) continue;
+      await check(
+        `list table metadata of ${catalog}.${database}`,
+        grant('athena:ListTableMetadata'),
+        true,
+        () =>
+          session.call(
+            'ListTableMetadata',
+            (o) => session.client.send(new ListTableMetadataCommand({ CatalogName: catalog, DatabaseName: database, MaxResults: 1 }), o),
+            signal,
+          ),
+        (r) => (r.TableMetadataList?.length ? `read ${r.TableMetadataList[0]!.Name}` : 'no tables'),
+      );
+    }
+
+    // Each workgroup whose history the run reads, at once (the rate limiter paces them).
+    const historyOf = config.workgroups ?? (workgroups?.length ? workgroups : [queryWorkgroupOf(config)]);
+    const listed = await Promise.all(
+      historyOf.map((workgroup) =>
+        probe(
+          `list query executions of workgroup ${workgroup}`,
+          'athena:ListQueryExecutions',
+          historyRequired,
+          () =>
+            session.call(
+              'ListQueryExecutions',
+              (o) => session.client.send(new ListQueryExecutionsCommand({ WorkGroup: workgroup, MaxResults: 1 }), o),
+              signal,
+            ),
+          (r: ListQueryExecutionsCommandOutput) => `${r.QueryExecutionIds?.length ?? 0} execution(s) seen`,
         ),
-      (r) => (r.TableMetadataList?.length ? `read ${r.TableMetadataList[0]!.Name}` : 'no tables'),
+      ),
     );
-    const historyRequired = config.queryHistory;
-    const workgroup =
-      config.workgroups?.[0] ?? workgroups?.WorkGroups?.find((w) => w.State !== 'DISABLED')?.Name ?? queryWorkgroupOf(config);
-    const listed = await check(
-      `list query executions of workgroup ${workgroup}`,
-      'athena:ListQueryExecutions',
-      historyRequired,
-      () =>
-        session.call(
-          'ListQueryExecutions',
-          (o) => session.client.send(new ListQueryExecutionsCommand({ WorkGroup: workgroup, MaxResults: 1 }), o),
-          signal,
-        ),
-      (r) => `${r.QueryExecutionIds?.length ?? 0} execution(s) seen`,
-    );
+    for (const { line } of listed) checks.push(line);
+    const sampleIds = listed.flatMap(({ value }) => value?.QueryExecutionIds ?? []);
     // Any id proves the permission: an unknown one comes back as unprocessed, not denied.
-    const sampleId = listed?.QueryExecutionIds?.[0] ?? '00000000-0000-0000-0000-000000000000';
+    const sampleId = sampleIds[0] ?? '00000000-0000-0000-0000-000000000000';
     await check(
       'read query executions',
       'athena:BatchGetQueryExecution',
