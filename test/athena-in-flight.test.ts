@@ -5,21 +5,14 @@
  * against the local endpoint, whose seeded executions finish when the test says so.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse } from 'csv-parse/sync';
-import pino from 'pino';
 import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 import { seedFromData, type SeedData, type SeedExecution } from '../tools/athena-local/seed';
 import { classifyStatement } from '../tools/athena-local/statements';
-import { athenaSource, DEFAULT_QUOTAS } from '../src/connectors/athena/index';
 import { inFlightCursorKey } from '../src/connectors/athena/history';
-import { runUnits } from '../src/extracts/run-units';
-import { applyCursorChanges, cursorView, parseCursor, type CursorEntries } from '../src/hwm/cursor';
+import { applyCursorChanges, parseCursor, type CursorEntries } from '../src/hwm/cursor';
+import { extractToCsv, localAthenaSource } from './support/athena-extract';
 
-const log = pino({ level: 'silent' });
 const NOW = Date.now();
 const HOUR = 3_600_000;
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -71,51 +64,11 @@ before(async () => {
 });
 after(async () => local?.close());
 
-type Rows = Record<string, Record<string, string>[]>;
-
 /** One run's extract of history: the files' rows, the counters, and the cursor a commit would store. */
-async function run(
-  window: { start: string; end: string },
-  cursor: CursorEntries,
-): Promise<{ rows: Rows; counters: Record<string, number>; next: CursorEntries }> {
-  const config = {
-    ...athenaSource.configSchema.parse({
-      type: 'athena',
-      region: 'us-east-1',
-      endpoint: local.endpoint,
-      accessKeyId: '${K}',
-      secretAccessKey: '${S}',
-      workgroups: ['primary'],
-      catalogs: ['AwsDataCatalog'],
-      quotas: Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((op) => [op, { perSecond: 2000, burst: 2000 }])),
-    }),
-    accessKeyId: 'k',
-    secretAccessKey: 's',
-  };
-  const signal = new AbortController().signal;
-  const source = athenaSource.create(config, { log, signal, apiCall: () => undefined });
-  const dir = mkdtempSync(join(tmpdir(), 'in-flight-'));
-  try {
-    const {
-      files,
-      checkpoint,
-      cursor: changes,
-    } = await runUnits({
-      source,
-      sourceType: 'athena',
-      collector: 'c',
-      stamp: 's',
-      compress: false,
-      dir,
-      ctx: { log, signal, window, cursor: cursorView(cursor) },
-      onUnitDone() {},
-    });
-    const rows: Rows = {};
-    for (const f of files) rows[f.kind] = parse(readFileSync(f.path, 'utf8'), { columns: true }) as Record<string, string>[];
-    return { rows, counters: checkpoint.counters, next: parseCursor(applyCursorChanges(cursor, changes)) };
-  } finally {
-    await source.close();
-  }
+async function run(window: { start: string; end: string }, cursor: CursorEntries) {
+  const source = localAthenaSource(local.endpoint, { workgroups: ['primary'], catalogs: ['AwsDataCatalog'] });
+  const { rows, counters, cursorChanges } = await extractToCsv(source, window, cursor);
+  return { rows, counters, next: parseCursor(applyCursorChanges(cursor, cursorChanges)) };
 }
 
 const idsOf = (rows: Record<string, string>[] | undefined) => (rows ?? []).map((r) => r.query_id).sort();
