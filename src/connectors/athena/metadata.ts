@@ -102,6 +102,8 @@ export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalo
 class DatabaseExtract {
   /** view name -> SQL from information_schema.views, fetched once, only if a view lacks its text. */
   private viewSql: Promise<Map<string, string>> | undefined;
+  /** One warning per database for Iceberg tables Athena would not describe. */
+  private specWarned = false;
 
   constructor(
     private readonly session: AthenaSession,
@@ -239,14 +241,19 @@ class DatabaseExtract {
       });
       const lines: string[] = [];
       for await (const [line] of queryRows(session, id, ctx.signal)) lines.push(line ?? '');
-      const spec = partitionSpecFromCreateTable(lines.join('\n'));
+      const ddl = lines.join('\n');
       // No PARTITIONED BY clause: an unpartitioned table, said as an empty spec.
-      return spec ?? (/\bPARTITIONED\s+BY\b/i.test(lines.join('\n')) ? null : []);
+      return partitionSpecFromCreateTable(ddl) ?? (/\bPARTITIONED\s+BY\b/i.test(ddl) ? null : []);
     } catch (err) {
-      // One table Athena will not describe (Lake Formation, a broken metadata file) is not the run's failure.
-      if (!(err instanceof QueryFailedError || err instanceof AuthError)) throw err;
+      // One table Athena will not describe (Lake Formation, a broken metadata file) is not the run's
+      // failure; a result location we may not write is everyone's, and fails as it would for views.
+      const tableLevel = err instanceof QueryFailedError || (err instanceof AuthError && err.details?.action !== 's3:PutObject');
+      if (!tableLevel) throw err;
       ctx.count('iceberg_partition_spec_unavailable');
-      ctx.log.debug({ table: `${this.catalog}.${this.database}.${table}`, err: err.message }, 'Iceberg partition spec not read');
+      if (!this.specWarned) {
+        this.specWarned = true;
+        ctx.warn(`Iceberg partition specs of ${this.catalog}.${this.database} partly unavailable (first: ${table}: ${err.message})`);
+      }
       return null;
     }
   }
