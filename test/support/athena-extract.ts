@@ -38,6 +38,7 @@ export interface ExtractedFiles {
   rows: CsvRows;
   headers: Record<string, string[]>;
   counters: Record<string, number>;
+  warnings: string[];
   /** The cursor changes the run would commit with its HWM. */
   cursorChanges: Awaited<ReturnType<typeof runUnits>>['cursor'];
 }
@@ -72,7 +73,7 @@ export async function extractToCsv(
       headers[f.kind] = text.split('\r\n')[0]!.split(',');
       rows[f.kind] = parse(text, { columns: true }) as Record<string, string>[];
     }
-    return { rows, headers, counters: checkpoint.counters, cursorChanges };
+    return { rows, headers, counters: checkpoint.counters, warnings: checkpoint.warnings, cursorChanges };
   } finally {
     await source.close();
   }

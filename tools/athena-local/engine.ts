@@ -320,7 +320,7 @@ export class Engine {
       step();
       // SHOW CREATE TABLE is answered from the seed, as rows of a VALUES query.
       const shown = showCreateTable(this.seed, sql, ctx.catalog, ctx.database);
-      if (shown && 'error' in shown) throw new SqlError('TABLE_NOT_FOUND', shown.error, 2, 1006);
+      if (shown && 'error' in shown) throw new SqlError('HIVE_METASTORE_ERROR', shown.error, 2, 1006);
       const ser = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [shown ? shown.select : sql]);
       const bigs: string[] = [];
       // A per-query tag, so no string in the user's SQL can pass for a placeholder.

@@ -34,6 +34,8 @@ export interface SeedTable {
    * TABLE does).
    */
   partitionSpec?: string[];
+  /** SHOW CREATE TABLE fails with this message (a table Lake Formation hides, a broken metadata file). */
+  showCreateError?: string;
   location?: string;
   inputFormat?: string;
   outputFormat?: string;

@@ -100,6 +100,7 @@ function fileSchema(now: Date) {
       comment: z.string().optional(),
       format: z.enum(STORAGE_FORMATS).optional(),
       partitionSpec: z.array(z.string().min(1)).optional(),
+      showCreateError: z.string().min(1).optional(),
       location: z.string().optional(),
       inputFormat: z.string().optional(),
       outputFormat: z.string().optional(),
@@ -119,7 +120,17 @@ function fileSchema(now: Date) {
         parameters: t.parameters ?? {},
         createTime: t.createTime ?? new Date(now.getTime() - 30 * 86_400_000),
       };
-      for (const k of ['comment', 'format', 'partitionSpec', 'location', 'inputFormat', 'outputFormat', 'serde', 'lastAccessTime'] as const)
+      for (const k of [
+        'comment',
+        'format',
+        'partitionSpec',
+        'showCreateError',
+        'location',
+        'inputFormat',
+        'outputFormat',
+        'serde',
+        'lastAccessTime',
+      ] as const)
         if (t[k] !== undefined) Object.assign(out, { [k]: t[k] });
       if (t.view !== undefined) out.viewSql = t.view;
       return out;
@@ -280,7 +291,16 @@ export function seedDataToYaml(data: SeedData, now: Date, header = ''): string {
         tables: d.tables.map((tb) => {
           const o: Record<string, unknown> = { name: tb.name };
           if (tb.tableType !== (tb.viewSql !== undefined ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE')) o.type = tb.tableType;
-          for (const k of ['comment', 'format', 'partitionSpec', 'location', 'inputFormat', 'outputFormat', 'serde'] as const)
+          for (const k of [
+            'comment',
+            'format',
+            'partitionSpec',
+            'showCreateError',
+            'location',
+            'inputFormat',
+            'outputFormat',
+            'serde',
+          ] as const)
             if (tb[k] !== undefined) o[k] = tb[k];
           if (Object.keys(tb.parameters).length) o.parameters = tb.parameters;
           o.createTime = t(tb.createTime);

@@ -43,6 +43,7 @@ export function showCreateTable(seed: AthenaSeed, sql: string, catalog: string, 
   const i = name ? seed.findTable(catalog, db, name) : -1;
   if (i < 0) return { error: `Table ${db}.${name} not found` };
   const t = seed.tableAt(catalog, db, i);
+  if (t.showCreateError) return { error: t.showCreateError };
   const rows = ddlLines(db.toLowerCase(), t).map((l) => `('${l.replace(/'/g, "''")}')`);
   return { select: `SELECT * FROM (VALUES ${rows.join(', ')}) AS t(createtab_stmt)` };
 }

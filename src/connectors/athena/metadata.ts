@@ -252,7 +252,9 @@ class DatabaseExtract {
       ctx.count('iceberg_partition_spec_unavailable');
       if (!this.specWarned) {
         this.specWarned = true;
-        ctx.warn(`Iceberg partition specs of ${this.catalog}.${this.database} partly unavailable (first: ${table}: ${err.message})`);
+        // Without the query id, so a retried run warns (and its manifest reads) the same.
+        const reason = err.message.replace(/query [0-9a-f-]{36} /i, 'query ');
+        ctx.warn(`Iceberg partition specs of ${this.catalog}.${this.database} partly unavailable (first: ${table}: ${reason})`);
       }
       return null;
     }
