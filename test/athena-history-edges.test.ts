@@ -202,6 +202,13 @@ describe('queryTags', () => {
     );
   });
 
+  it('keeps hostile keys as data', () => {
+    const [a, b] = queryTags(`/*__proto__='x',k='1'*/ /* {"__proto__": {"polluted": true}} */ SELECT 1`, 'athena').tags;
+    assert.deepEqual(Object.keys(a!), ['__proto__', 'k']);
+    assert.equal(JSON.stringify([a, b]), '[{"__proto__":"x","k":"1"},{"__proto__":{"polluted":true}}]');
+    assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+  });
+
   it('is bounded in count and size', () => {
     const sql = `${Array.from({ length: 30 }, (_, i) => `/* {"i": ${i}} */`).join(' ')} SELECT 1`;
     const { tags, dropped } = queryTags(sql, 'athena');

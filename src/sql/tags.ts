@@ -62,9 +62,8 @@ function tagOf(body: string): QueryTag | undefined {
     return value ? { [labelled[1]!.trim()]: value } : undefined;
   }
   if (SQLCOMMENTER.test(text)) {
-    const tag: QueryTag = {};
-    for (const m of text.matchAll(SQLCOMMENTER_PAIR)) tag[m[1]!] = decode(m[2]!);
-    return tag;
+    // fromEntries defines own keys, so a key `__proto__` stays data.
+    return Object.fromEntries([...text.matchAll(SQLCOMMENTER_PAIR)].map((m) => [m[1]!, decode(m[2]!)]));
   }
   return undefined;
 }
