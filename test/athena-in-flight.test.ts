@@ -10,8 +10,8 @@ import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index'
 import { seedFromData, type SeedData, type SeedExecution } from '../tools/athena-local/seed';
 import { classifyStatement } from '../tools/athena-local/statements';
 import { inFlightCursorKey } from '../src/connectors/athena/history';
-import type { CursorEntries } from '../src/hwm/cursor';
-import { runAthenaUnits } from './support/athena-units';
+import { applyCursorChanges, parseCursor, type CursorEntries } from '../src/hwm/cursor';
+import { extractToCsv, localAthenaSource } from './support/athena-extract';
 
 const NOW = Date.now();
 const HOUR = 3_600_000;
@@ -65,8 +65,11 @@ before(async () => {
 after(async () => local?.close());
 
 /** One run's extract of history: the files' rows, the counters, and the cursor a commit would store. */
-const run = (window: { start: string; end: string }, cursor: CursorEntries) =>
-  runAthenaUnits(local.endpoint, { workgroups: ['primary'], catalogs: ['AwsDataCatalog'] }, window, cursor);
+async function run(window: { start: string; end: string }, cursor: CursorEntries) {
+  const source = localAthenaSource(local.endpoint, { workgroups: ['primary'], catalogs: ['AwsDataCatalog'] });
+  const { rows, counters, cursorChanges } = await extractToCsv(source, window, cursor);
+  return { rows, counters, next: parseCursor(applyCursorChanges(cursor, cursorChanges)) };
+}
 
 const idsOf = (rows: Record<string, string>[] | undefined) => (rows ?? []).map((r) => r.query_id).sort();
 

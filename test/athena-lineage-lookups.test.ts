@@ -9,7 +9,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 import { seedFromData, type SeedData, type SeedExecution, type SeedTable } from '../tools/athena-local/seed';
 import { classifyStatement } from '../tools/athena-local/statements';
-import { runAthenaUnits } from './support/athena-units';
+import { extractToCsv, localAthenaSource } from './support/athena-extract';
 
 const NOW = Date.now();
 const HOUR = 3_600_000;
@@ -96,7 +96,7 @@ type Row = Record<string, string>;
 
 async function run(): Promise<{ linkages: Row[]; counters: Record<string, number>; warnings: string[] }> {
   const window = { start: new Date(NOW - 3 * HOUR).toISOString(), end: new Date(NOW - HOUR).toISOString() };
-  const r = await runAthenaUnits(local.endpoint, { workgroups: ['etl'], catalogs: ['AwsDataCatalog'] }, window);
+  const r = await extractToCsv(localAthenaSource(local.endpoint, { workgroups: ['etl'], catalogs: ['AwsDataCatalog'] }), window);
   return { linkages: r.rows.linkages ?? [], counters: r.counters, warnings: r.warnings };
 }
 

@@ -348,7 +348,11 @@ describe('athena source against the local endpoint', () => {
     assert.ok(calls.ListTableMetadata! >= 106 + 2 + 20);
     assert.ok(calls.ListQueryExecutions! > 4);
     assert.ok(calls.GetQueryResults! >= 2, 'views query paged past 1000 rows');
-    assert.equal(calls.StartQueryExecution, 2, 'one information_schema.views query per database that has views');
+    assert.equal(
+      calls.StartQueryExecution,
+      3,
+      'one information_schema.views query per database that has views, one SHOW CREATE TABLE for the Iceberg table',
+    );
 
     // Units: one per enabled workgroup, one per database, stable names.
     const history = full.keys.filter((k) => k.startsWith('history:'));

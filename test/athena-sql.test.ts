@@ -215,6 +215,7 @@ describe('classifyStatement corpus', () => {
     objectType: z.enum(['TABLE', 'VIEW', 'DATABASE']),
     object: name3,
     renamedTo: name3.optional(),
+    renamedColumn: z.tuple([z.string(), z.string()]).optional(),
   });
   const doc = fixture(
     'statements.yaml',
@@ -227,6 +228,7 @@ describe('classifyStatement corpus', () => {
       if (c.event) {
         want = { eventType: c.event.eventType as DdlEvent['eventType'], objectType: c.event.objectType, object: obj(c.event.object) };
         if (c.event.renamedTo) want.renamedTo = obj(c.event.renamedTo);
+        if (c.event.renamedColumn) want.renamedColumn = { from: c.event.renamedColumn[0], to: c.event.renamedColumn[1] };
       }
       assert.deepEqual(classifyStatement(c.sql, doc.context), want);
     });

@@ -387,11 +387,11 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     const bad = join(dir, 'c_metadata_s.csv');
     writeFileSync(bad, 'catalog,database\r\n');
     const header =
-      'query_id,query_text,statement_type,state,error_message,catalog,database,submission_time,completion_time,data_scanned_bytes,engine_execution_ms,queue_ms,planning_ms,total_execution_ms,workgroup,user_name\r\n';
+      'query_id,query_text,statement_type,state,error_message,catalog,database,submission_time,completion_time,data_scanned_bytes,engine_execution_ms,queue_ms,planning_ms,total_execution_ms,workgroup,user_name,query_tags\r\n';
     const log = join(dir, 'c_databaselog_s.csv');
     writeFileSync(
       log,
-      `${header}q1,select 1,DML,SUCCEEDED,,c,d,yesterday,,12x,,,,,wg,u\r\n,select 2,DML,SUCCEEDED,,c,d,2026-11-01T00:00:00.000Z,,1,,,,,wg,u\r\n`,
+      `${header}q1,select 1,DML,SUCCEEDED,,c,d,yesterday,,12x,,,,,wg,u,\r\n,select 2,DML,SUCCEEDED,,c,d,2026-11-01T00:00:00.000Z,,1,,,,,wg,u,\r\n`,
     );
     const gz = join(dir, 'c_events_s.csv.gz');
     writeFileSync(gz, Buffer.from('not gzip at all'));

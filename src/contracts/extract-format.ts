@@ -46,6 +46,10 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('is_nullable', 'bool'),
     c('column_default', 'string'),
     c('column_parameters', 'json'),
+    // Open table formats (format 5): empty where the source has no such notion.
+    s('table_format', 'string'),
+    s('partition_spec', 'json'),
+    s('partition_projection', 'json'),
   ],
   databaselog: [
     c('query_id', 'string', true),
@@ -64,6 +68,7 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('total_execution_ms', 'int'),
     s('workgroup', 'string'),
     c('user_name', 'string', true),
+    c('query_tags', 'json'),
   ],
   linkages: [
     c('source_catalog', 'string', true),
@@ -93,6 +98,12 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     s('workgroup', 'string'),
     c('user_name', 'string'),
     c('query_text', 'string'),
+    // Renames (format 5): the new name of a RENAME_TABLE / RENAME_VIEW, the columns of a RENAME_COLUMN.
+    c('new_catalog', 'string'),
+    c('new_database', 'string'),
+    c('new_object_name', 'string'),
+    c('column_name', 'string'),
+    c('new_column_name', 'string'),
   ],
   usage: [
     c('period_start', 'timestamp', true),
@@ -139,6 +150,9 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
  * 4: a fifth file, `usage`: statements' calls, time and rows aggregated over a period (PostgreSQL's
  *    pg_stat_statements), next to the per-execution `databaselog`.
  * 5: the manifest gains `incompleteUnits`: units the source gave up on (one broken catalog or database),
- *    whose tables a consumer must not take as deleted.
+ *    whose tables a consumer must not take as deleted; appended columns: `events` renames (`new_catalog`,
+ *    `new_database`, `new_object_name`, `column_name`, `new_column_name`), `databaselog.query_tags`,
+ *    `metadata.table_format`, `partition_spec` and `partition_projection`; Athena's `databaselog.catalog`
+ *    and `database` always lower-cased and filled.
  */
 export const FORMAT_VERSION = '5';

@@ -13,3 +13,4 @@ export {
   type Transformation,
 } from './lineage';
 export { classifyStatement, type DdlEvent, type DdlEventType, type ObjectName, type SqlContext } from './statements';
+export { queryTags, MAX_TAGS_JSON_CHARS, type QueryTag, type QueryTags } from './tags';

@@ -27,6 +27,7 @@ export type DdlEventType =
   | 'ALTER_TABLE_ADD_PARTITION'
   | 'ALTER_TABLE_DROP_PARTITION'
   | 'RENAME_TABLE'
+  | 'RENAME_COLUMN'
   | 'MSCK_REPAIR_TABLE'
   | 'CREATE_VIEW'
   | 'DROP_VIEW'
@@ -43,6 +44,8 @@ export interface DdlEvent {
   object: ObjectName;
   /** The new name, for RENAME_TABLE and RENAME_VIEW. */
   renamedTo?: ObjectName;
+  /** The column's old and new name, for RENAME_COLUMN (lowercased like every name). */
+  renamedColumn?: { from: string; to: string };
 }
 
 /**
@@ -201,10 +204,35 @@ function classifyAlter(t: Token[], ctx: SqlContext): DdlEvent | null {
     if (!to) return null;
     return { ...event, eventType: isView ? 'RENAME_VIEW' : 'RENAME_TABLE', renamedTo: to };
   }
+  if (!isView) {
+    const renamed = columnRename(t, i);
+    if (renamed) return { ...event, eventType: 'RENAME_COLUMN', renamedColumn: renamed };
+  }
   if (!isView && isWord(t[i], 'ADD')) {
     if (isWord(t[skipWords(t, i + 1, 'IF', 'NOT', 'EXISTS')], 'PARTITION')) event.eventType = 'ALTER_TABLE_ADD_PARTITION';
   } else if (!isView && isWord(t[i], 'DROP')) {
     if (isWord(t[skipWords(t, i + 1, 'IF', 'EXISTS')], 'PARTITION')) event.eventType = 'ALTER_TABLE_DROP_PARTITION';
   }
   return event;
+}
+
+/**
+ * A column rename: Trino's `RENAME COLUMN [IF EXISTS] a TO b`, or Hive's and Athena Iceberg's
+ * `CHANGE [COLUMN] a b <type>` when the name changes (the same name twice only changes the type or
+ * comment: an ALTER_TABLE). Null for any other clause.
+ */
+function columnRename(t: Token[], i: number): { from: string; to: string } | null {
+  if (isWord(t[i], 'RENAME') && isWord(t[i + 1], 'COLUMN')) {
+    const at = skipWords(t, i + 2, 'IF', 'EXISTS');
+    const from = t[at] && identifierName(t[at]);
+    const to = isWord(t[at + 1], 'TO') && t[at + 2] ? identifierName(t[at + 2]) : null;
+    return from && to ? { from, to } : null;
+  }
+  if (isWord(t[i], 'CHANGE')) {
+    const at = skipWords(t, i + 1, 'COLUMN');
+    const from = t[at] && identifierName(t[at]);
+    const to = t[at + 1] && identifierName(t[at + 1]);
+    return from && to && from !== to ? { from, to } : null;
+  }
+  return null;
 }

@@ -129,8 +129,11 @@ function salesTables(now: number, db: string): SeedTable[] {
     t('sales_reps', 'sales_reps', 450, 'csv'),
     t('quotas', 'quotas', 90, 'csv'),
     t('invoices', 'invoices', 320, 'parquet', { partitionKeys: PART_DT }),
-    t('orders_iceberg', 'orders', 60, 'iceberg', { comment: 'Orders as an Iceberg table (migration in progress)' }),
-    t('customers_iceberg', 'customers', 60, 'iceberg'),
+    t('orders_iceberg', 'orders', 60, 'iceberg', {
+      comment: 'Orders as an Iceberg table (migration in progress)',
+      partitionSpec: ['day(order_ts)', 'bucket(16, customer_id)'],
+    }),
+    t('customers_iceberg', 'customers', 60, 'iceberg', { partitionSpec: ['country'] }),
   ];
   for (const r of ['us', 'eu', 'apac', 'latam'])
     out.push(t(`daily_revenue_${r}`, 'daily_revenue', 150, 'parquet', { comment: `Daily revenue, ${r.toUpperCase()}` }));
@@ -225,6 +228,19 @@ function marketingTables(now: number): SeedTable[] {
     t('leads', 120, cols('lead_id bigint', 'email string -- PII', 'source string', 'score int', 'created_ts timestamp')),
     t('attribution_touchpoints', 90, cols('customer_id bigint', 'order_id bigint', 'campaign_id int', 'weight double')),
     t('utm_sources', 400, cols('utm_source string', 'channel_group string'), { format: 'csv' }),
+    t('campaign_touches', 60, cols('campaign_id int', 'customer_id bigint', 'touched_ts timestamp'), { format: 'delta' }),
+    // Partition projection: Athena computes the partitions from these settings instead of listing them.
+    t('cdn_logs', 100, cols('request_id string', 'url string', 'status int', 'bytes bigint'), {
+      format: 'json',
+      partitionKeys: PART_DT,
+      parameters: {
+        'projection.enabled': 'true',
+        'projection.dt.type': 'date',
+        'projection.dt.range': '2024-01-01,NOW',
+        'projection.dt.format': 'yyyy-MM-dd',
+        'storage.location.template': 's3://acme-datalake/marketing/cdn_logs/${dt}/',
+      },
+    }),
     table(
       'v_campaign_roi',
       cols('campaign_id int', 'name string', 'spend decimal(22,2)', 'revenue decimal(22,2)', 'roi double'),
@@ -261,6 +277,7 @@ function financeTables(now: number): SeedTable[] {
     t('revenue_recognition', 60, cols('order_id bigint', 'recognized_on date', 'amount_usd decimal(14,2)'), {
       format: 'iceberg',
       comment: 'Recognized revenue in USD',
+      partitionSpec: ['month(recognized_on)'],
     }),
     table('v_monthly_pnl', cols('month varchar', 'cost_center string', 'net decimal(26,2)'), now - 15 * D, {
       tableType: 'VIRTUAL_VIEW',
@@ -447,6 +464,24 @@ export function demoSeedData(now: Date): SeedData {
         description: 'On-premises Hive metastore through a Lambda connector',
         parameters: { 'metadata-function': 'arn:aws:lambda:us-east-1:000000000000:function:athena-hms' },
         databases: [{ name: 'legacy_dw', description: 'The old warehouse', tables: hiveTables(t0) }],
+      },
+      {
+        // An S3 Tables bucket: reachable by this name (list it in `catalogs`), not an Athena data source.
+        name: 's3tablescatalog/acme-analytics',
+        type: 'GLUE',
+        listed: false,
+        databases: [
+          {
+            name: 'product',
+            tables: [
+              table('feature_usage', cols('account_id bigint', 'feature string', 'event_ts timestamp'), t0 - 30 * D, {
+                format: 'iceberg',
+                location: 's3://acme-analytics--table-s3/',
+                partitionSpec: ['day(event_ts)'],
+              }),
+            ],
+          },
+        ],
       },
     ],
     workgroups: [

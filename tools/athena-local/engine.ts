@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { hiveToTrinoType, type AthenaSeed, type SeedTable } from './model';
+import { showCreateTable } from './show-create';
 
 export interface QueryContext {
   catalog: string;
@@ -317,7 +318,10 @@ export class Engine {
     };
     try {
       step();
-      const ser = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+      // SHOW CREATE TABLE is answered from the seed, as rows of a VALUES query.
+      const shown = showCreateTable(this.seed, sql, ctx.catalog, ctx.database);
+      if (shown && 'error' in shown) throw new SqlError('HIVE_METASTORE_ERROR', shown.error, 2, 1006);
+      const ser = await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [shown ? shown.select : sql]);
       const bigs: string[] = [];
       // A per-query tag, so no string in the user's SQL can pass for a placeholder.
       const tag = `__int_${randomUUID().replace(/-/g, '')}_`;

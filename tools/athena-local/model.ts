@@ -7,7 +7,7 @@ import type { StatementType } from './statements';
 export type CatalogType = 'GLUE' | 'LAMBDA' | 'HIVE' | 'FEDERATED';
 export type WorkGroupState = 'ENABLED' | 'DISABLED';
 export type ExecutionState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-export const STORAGE_FORMATS = ['parquet', 'orc', 'csv', 'json', 'avro', 'iceberg'] as const;
+export const STORAGE_FORMATS = ['parquet', 'orc', 'csv', 'json', 'avro', 'iceberg', 'delta', 'hudi'] as const;
 export type StorageFormat = (typeof STORAGE_FORMATS)[number];
 
 export interface SeedColumn {
@@ -28,6 +28,14 @@ export interface SeedTable {
   comment?: string;
   /** Fills inputformat/outputformat/serde defaults; explicit fields win. */
   format?: StorageFormat;
+  /**
+   * An Iceberg table's partition spec as Athena's DDL writes it: `day(ts)`, `bucket(16, id)`, `region`.
+   * Hidden partitions are not partition keys: Athena's table metadata does not show them (SHOW CREATE
+   * TABLE does).
+   */
+  partitionSpec?: string[];
+  /** SHOW CREATE TABLE fails with this message (a table Lake Formation hides, a broken metadata file). */
+  showCreateError?: string;
   location?: string;
   inputFormat?: string;
   outputFormat?: string;
@@ -48,6 +56,11 @@ export interface SeedDatabase {
 export interface SeedCatalog {
   name: string;
   type: CatalogType;
+  /**
+   * false: usable by name but not returned by ListDataCatalogs, like the `s3tablescatalog/<bucket>`
+   * catalogs of S3 Tables, which live in Glue and are not Athena data sources unless registered.
+   */
+  listed?: boolean;
   description?: string;
   parameters?: Record<string, string>;
   databases: SeedDatabase[];
@@ -126,6 +139,7 @@ export interface SeedData {
 export interface CatalogInfo {
   name: string;
   type: CatalogType;
+  listed?: boolean;
   description?: string;
   parameters?: Record<string, string>;
 }
@@ -248,7 +262,7 @@ export function seedFromData(data: SeedData, label?: string): AthenaSeed {
 
 // ---------------------------------------------------------------- what Athena derives from Glue
 
-const FORMATS: Record<Exclude<StorageFormat, 'iceberg'>, { input: string; output: string; serde: string }> = {
+const FORMATS: Record<Exclude<StorageFormat, 'iceberg' | 'delta'>, { input: string; output: string; serde: string }> = {
   parquet: {
     input: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
     output: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
@@ -269,6 +283,11 @@ const FORMATS: Record<Exclude<StorageFormat, 'iceberg'>, { input: string; output
     output: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
     serde: 'org.openx.data.jsonserde.JsonSerDe',
   },
+  hudi: {
+    input: 'org.apache.hudi.hadoop.HoodieParquetInputFormat',
+    output: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+    serde: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+  },
   avro: {
     input: 'org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat',
     output: 'org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat',
@@ -288,6 +307,10 @@ export function athenaTableParameters(t: SeedTable): Record<string, string> {
   if (fmt === 'iceberg') {
     p.table_type = 'ICEBERG';
     if (t.location) p.metadata_location = `${t.location.replace(/\/$/, '')}/metadata/00000-${t.name}.metadata.json`;
+  } else if (fmt === 'delta') {
+    // Athena's native Delta Lake tables: the format is a table property; the storage descriptor is empty.
+    p.EXTERNAL = 'TRUE';
+    p.table_type = 'DELTA';
   } else {
     p.EXTERNAL = 'TRUE';
     p.classification = fmt;
@@ -295,7 +318,7 @@ export function athenaTableParameters(t: SeedTable): Record<string, string> {
   p.transient_lastDdlTime = String(Math.floor(t.createTime.getTime() / 1000));
   if (t.comment) p.comment = t.comment;
   if (t.location !== undefined) p.location = t.location;
-  if (fmt !== 'iceberg') {
+  if (fmt !== 'iceberg' && fmt !== 'delta') {
     const d = FORMATS[fmt];
     p.inputformat = t.inputFormat ?? d.input;
     p.outputformat = t.outputFormat ?? d.output;

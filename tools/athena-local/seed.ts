@@ -38,6 +38,18 @@ export {
   type SeedWorkGroup,
 } from './model';
 
+/** Optional table fields a seed file states as they are (times aside). */
+const OPTIONAL_TABLE_FIELDS = [
+  'comment',
+  'format',
+  'partitionSpec',
+  'showCreateError',
+  'location',
+  'inputFormat',
+  'outputFormat',
+  'serde',
+] as const;
+
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 
 /** `now`, `-2h`, `-1d3h20m`, `+5m` (relative to `now`) or ISO 8601; undefined when unparseable. */
@@ -99,6 +111,8 @@ function fileSchema(now: Date) {
       view: z.string().optional(),
       comment: z.string().optional(),
       format: z.enum(STORAGE_FORMATS).optional(),
+      partitionSpec: z.array(z.string().min(1)).optional(),
+      showCreateError: z.string().min(1).optional(),
       location: z.string().optional(),
       inputFormat: z.string().optional(),
       outputFormat: z.string().optional(),
@@ -118,8 +132,7 @@ function fileSchema(now: Date) {
         parameters: t.parameters ?? {},
         createTime: t.createTime ?? new Date(now.getTime() - 30 * 86_400_000),
       };
-      for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde', 'lastAccessTime'] as const)
-        if (t[k] !== undefined) Object.assign(out, { [k]: t[k] });
+      for (const k of [...OPTIONAL_TABLE_FIELDS, 'lastAccessTime'] as const) if (t[k] !== undefined) Object.assign(out, { [k]: t[k] });
       if (t.view !== undefined) out.viewSql = t.view;
       return out;
     });
@@ -132,6 +145,7 @@ function fileSchema(now: Date) {
   const catalog = z.strictObject({
     name: z.string().min(1),
     type: z.enum(['GLUE', 'LAMBDA', 'HIVE', 'FEDERATED']).default('GLUE'),
+    listed: z.boolean().optional(),
     description: z.string().optional(),
     parameters: params.optional(),
     databases: z.array(database).default([]),
@@ -278,8 +292,7 @@ export function seedDataToYaml(data: SeedData, now: Date, header = ''): string {
         tables: d.tables.map((tb) => {
           const o: Record<string, unknown> = { name: tb.name };
           if (tb.tableType !== (tb.viewSql !== undefined ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE')) o.type = tb.tableType;
-          for (const k of ['comment', 'format', 'location', 'inputFormat', 'outputFormat', 'serde'] as const)
-            if (tb[k] !== undefined) o[k] = tb[k];
+          for (const k of OPTIONAL_TABLE_FIELDS) if (tb[k] !== undefined) o[k] = tb[k];
           if (Object.keys(tb.parameters).length) o.parameters = tb.parameters;
           o.createTime = t(tb.createTime);
           if (tb.lastAccessTime) o.lastAccessTime = t(tb.lastAccessTime);

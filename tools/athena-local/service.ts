@@ -217,7 +217,7 @@ export class AthenaService {
 
   private listDataCatalogs(input: JsonObject): JsonObject {
     const max = maxResults(input, 2, 50, 50);
-    const all = this.seed.catalogs();
+    const all = this.seed.catalogs().filter((c) => c.listed !== false);
     const pos = decodeToken(input, 'ListDataCatalogs', '') ?? 0;
     const page = all.slice(pos, pos + max);
     return {

@@ -66,6 +66,8 @@ export const athenaConfigSchema = z
      * takes 4-10 of them to use ListTableMetadata's 20/s; the rate limiters, not this, bound the calls.
      */
     maxConcurrency: z.number().int().min(1).max(64).default(8),
+    /** Ask Athena (SHOW CREATE TABLE, one query per Iceberg table) for Iceberg partition specs the table parameters lack. */
+    icebergPartitionSpecs: z.boolean().default(true),
     /** Replace literals in query text with `?` in databaselog and events. */
     mask: z.boolean().default(true),
     queryHistory: z.boolean().default(true),

@@ -25,8 +25,9 @@ import { parseDuration } from '../../run/duration';
 import type { AthenaSession } from './client';
 import { writeLineage } from './lineage';
 import { LineageLookups } from './lineage-lookups';
+import { isOwnQuery } from './query';
 import { sleep } from './sleep';
-import { classifyStatement, extractLineage, maskLiterals } from '../../sql/index';
+import { classifyStatement, extractLineage, maskLiterals, queryTags } from '../../sql/index';
 
 export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
 /** The cursor entry of a workgroup's executions that were still running when a run read them. */
@@ -123,6 +124,7 @@ class WorkgroupHistory {
         const id = q.QueryExecutionId;
         if (!id || seen.has(id)) continue;
         seen.add(id);
+        if (this.isOwn(q)) continue;
         if (!TERMINAL.has(q.Status?.State ?? '') && unfinished.length < MAX_CARRIED) {
           unfinished.push(id);
           ctx.count('athena_executions_in_flight');
@@ -159,6 +161,13 @@ class WorkgroupHistory {
         } else unfinished.push(id);
       }
     }
+  }
+
+  /** The collector's own queries (information_schema, SELECT 1) are not the account's usage: left out, counted. */
+  private isOwn(q: QueryExecution): boolean {
+    if (!isOwnQuery(q.Query ?? '')) return false;
+    this.ctx.count('athena_own_queries_skipped');
+    return true;
   }
 
   /**
@@ -208,8 +217,10 @@ class WorkgroupHistory {
     const text = q.Query ?? '';
     const status = q.Status;
     const state = status?.State ?? 'UNKNOWN';
-    const catalog = q.QueryExecutionContext?.Catalog ?? DEFAULT_CATALOG;
-    const database = q.QueryExecutionContext?.Database ?? null;
+    // Lower-cased like every name, and the default catalog named when history omits it, so the row
+    // says what the query's linkages and events say.
+    const catalog = (q.QueryExecutionContext?.Catalog || DEFAULT_CATALOG).toLowerCase();
+    const database = q.QueryExecutionContext?.Database?.toLowerCase() || null;
     const stats = q.Statistics;
     const when = status?.CompletionDateTime ?? submitted;
     const shown = this.shownText(text, id);
@@ -223,7 +234,7 @@ class WorkgroupHistory {
       error_message: this.shownError(
         status?.AthenaError?.ErrorMessage ?? (state === 'SUCCEEDED' ? null : (status?.StateChangeReason ?? null)),
       ),
-      catalog: q.QueryExecutionContext?.Catalog?.toLowerCase() ?? null,
+      catalog,
       database,
       submission_time: submitted,
       completion_time: status?.CompletionDateTime ?? null,
@@ -234,6 +245,7 @@ class WorkgroupHistory {
       total_execution_ms: stats?.TotalExecutionTimeInMillis ?? null,
       workgroup: this.workgroup,
       user_name: this.userName,
+      query_tags: this.tagsOf(text),
     });
 
     const keyword = firstKeyword(text);
@@ -268,6 +280,11 @@ class WorkgroupHistory {
           workgroup: this.workgroup,
           user_name: this.userName,
           query_text: shown,
+          new_catalog: event.renamedTo?.catalog ?? null,
+          new_database: event.renamedTo?.database ?? null,
+          new_object_name: event.renamedTo?.name ?? null,
+          column_name: event.renamedColumn?.from ?? null,
+          new_column_name: event.renamedColumn?.to ?? null,
         });
       }
     }
@@ -283,6 +300,16 @@ class WorkgroupHistory {
       this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
       return null;
     }
+  }
+
+  /**
+   * dbt/Looker/sqlcommenter tags of the statement as a JSON array (null when none): kept apart from the
+   * text, whose comments masking drops. Bounded in size; what does not fit is counted.
+   */
+  private tagsOf(text: string): string | null {
+    const { tags, dropped } = queryTags(text, 'athena');
+    if (dropped) this.ctx.count('query_tags_dropped', dropped);
+    return tags.length ? JSON.stringify(tags) : null;
   }
 
   /** Engine errors quote the values they choke on ("Cannot cast 'alice@…'"): masked like the query. */

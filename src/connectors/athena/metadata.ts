@@ -3,7 +3,7 @@
  * lineage views imply. Streams table by table; only one page of tables (plus the next) is held.
  */
 import { ListTableMetadataCommand, type ListTableMetadataCommandOutput, type TableMetadata } from '@aws-sdk/client-athena';
-import { CollectorError, UnitIncompleteError } from '../../contracts/errors';
+import { AuthError, CollectorError, UnitIncompleteError } from '../../contracts/errors';
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
 import type { Row } from '../../contracts/extract-format';
 import type { AthenaSession } from './client';
@@ -13,6 +13,13 @@ import { LineageLookups } from './lineage-lookups';
 import { QueryFailedError, queryRows, runQuery, sqlString } from './query';
 import { viewLineage } from '../../sql/index';
 import { decodePrestoView, isPrestoView } from './views';
+import {
+  partitionProjection,
+  partitionSpecFromCreateTable,
+  partitionSpecFromParameters,
+  tableFormat,
+  type PartitionField,
+} from './table-format';
 
 /** Parameters broken out into their own columns, so not repeated in table_parameters. */
 const BROKEN_OUT: Record<string, 'location' | 'input_format' | 'output_format' | 'serde' | 'table_comment'> = {
@@ -41,7 +48,15 @@ interface TableFields {
   /** JSON text. */
   table_parameters: string | null;
   view_definition: string | null;
+  table_format: string | null;
+  /** JSON text. */
+  partition_spec: string | null;
+  /** JSON text. */
+  partition_projection: string | null;
 }
+
+/** Iceberg tables whose SHOW CREATE TABLE one unit runs at once (Athena allows 20 DDL queries at a time per account by default). */
+const SPEC_QUERIES_AT_ONCE = 4;
 
 /** One metadata row; a literal of fixed shape (cheap to build a million of, unlike a spread). */
 function metadataRow(
@@ -71,6 +86,9 @@ function metadataRow(
     table_comment: f.table_comment,
     table_parameters: f.table_parameters,
     view_definition: f.view_definition,
+    table_format: f.table_format,
+    partition_spec: f.partition_spec,
+    partition_projection: f.partition_projection,
   };
 }
 
@@ -107,6 +125,8 @@ export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalo
 class DatabaseExtract {
   /** view name -> SQL from information_schema.views, fetched once, only if a view lacks its text. */
   private viewSql: Promise<Map<string, string>> | undefined;
+  /** One warning per database for Iceberg tables Athena would not describe. */
+  private specWarned = false;
 
   constructor(
     private readonly session: AthenaSession,
@@ -131,7 +151,9 @@ class DatabaseExtract {
     try {
       for await (const page of pages) {
         pagesRead++;
-        for (const table of page.TableMetadataList ?? []) await this.writeTable(table);
+        const tables = page.TableMetadataList ?? [];
+        const specs = await this.icebergSpecs(tables);
+        for (const table of tables) await this.writeTable(table, specs.get(table));
       }
     } catch (err) {
       // Dropped between listing and reading: Glue says so on the first page, and there is nothing to
@@ -153,9 +175,11 @@ class DatabaseExtract {
     }
   }
 
-  private async writeTable(t: TableMetadata): Promise<void> {
+  private async writeTable(t: TableMetadata, spec: PartitionField[] | null | undefined): Promise<void> {
     const params = t.Parameters ?? {};
     const isView = /VIEW/i.test(t.TableType ?? '');
+    const format = tableFormat(params, isView, this.catalog);
+    const projection = partitionProjection(params);
     // Table-level cells are computed once and repeated on every column row; JSON and timestamps are
     // pre-formatted here (identical text to the writer's own casts) instead of once per column.
     const f: TableFields = {
@@ -174,7 +198,11 @@ class DatabaseExtract {
       table_comment: null,
       table_parameters: null,
       view_definition: null,
+      table_format: format,
+      partition_spec: spec ? JSON.stringify(spec) : null,
+      partition_projection: projection ? JSON.stringify(projection) : null,
     };
+    if (format === 'ICEBERG') this.ctx.count('athena_iceberg_tables');
     const rest: Record<string, string> = {};
     let restCount = 0;
     let presto: string | undefined;
@@ -208,6 +236,63 @@ class DatabaseExtract {
       await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
     for (const c of partitions)
       await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
+  }
+
+  /**
+   * The partition spec of each Iceberg table of a page. Iceberg's hidden partitions (`day(ts)`,
+   * `bucket(16, id)`) are not partition keys, and Glue does not keep the spec (it lives in the table's
+   * metadata file), so unless the parameters carry it, Athena's SHOW CREATE TABLE is asked, a few tables
+   * at a time. A table it cannot answer for keeps an empty spec, counted; the run goes on.
+   */
+  private async icebergSpecs(tables: TableMetadata[]): Promise<Map<TableMetadata, PartitionField[] | null>> {
+    const specs = new Map<TableMetadata, PartitionField[] | null>();
+    const ask: TableMetadata[] = [];
+    for (const t of tables) {
+      const params = t.Parameters ?? {};
+      if (tableFormat(params, /VIEW/i.test(t.TableType ?? ''), this.catalog) !== 'ICEBERG') continue;
+      const known = partitionSpecFromParameters(params);
+      if (known) specs.set(t, known);
+      else if (this.session.config.icebergPartitionSpecs && t.Name) ask.push(t);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < ask.length) {
+        const t = ask[next++]!;
+        specs.set(t, await this.showCreateSpec(t.Name!));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SPEC_QUERIES_AT_ONCE, ask.length) }, worker));
+    return specs;
+  }
+
+  private async showCreateSpec(table: string): Promise<PartitionField[] | null> {
+    const { session, ctx } = this;
+    const quote = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+    try {
+      const id = await runQuery(session, `SHOW CREATE TABLE ${quote(this.database)}.${quote(table)}`, {
+        catalog: this.catalog,
+        database: this.database,
+        signal: ctx.signal,
+      });
+      const lines: string[] = [];
+      for await (const [line] of queryRows(session, id, ctx.signal)) lines.push(line ?? '');
+      const ddl = lines.join('\n');
+      // No PARTITIONED BY clause: an unpartitioned table, said as an empty spec.
+      return partitionSpecFromCreateTable(ddl) ?? (/\bPARTITIONED\s+BY\b/i.test(ddl) ? null : []);
+    } catch (err) {
+      // One table Athena will not describe (Lake Formation, a broken metadata file) is not the run's
+      // failure; a result location we may not write is everyone's, and fails as it would for views.
+      const tableLevel = err instanceof QueryFailedError || (err instanceof AuthError && err.details?.action !== 's3:PutObject');
+      if (!tableLevel) throw err;
+      ctx.count('iceberg_partition_spec_unavailable');
+      if (!this.specWarned) {
+        this.specWarned = true;
+        // Without the query id, so a retried run warns (and its manifest reads) the same.
+        const reason = err.message.replace(/query [0-9a-f-]{36} /i, 'query ');
+        ctx.warn(`Iceberg partition specs of ${this.catalog}.${this.database} partly unavailable (first: ${table}: ${reason})`);
+      }
+      return null;
+    }
   }
 
   private async writeViewLineage(view: string, sql: string): Promise<void> {

@@ -14,6 +14,17 @@ import type { AthenaSession } from './client';
 import { queryWorkgroupOf } from './config';
 import { sleep } from './sleep';
 
+/**
+ * The comment every query the collector starts begins with, so history can tell them from the account's
+ * own usage and leave them out (Athena's history does not return ClientRequestToken, only the text).
+ */
+export const OWN_QUERY_MARKER = '/* temporal-collectors: own query */';
+
+/** True when `text` is a query the collector started (see OWN_QUERY_MARKER). */
+export function isOwnQuery(text: string): boolean {
+  return text.trimStart().startsWith(OWN_QUERY_MARKER);
+}
+
 const POLL_FIRST_MS = 100;
 const POLL_MAX_MS = 2_000;
 const QUERY_TIMEOUT_MS = 15 * 60_000;
@@ -44,7 +55,7 @@ export interface QueryOptions {
   signal?: AbortSignal;
 }
 
-/** Starts `sql` and waits until it succeeded; returns its execution id. Failures say what to fix. */
+/** Starts `sql` (tagged as our own) and waits until it succeeded; returns its execution id. Failures say what to fix. */
 export async function runQuery(session: AthenaSession, sql: string, options: QueryOptions = {}): Promise<string> {
   const { signal } = options;
   const location = await outputLocation(session, signal);
@@ -54,7 +65,7 @@ export async function runQuery(session: AthenaSession, sql: string, options: Que
     (o) =>
       session.client.send(
         new StartQueryExecutionCommand({
-          QueryString: sql,
+          QueryString: `${OWN_QUERY_MARKER}\n${sql}`,
           WorkGroup: workgroup,
           ...(location ? { ResultConfiguration: { OutputLocation: location } } : {}),
           ...(options.catalog || options.database

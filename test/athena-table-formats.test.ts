@@ -1,0 +1,222 @@
+/**
+ * Open table formats in Athena's metadata (issue 12, point 7): the table format column, Iceberg's hidden
+ * partition spec, partition projection, and S3 Tables catalogs. Through the real extract pipeline and
+ * the real AWS SDK against the local endpoint, which answers SHOW CREATE TABLE from its seed.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
+import { seedFromData, type SeedData, type SeedTable } from '../tools/athena-local/seed';
+import type { AthenaConfigInput } from '../src/connectors/athena/index';
+import { partitionProjection, partitionSpecFromCreateTable, tableFormat } from '../src/connectors/athena/table-format';
+import { extractToCsv, localAthenaSource, type ExtractedFiles } from './support/athena-extract';
+
+const NOW = Date.now();
+const DAY = 86_400_000;
+const col = (name: string, type: string) => ({ name, type });
+const table = (name: string, over: Partial<SeedTable> = {}): SeedTable => ({
+  name,
+  tableType: 'EXTERNAL_TABLE',
+  columns: [col('id', 'bigint'), col('ts', 'timestamp'), col('region', 'string')],
+  partitionKeys: [],
+  parameters: {},
+  createTime: new Date(NOW - 10 * DAY),
+  location: `s3://lake/${name}/`,
+  ...over,
+});
+
+const PROJECTION = {
+  'projection.enabled': 'true',
+  'projection.dt.type': 'date',
+  'projection.dt.range': '2024-01-01,NOW',
+  'projection.dt.format': 'yyyy-MM-dd',
+  'projection.dt.interval': '1',
+  'projection.dt.interval.unit': 'DAYS',
+  'projection.shard.type': 'integer',
+  'projection.shard.range': '0,15',
+  'storage.location.template': 's3://logs/${shard}/${dt}/',
+};
+
+const lake: SeedTable[] = [
+  table('events_iceberg', { format: 'iceberg', partitionSpec: ['day(`ts`)', 'bucket(16, id)', 'region'] }),
+  table('plain_iceberg', { format: 'iceberg' }),
+  table('hidden_iceberg', {
+    format: 'iceberg',
+    partitionSpec: ['day(ts)'],
+    showCreateError: 'Insufficient Lake Formation permission(s) on hidden_iceberg',
+  }),
+  // Iceberg's Hive-metastore catalog exposes the spec as table properties: no query needed.
+  table('hms_iceberg', {
+    format: 'iceberg',
+    parameters: {
+      'current-schema': JSON.stringify({
+        type: 'struct',
+        'schema-id': 0,
+        fields: [
+          { id: 1, name: 'id' },
+          { id: 2, name: 'TS' },
+        ],
+      }),
+      'current-partition-spec': JSON.stringify({
+        'spec-id': 0,
+        fields: [{ name: 'ts_hour', transform: 'hour', 'source-id': 2, 'field-id': 1000 }],
+      }),
+    },
+  }),
+  table('orders_delta', { format: 'delta' }),
+  table('clicks_hudi', { format: 'hudi' }),
+  table('logs_projected', { format: 'json', partitionKeys: [col('shard', 'int'), col('dt', 'string')], parameters: PROJECTION }),
+  table('plain_csv', { format: 'csv' }),
+  table('v_events', { tableType: 'VIRTUAL_VIEW', viewSql: 'SELECT id FROM lake.events_iceberg', format: undefined, location: undefined }),
+];
+
+let local: AthenaLocal;
+before(async () => {
+  const data: SeedData = {
+    historyRetentionDays: 45,
+    catalogs: [
+      { name: 'AwsDataCatalog', type: 'GLUE', databases: [{ name: 'lake', tables: lake }] },
+      {
+        // S3 Tables: a Glue catalog Athena reaches by name, not listed as a data source.
+        name: 's3tablescatalog/analytics',
+        type: 'GLUE',
+        listed: false,
+        databases: [
+          {
+            name: 'web',
+            tables: [
+              table('page_views', {
+                format: 'iceberg',
+                columns: [col('viewed_at', 'timestamp'), col('url', 'string')],
+                partitionSpec: ['hour(viewed_at)'],
+                location: 's3://0123abcd--table-s3/',
+              }),
+            ],
+          },
+        ],
+      },
+    ],
+    workgroups: [{ name: 'primary', state: 'ENABLED', outputLocation: 's3://results/primary/', creationTime: new Date(NOW - 400 * DAY) }],
+    executions: [],
+  };
+  local = await startAthenaLocal({ seed: seedFromData(data, 'table-formats'), randomSeed: 3 });
+});
+after(async () => local?.close());
+
+const W = { start: new Date(NOW - 2 * DAY).toISOString(), end: new Date(NOW - DAY).toISOString() };
+const run = (over: Partial<AthenaConfigInput> = {}) =>
+  extractToCsv(
+    localAthenaSource(local.endpoint, { queryHistory: false, catalogs: ['AwsDataCatalog', 's3tablescatalog/analytics'], ...over }),
+    W,
+  );
+const tableRow = (r: ExtractedFiles, name: string) => {
+  const row = r.rows.metadata!.find((m) => m.table_name === name);
+  assert.ok(row, `${name} extracted`);
+  return row;
+};
+const json = (text: string | undefined): unknown => (text ? JSON.parse(text) : null);
+
+describe('athena open table formats', { timeout: 120_000 }, () => {
+  let r: ExtractedFiles;
+  const started = new Date(Date.now() - 1000).toISOString();
+  before(async () => {
+    r = await run();
+  });
+
+  it('names each table format, from the parameters Athena returns', () => {
+    const formats = Object.fromEntries(lake.map((t) => [t.name, tableRow(r, t.name).table_format]));
+    assert.deepEqual(formats, {
+      events_iceberg: 'ICEBERG',
+      plain_iceberg: 'ICEBERG',
+      hidden_iceberg: 'ICEBERG',
+      hms_iceberg: 'ICEBERG',
+      orders_delta: 'DELTA',
+      clicks_hudi: 'HUDI',
+      logs_projected: 'HIVE',
+      plain_csv: 'HIVE',
+      v_events: '',
+    });
+  });
+
+  it("extracts Iceberg's hidden partition spec, which partition keys do not show", () => {
+    const events = r.rows.metadata!.filter((m) => m.table_name === 'events_iceberg');
+    assert.ok(
+      events.every((m) => m.is_partition_key === 'false'),
+      'hidden partitions are no partition keys',
+    );
+    assert.deepEqual(json(events[0]!.partition_spec), [
+      { column: 'ts', transform: 'day' },
+      { column: 'id', transform: 'bucket', width: 16 },
+      { column: 'region', transform: 'identity' },
+    ]);
+    assert.deepEqual(json(tableRow(r, 'plain_iceberg').partition_spec), [], 'unpartitioned: an empty spec');
+    assert.deepEqual(json(tableRow(r, 'hms_iceberg').partition_spec), [{ column: 'ts', transform: 'hour' }], 'from table properties');
+    assert.equal(tableRow(r, 'plain_csv').partition_spec, '', 'not Iceberg: no spec');
+  });
+
+  it('a table Athena will not describe keeps an empty spec, counted and warned about; the run goes on', () => {
+    assert.equal(tableRow(r, 'hidden_iceberg').partition_spec, '');
+    assert.equal(r.counters.iceberg_partition_spec_unavailable, 1);
+    assert.deepEqual(
+      r.warnings.filter((w) => /Iceberg partition specs/.test(w)),
+      [
+        'Iceberg partition specs of AwsDataCatalog.lake partly unavailable (first: hidden_iceberg: Athena query failed: HIVE_METASTORE_ERROR: Insufficient Lake Formation permission(s) on hidden_iceberg)',
+      ],
+    );
+  });
+
+  it("the SHOW CREATE TABLE queries are the collector's own: not read back as history", async () => {
+    const history = await extractToCsv(localAthenaSource(local.endpoint, { workgroups: ['primary'], databases: { exclude: ['.*'] } }), {
+      start: started,
+      end: new Date(Date.now() + 60_000).toISOString(),
+    });
+    assert.deepEqual(history.rows.databaselog, []);
+    assert.ok((history.counters.athena_own_queries_skipped ?? 0) >= 4, `${history.counters.athena_own_queries_skipped}`);
+  });
+
+  it('parses partition projection into its own column', () => {
+    assert.deepEqual(json(tableRow(r, 'logs_projected').partition_projection), {
+      enabled: true,
+      columns: {
+        dt: { type: 'date', range: '2024-01-01,NOW', format: 'yyyy-MM-dd', interval: '1', 'interval.unit': 'DAYS' },
+        shard: { type: 'integer', range: '0,15' },
+      },
+      storage_location_template: 's3://logs/${shard}/${dt}/',
+    });
+    assert.equal(tableRow(r, 'plain_csv').partition_projection, '');
+  });
+
+  it('reads an S3 Tables catalog by its s3tablescatalog/ name, its tables as Iceberg with their spec', () => {
+    const views = tableRow(r, 'page_views');
+    assert.equal(views.catalog, 's3tablescatalog/analytics');
+    assert.equal(views.database, 'web');
+    assert.equal(views.table_format, 'ICEBERG');
+    assert.deepEqual(json(views.partition_spec), [{ column: 'viewed_at', transform: 'hour' }]);
+  });
+
+  it('with icebergPartitionSpecs off, asks Athena nothing and leaves specs it cannot read from parameters empty', async () => {
+    const off = await run({ icebergPartitionSpecs: false });
+    assert.equal(tableRow(off, 'events_iceberg').partition_spec, '');
+    assert.deepEqual(json(tableRow(off, 'hms_iceberg').partition_spec), [{ column: 'ts', transform: 'hour' }]);
+  });
+});
+
+describe('table-format parsing', () => {
+  it('reads PARTITIONED BY in any quoting and refuses what it cannot read', () => {
+    assert.deepEqual(partitionSpecFromCreateTable('CREATE TABLE t (a int)\nPARTITIONED BY (`truncate`(4, `Name`), years(ts), "b")'), [
+      { column: 'name', transform: 'truncate', width: 4 },
+      { column: 'ts', transform: 'year' },
+      { column: 'b', transform: 'identity' },
+    ]);
+    assert.equal(partitionSpecFromCreateTable('CREATE TABLE t (a int) PARTITIONED BY (frobnicate(a))'), null);
+    assert.equal(partitionSpecFromCreateTable("CREATE TABLE t (a int) LOCATION 's3://x/'"), null);
+  });
+
+  it('tells Delta and Hudi from Spark and Hudi markers, and leaves views alone', () => {
+    assert.equal(tableFormat({ 'spark.sql.sources.provider': 'DELTA' }, false, 'awsdatacatalog'), 'DELTA');
+    assert.equal(tableFormat({ inputformat: 'org.apache.hudi.hadoop.realtime.HoodieParquetRealtimeInputFormat' }, false, 'c'), 'HUDI');
+    assert.equal(tableFormat({ table_type: 'ICEBERG' }, true, 'c'), null);
+    assert.equal(tableFormat({}, false, 'c'), null);
+    assert.equal(partitionProjection({ classification: 'json' }), null);
+  });
+});
