@@ -14,7 +14,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import pino from 'pino';
 import { athenaLocalControl, demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
-import { athenaSource, ATHENA_OPERATIONS, DEFAULT_QUOTAS, type AthenaConfigInput } from '../src/connectors/athena/index';
+import { athenaSource, ATHENA_OPERATIONS, type AthenaConfigInput } from '../src/connectors/athena/index';
 import { classify, isRetryable } from '../src/connectors/athena/faults';
 import { runUnits } from '../src/extracts/run-units';
 import { readIncompleteUnits, writeManifest } from '../src/extracts/manifest';
@@ -25,6 +25,7 @@ import { FORMAT_VERSION, type IncompleteUnit } from '../src/contracts/extract-fo
 import type { RunSummary } from '../src/run/types';
 import { collectorRegistry } from '../src/observability/metrics';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
+import { localAthenaConfig } from './support/athena-extract';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
@@ -44,21 +45,7 @@ interface Extract {
 let local: AthenaLocal;
 
 function configFor(endpoint: string, over: Partial<AthenaConfigInput> = {}) {
-  return {
-    ...athenaSource.configSchema.parse({
-      type: 'athena',
-      region: 'us-east-1',
-      endpoint,
-      accessKeyId: '${K}',
-      secretAccessKey: '${S}',
-      workgroups: ['primary'],
-      quotas: Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((op) => [op, { perSecond: 2000, burst: 2000 }])),
-      retry: { maxAttempts: 3, baseDelay: '5ms', maxDelay: '20ms' },
-      ...over,
-    }),
-    accessKeyId: 'k',
-    secretAccessKey: 's',
-  };
+  return localAthenaConfig(endpoint, { workgroups: ['primary'], retry: { maxAttempts: 3, baseDelay: '5ms', maxDelay: '20ms' }, ...over });
 }
 
 /** One extract as the extract activity runs it: every unit through runUnits into real files. */

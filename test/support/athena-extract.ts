@@ -14,9 +14,9 @@ import { cursorView, type CursorEntries } from '../../src/hwm/cursor';
 
 const log = pino({ level: 'silent' });
 
-/** An athena source on `endpoint` with quotas out of the way and dummy credentials. */
-export function localAthenaSource(endpoint: string, over: Partial<AthenaConfigInput> = {}): Source {
-  const config = {
+/** An athena config on `endpoint` with quotas out of the way and dummy credentials, secrets resolved. */
+export function localAthenaConfig(endpoint: string, over: Partial<AthenaConfigInput> = {}) {
+  return {
     ...athenaSource.configSchema.parse({
       type: 'athena',
       region: 'us-east-1',
@@ -29,7 +29,11 @@ export function localAthenaSource(endpoint: string, over: Partial<AthenaConfigIn
     accessKeyId: 'k',
     secretAccessKey: 's',
   };
-  return athenaSource.create(config, { log, signal: new AbortController().signal, apiCall: () => undefined });
+}
+
+/** An athena source on `endpoint` (see localAthenaConfig). */
+export function localAthenaSource(endpoint: string, over: Partial<AthenaConfigInput> = {}): Source {
+  return athenaSource.create(localAthenaConfig(endpoint, over), { log, signal: new AbortController().signal, apiCall: () => undefined });
 }
 
 export type CsvRows = Record<string, Record<string, string>[]>;
