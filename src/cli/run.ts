@@ -1,5 +1,5 @@
 /** `collector run`: start a collect workflow, follow its progress query, print the summary. */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
 import type { CollectInput, RunSummary } from '../run/types';
@@ -13,7 +13,25 @@ export function runWorkflowId(collector: string): string {
   return `collect-${collector}`;
 }
 
-export async function startRun(client: Client, input: CollectInput, taskQueue: string, workflowId: string): Promise<WorkflowHandle> {
+/** A run with this workflow id is already open: the caller may follow it instead. */
+export class RunInProgress extends Error {
+  constructor(
+    readonly workflowId: string,
+    cause: unknown,
+  ) {
+    super(
+      `a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`,
+      { cause },
+    );
+  }
+}
+
+export async function startRun(
+  client: Client,
+  input: CollectInput,
+  taskQueue: string,
+  workflowId: string,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   // The workflow's own schema, so a run the workflow would refuse is never started.
   const parsed = parseCollectInput(input);
   if (!parsed.ok) throw new ConfigError(parsed.message);
@@ -25,12 +43,7 @@ export async function startRun(client: Client, input: CollectInput, taskQueue: s
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     });
   } catch (e) {
-    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new Error(
-        `a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`,
-        { cause: e },
-      );
-    }
+    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') throw new RunInProgress(workflowId, e);
     throw e;
   }
 }
@@ -47,7 +60,16 @@ export function failureMessage(err: unknown): string {
   return type ? `${type}: ${message}` : message;
 }
 
-export async function followRun(handle: WorkflowHandle, say: (m: string) => void, interactive: boolean): Promise<RunSummary> {
+/**
+ * Shows the run's progress until it ends (its summary) or `stop` aborts (undefined; the run is not
+ * touched). The bar is gone before either returns, so what the caller says next stands on its own line.
+ */
+export async function followUntil(
+  handle: WorkflowHandle,
+  say: (m: string) => void,
+  interactive: boolean,
+  stop?: AbortSignal,
+): Promise<RunSummary | undefined> {
   const bar = interactive
     ? new SingleBar(
         { format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true },
@@ -56,9 +78,16 @@ export async function followRun(handle: WorkflowHandle, say: (m: string) => void
     : undefined;
   let lastPhase = '';
   let barStarted = false;
+  let following = true;
+  // Every call of this follower is cancelled when it ends: a call left to retry would outlive the
+  // connection the caller closes next, and a retry on a closed channel throws where nothing catches it.
+  const calls = new AbortController();
+  stop?.addEventListener('abort', () => calls.abort(), { once: true });
+  const call = <T>(fn: () => Promise<T>) => handle.client.withAbortSignal(calls.signal, fn);
   const poll = setInterval(async () => {
     try {
-      const p = await handle.query(progressQuery);
+      const p = await call(() => handle.query(progressQuery));
+      if (!following) return; // an answer that arrived after the end: nothing more is shown
       const detail = [
         p.host ? `host ${p.host}` : '',
         p.rows !== undefined ? `${p.rows} rows` : '',
@@ -80,9 +109,16 @@ export async function followRun(handle: WorkflowHandle, say: (m: string) => void
       /* not started yet, or finished between polls */
     }
   }, 300);
+  const result = call(() => handle.result() as Promise<RunSummary>);
   try {
-    return (await handle.result()) as RunSummary;
+    return await result;
+  } catch (e) {
+    // Stopped: the call was cancelled, the run was not.
+    if (stop?.aborted) return undefined;
+    throw e;
   } finally {
+    following = false;
+    calls.abort();
     clearInterval(poll);
     if (barStarted) bar?.stop();
   }

@@ -99,7 +99,9 @@ export async function startDevServer(options: {
     '--log-level',
     'error',
   ];
-  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the command that
+  // started the server must still reach it while it winds down (cancel a run, stop its worker), then stop it.
+  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
