@@ -2,7 +2,7 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
-import type { CollectInput, RunSummary } from '../run/types';
+import type { CollectInput, Progress, RunSummary } from '../run/types';
 import { parseCollectInput } from '../run/collect-input';
 import { ConfigError } from '../contracts/errors';
 import { COLLECT_WORKFLOW, progressQuery } from '../../workflows/messages';
@@ -78,50 +78,67 @@ export async function followUntil(
     : undefined;
   let lastPhase = '';
   let barStarted = false;
-  let following = true;
-  // Every call of this follower is cancelled when it ends: a call left to retry would outlive the
-  // connection the caller closes next, and a retry on a closed channel throws where nothing catches it.
-  const calls = new AbortController();
-  stop?.addEventListener('abort', () => calls.abort(), { once: true });
-  const call = <T>(fn: () => Promise<T>) => handle.client.withAbortSignal(calls.signal, fn);
-  const poll = setInterval(async () => {
-    try {
-      const p = await call(() => handle.query(progressQuery));
-      if (!following) return; // an answer that arrived after the end: nothing more is shown
-      const detail = [
-        p.host ? `host ${p.host}` : '',
-        p.rows !== undefined ? `${p.rows} rows` : '',
-        p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : '',
-      ]
-        .filter(Boolean)
-        .join(', ');
-      if (bar) {
-        if (!barStarted) {
-          bar.start(p.steps, p.step, { phase: p.phase, detail });
-          barStarted = true;
-        }
-        bar.update(p.step, { phase: p.phase, detail });
-      } else if (p.phase !== lastPhase) {
-        say(`  ${p.phase}${detail ? ` (${detail})` : ''}`);
+  const show = (p: Progress) => {
+    const detail = [
+      p.host ? `host ${p.host}` : '',
+      p.rows !== undefined ? `${p.rows} rows` : '',
+      p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    if (bar) {
+      if (!barStarted) {
+        bar.start(p.steps, p.step, { phase: p.phase, detail });
+        barStarted = true;
       }
-      lastPhase = p.phase;
-    } catch {
-      /* not started yet, or finished between polls */
+      bar.update(p.step, { phase: p.phase, detail });
+    } else if (p.phase !== lastPhase) {
+      say(`  ${p.phase}${detail ? ` (${detail})` : ''}`);
     }
-  }, 300);
-  const result = call(() => handle.result() as Promise<RunSummary>);
+    lastPhase = p.phase;
+  };
+  // Every call of this follower is cancelled when it ends, and it waits for the one query in flight:
+  // the SDK retries a refused query on a timer, and a retry after the caller closed the connection
+  // throws where nothing can catch it.
+  const calls = new AbortController();
+  const call = <T>(fn: () => Promise<T>) => handle.client.withAbortSignal(calls.signal, fn);
+  let following = true;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
+  // One query at a time: overlapping ones pile up on a busy server, which then refuses them.
+  const poll = () => {
+    inFlight = call(() => handle.query(progressQuery))
+      .then(
+        (p) => (following ? show(p) : undefined),
+        () => undefined, // not started yet, or finished between polls
+      )
+      .finally(() => {
+        inFlight = undefined;
+        if (following) timer = setTimeout(poll, 300);
+      });
+  };
+  timer = setTimeout(poll, 300);
+  stop?.addEventListener('abort', () => calls.abort(), { once: true });
   try {
-    return await result;
+    return await call(() => handle.result() as Promise<RunSummary>);
   } catch (e) {
     // Stopped: the call was cancelled, the run was not.
     if (stop?.aborted) return undefined;
     throw e;
   } finally {
     following = false;
+    clearTimeout(timer);
     calls.abort();
-    clearInterval(poll);
+    if (inFlight) await settledWithin(inFlight, 5000);
     if (barStarted) bar?.stop();
   }
+}
+
+/** Waits for `p` (its outcome ignored), at most `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 export function printSummary(s: RunSummary, say: (m: string) => void): void {
