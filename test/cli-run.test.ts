@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, startProcess, type Started } from './support/processes';
+import { ROOT, startProcess, TOOLS_BIN, type Started } from './support/processes';
 import { startTemporal, type TestTemporal } from './support/temporal';
 import { demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 
@@ -131,6 +131,31 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
     assert.match(follow.output().stderr, /interrupted: cancelling collect-a; waiting until the cancellation is recorded/);
     assert.match(follow.output().stderr, /collect-a cancelled/);
     assert.equal(await describeRun('collect-a'), 'CANCELLED');
+  });
+
+  it('at a terminal: run offers to follow the run in progress, yes follows it, a typed Ctrl-C stops following (exit 130)', async () => {
+    const open = collector(['run', 'a', '--require-approval', '--no-wait', '--workflow-id', 'tty-run', '--config', config], env);
+    assert.equal(await open.exit, 0, open.output().stderr);
+    const steps = [
+      ['Follow it? [Y/n] ', 'y\r'],
+      ['awaiting-approval', '\u0003'],
+    ];
+    const args = [join(ROOT, 'test', 'support', 'terminal.py'), JSON.stringify(steps), process.execPath, BIN, 'run', 'a'];
+    args.push('--require-approval', '--workflow-id', 'tty-run', '--config', config);
+    const tty = spawn(join(TOOLS_BIN, 'python'), args, {
+      env: { ...process.env, ...CREDENTIALS, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let transcript = '';
+    tty.stdout.on('data', (d: Buffer) => (transcript += d.toString()));
+    tty.stderr.on('data', (d: Buffer) => (transcript += d.toString()));
+    const code = await new Promise<number | null>((resolve) => tty.once('exit', resolve));
+    assert.equal(code, 130, transcript);
+    assert.match(transcript, /a run is already in progress: workflow tty-run, run \S+, started \S+\. Follow it\? \[Y\/n\]/);
+    assert.match(transcript, /following tty-run/);
+    assert.match(transcript, /interrupted: stopped following tty-run; the run goes on/);
+    assert.equal(await describeRun('tty-run'), 'RUNNING');
+    await temporal.client.workflow.getHandle('tty-run').cancel();
   });
 
   it('--json prints the final result alone on stdout, notes and progress on stderr', async () => {
