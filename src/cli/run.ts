@@ -70,6 +70,8 @@ export async function followUntil(
   interactive: boolean,
   stop?: AbortSignal,
 ): Promise<RunSummary | undefined> {
+  // Interrupted before following began (while the run was being started).
+  if (stop?.aborted) return undefined;
   const bar = interactive
     ? new SingleBar(
         { format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true },

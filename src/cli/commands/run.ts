@@ -109,6 +109,7 @@ async function startOrFollow(
 /** Asks on the terminal; false without one (stdin and stderr both a TTY), where the caller says how instead. */
 async function askToFollow(what: string, interrupted: AbortSignal): Promise<boolean> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  if (interrupted.aborted) throw new Interrupted('interrupted; nothing was started');
   const { createInterface } = require('node:readline/promises') as typeof import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   // The prompt reads the terminal in raw mode: its Ctrl-C arrives here, not as a signal.
@@ -163,7 +164,9 @@ async function cancelAndWait(handle: WorkflowHandle, stop: AbortSignal): Promise
     if (!(e instanceof WorkflowNotFoundError)) throw e;
   }
   try {
-    // Cancelled with the second Ctrl-C, so that no call outlives the connection.
+    // Cancelled with the second Ctrl-C, so that no call outlives the connection (a call made once the
+    // signal has aborted would not be cancelled: none is made then).
+    if (stop.aborted) return undefined;
     await handle.client.withAbortSignal(stop, () => handle.result());
   } catch {
     if (stop.aborted) return undefined;
