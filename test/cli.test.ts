@@ -14,11 +14,9 @@ interface Result {
   code: number | null;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 function collector(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<Result> {
-  const t0 = Date.now();
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(ROOT, 'bin', 'collector.js'), ...args], {
       cwd,
@@ -29,7 +27,7 @@ function collector(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Pro
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -59,7 +59,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   };
   try {
     if (embedded) {
-      dev = await startDevServer({ stateDir: options.stateDir });
+      // Ctrl-C is this session's to handle (interrupts, watched from before the start): the server must
+      // outlive it while the command winds down (cancels a run, stops its worker), then close() stops it.
+      dev = await startDevServer({ stateDir: options.stateDir, ownProcessGroup: true });
       stops.unshift(() => dev!.stop());
       notInterrupted();
       options.say(

@@ -77,6 +77,12 @@ export async function startDevServer(options: {
   port?: number;
   uiPort?: number;
   log?: (msg: string) => void;
+  /**
+   * Run it in a process group of its own, out of reach of a terminal's Ctrl-C (which signals the whole
+   * foreground group): for a caller that handles SIGINT itself and stops the server afterwards, as the
+   * CLI's sessions do. Otherwise it shares the caller's fate.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<DevServer> {
   const bin = findTemporalCli();
   const dir = join(options.stateDir, 'temporal');
@@ -99,9 +105,7 @@ export async function startDevServer(options: {
     '--log-level',
     'error',
   ];
-  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the command that
-  // started the server must still reach it while it winds down (cancel a run, stop its worker), then stop it.
-  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup ?? false });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
