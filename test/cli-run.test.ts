@@ -229,4 +229,21 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
       if (r.proc.exitCode === null) process.kill(-r.proc.pid!, 'SIGKILL');
     }
   });
+
+  it('on the embedded server, SIGTERM (or a hang-up) of run takes the server, out of its process group, down with it', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'cli-run-term-'));
+    const file = writeConfig(own, athena.endpoint);
+    const r = collector(['run', 'a', '--require-approval', '--config', file, '--state-dir', join(own, 'state')], {
+      TEMPORAL_ADDRESS: '',
+      HOME: own,
+    });
+    await r.waitFor(/awaiting-approval/);
+    const address = /embedded dev server at (\S+)/.exec(r.output().stderr)![1]!;
+    r.proc.kill('SIGTERM');
+    await r.exit;
+    assert.equal(r.proc.signalCode, 'SIGTERM', 'it dies of the signal, as it would have');
+    // The server needs a moment to close its port: waited for, not timed.
+    for (let i = 0; i < 100 && (await portOpen(address)); i++) await new Promise((res) => setTimeout(res, 200));
+    assert.equal(await portOpen(address), false, 'no embedded server left behind');
+  });
 });

@@ -113,6 +113,15 @@ export async function startDevServer(options: {
     if (proc.exitCode === null) proc.kill('SIGTERM');
   };
   process.once('exit', kill);
+  // Out of the caller's group (and session), a hang-up or kill of the caller no longer reaches the server:
+  // it goes down with the caller, which then dies of the signal as it would have.
+  const fatal: NodeJS.Signals[] = options.ownProcessGroup ? ['SIGHUP', 'SIGTERM'] : [];
+  const onFatal = (signal: NodeJS.Signals) => {
+    kill();
+    for (const sig of fatal) process.removeListener(sig, onFatal);
+    process.kill(process.pid, signal);
+  };
+  for (const sig of fatal) process.once(sig, onFatal);
   const deadline = Date.now() + 60_000;
   while (!(await accepts(port))) {
     if (proc.exitCode !== null)
@@ -130,6 +139,7 @@ export async function startDevServer(options: {
     namespace: 'default',
     async stop() {
       process.removeListener('exit', kill);
+      for (const sig of fatal) process.removeListener(sig, onFatal);
       kill();
       const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await exited;
