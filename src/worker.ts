@@ -24,6 +24,11 @@ let sdkMetricsAt: string | undefined;
 export interface SdkRuntimeOptions {
   /** Serve the SDK's Prometheus metrics here (loopback; /metrics merges them in). */
   prometheusAddress?: string;
+  /**
+   * Signals on which the SDK shuts this process's workers down (its default: SIGINT, SIGTERM, SIGQUIT,
+   * SIGUSR2). The CLI's in-process worker takes none: Ctrl-C there is the command's, which stops its worker itself.
+   */
+  shutdownSignals?: NodeJS.Signals[];
 }
 
 /**
@@ -37,6 +42,7 @@ export function installSdkLogging(log: Logger, options: SdkRuntimeOptions = {}):
   sdkMetricsAt = options.prometheusAddress;
   const level: LogLevel = settings().sdkLogLevel;
   Runtime.install({
+    ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
     ...(sdkMetricsAt ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAt } } } } : {}),
     logger: new DefaultLogger(level, (entry) => {
       const { message, meta } = entry;

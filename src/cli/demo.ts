@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startDemoAthena } from './dev-tools';
 import { openSession } from './session';
-import { followRun, printSummary, runWorkflowId, startRun } from './run';
+import { followUntil, printSummary, runWorkflowId, startRun } from './run';
+import { aborted, Interrupted } from './interrupt';
 import type { RunSummary } from '../run/types';
 
 export interface DemoOptions {
@@ -65,7 +66,9 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
         DEMO_EXECUTOR,
         `${runWorkflowId('athena-demo')}-${Date.now()}`,
       );
-      const summary = await followRun(handle, say, options.interactive);
+      const summary = await followUntil(handle, say, options.interactive, session.interrupts.first);
+      // Interrupted: a demo run is nothing to keep; it stops with the embedded server.
+      if (!summary) throw new Interrupted(`interrupted: demo stopped (run ${n} left unfinished in ${stateDir})`);
       printSummary(summary, say);
       results.push(summary);
     }
@@ -80,7 +83,7 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
     if (options.keep && session.uiUrl) {
       say('--keep: Temporal keeps running for the Web UI; press Ctrl-C to stop');
       await new Promise<void>((r) => {
-        process.once('SIGINT', () => r());
+        void aborted(session.interrupts.first).then(r);
         process.once('SIGTERM', () => r());
       });
     }

@@ -1,6 +1,6 @@
 /**
  * The `collector` command. Exit codes: 0 success, 1 a run or check failed, 2 bad input (config,
- * arguments, references) — the message names the field and what to do.
+ * arguments, references) — the message names the field and what to do; 130 interrupted (Ctrl-C).
  *
  * This file only wires the commands: each action requires its module (and with it the worker, the
  * SDKs, the connectors) when it runs, so `--version` and `--help` load none of them.
@@ -11,6 +11,7 @@ import { settings } from '../settings';
 import { TOOL_VERSION, BUILD_ID } from '../version';
 import { applyCollectorV8Profile } from '../v8-profile';
 import { RunFailed, type Common } from './common';
+import { Interrupted, INTERRUPTED_EXIT_CODE } from './interrupt';
 import type { WorkerFlags } from './commands/worker';
 import type { RunFlags } from './commands/run';
 import type { ScheduleFlags } from './schedule';
@@ -87,6 +88,12 @@ export function buildProgram(): Command {
       '--no-wait',
       'start and print the workflow id without waiting (needs a Temporal server of its own: TEMPORAL_ADDRESS or a profile)',
     )
+    .option('--follow', 'when a run of the collector is already in progress, follow it instead of refusing')
+    .option(
+      '--cancel-on-interrupt',
+      'Ctrl-C cancels the run and waits until the cancellation is recorded (default: Ctrl-C stops following, the run goes on)',
+    )
+    .option('--json', 'print the final result as JSON on stdout (progress and notes go to stderr)')
     .action((name: string, o: RunFlags) => commands.run().run(name, o));
 
   for (const verb of ['approve', 'reject'] as const) {
@@ -120,8 +127,9 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the plan, change nothing')
     .action((o: Common & { dryRun?: boolean }) => commands.schedule().apply(o));
   common(schedule.command('describe <scheduleId>'))
-    .description('show a schedule: spec, policies, next and recent runs (JSON)')
-    .action((id: string, o: Common) => commands.schedule().describe(id, o));
+    .description('show a schedule: spec, policies, next and recent runs')
+    .option('--json', 'as JSON on stdout')
+    .action((id: string, o: Common & { json?: boolean }) => commands.schedule().describe(id, o));
   common(schedule.command('list'))
     .description('list the schedules of the namespace: id, paused or active, next run')
     .action((o: Common) => commands.schedule().list(o));
@@ -145,7 +153,10 @@ export function buildProgram(): Command {
 
   const hwm = program.command('hwm').description("read or change a collector's high-water mark");
   const hwmOptions = (c: Command) => c.option('-c, --config <file>', 'collectors file').option('--state-dir <dir>', 'state directory');
-  hwmOptions(hwm.command('get <collector>')).action((name: string, o: Common) => commands.hwm().get(name, o));
+  hwmOptions(hwm.command('get <collector>'))
+    .description('print the HWM (none before the first run)')
+    .option('--json', 'as JSON on stdout: {collector, hwm, store, cursor}')
+    .action((name: string, o: Common & { json?: boolean }) => commands.hwm().get(name, o));
   hwmOptions(hwm.command('set <collector> <timestamp>'))
     .description('set the HWM; moving it backwards re-collects that period and needs --force')
     .option('--force', 'allow moving the HWM backwards')
@@ -197,6 +208,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof Interrupted) {
+      if (e.message) process.stderr.write(`${e.message}\n`);
+      return INTERRUPTED_EXIT_CODE;
+    }
     if (e instanceof RunFailed) {
       process.stderr.write(`run failed: ${e.message}\n`);
       return 1;

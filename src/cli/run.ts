@@ -1,8 +1,8 @@
 /** `collector run`: start a collect workflow, follow its progress query, print the summary. */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
-import type { CollectInput, RunSummary } from '../run/types';
+import type { CollectInput, Progress, RunSummary } from '../run/types';
 import { parseCollectInput } from '../run/collect-input';
 import { ConfigError } from '../contracts/errors';
 import { COLLECT_WORKFLOW, progressQuery } from '../../workflows/messages';
@@ -13,7 +13,25 @@ export function runWorkflowId(collector: string): string {
   return `collect-${collector}`;
 }
 
-export async function startRun(client: Client, input: CollectInput, taskQueue: string, workflowId: string): Promise<WorkflowHandle> {
+/** A run with this workflow id is already open: the caller may follow it instead. */
+export class RunInProgress extends Error {
+  constructor(
+    readonly workflowId: string,
+    cause: unknown,
+  ) {
+    super(
+      `a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`,
+      { cause },
+    );
+  }
+}
+
+export async function startRun(
+  client: Client,
+  input: CollectInput,
+  taskQueue: string,
+  workflowId: string,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   // The workflow's own schema, so a run the workflow would refuse is never started.
   const parsed = parseCollectInput(input);
   if (!parsed.ok) throw new ConfigError(parsed.message);
@@ -25,12 +43,7 @@ export async function startRun(client: Client, input: CollectInput, taskQueue: s
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     });
   } catch (e) {
-    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') {
-      throw new Error(
-        `a run with workflow id ${workflowId} is already in progress; wait for it or cancel it ("temporal workflow cancel -w ${workflowId}")`,
-        { cause: e },
-      );
-    }
+    if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') throw new RunInProgress(workflowId, e);
     throw e;
   }
 }
@@ -47,7 +60,18 @@ export function failureMessage(err: unknown): string {
   return type ? `${type}: ${message}` : message;
 }
 
-export async function followRun(handle: WorkflowHandle, say: (m: string) => void, interactive: boolean): Promise<RunSummary> {
+/**
+ * Shows the run's progress until it ends (its summary) or `stop` aborts (undefined; the run is not
+ * touched). The bar is gone before either returns, so what the caller says next stands on its own line.
+ */
+export async function followUntil(
+  handle: WorkflowHandle,
+  say: (m: string) => void,
+  interactive: boolean,
+  stop?: AbortSignal,
+): Promise<RunSummary | undefined> {
+  // Interrupted before following began (while the run was being started).
+  if (stop?.aborted) return undefined;
   const bar = interactive
     ? new SingleBar(
         { format: ' {bar} {phase} | step {value}/{total} | {detail}', hideCursor: true, clearOnComplete: true },
@@ -56,36 +80,67 @@ export async function followRun(handle: WorkflowHandle, say: (m: string) => void
     : undefined;
   let lastPhase = '';
   let barStarted = false;
-  const poll = setInterval(async () => {
-    try {
-      const p = await handle.query(progressQuery);
-      const detail = [
-        p.host ? `host ${p.host}` : '',
-        p.rows !== undefined ? `${p.rows} rows` : '',
-        p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : '',
-      ]
-        .filter(Boolean)
-        .join(', ');
-      if (bar) {
-        if (!barStarted) {
-          bar.start(p.steps, p.step, { phase: p.phase, detail });
-          barStarted = true;
-        }
-        bar.update(p.step, { phase: p.phase, detail });
-      } else if (p.phase !== lastPhase) {
-        say(`  ${p.phase}${detail ? ` (${detail})` : ''}`);
+  const show = (p: Progress) => {
+    const detail = [
+      p.host ? `host ${p.host}` : '',
+      p.rows !== undefined ? `${p.rows} rows` : '',
+      p.hostAttempt > 1 ? `attempt ${p.hostAttempt}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    if (bar) {
+      if (!barStarted) {
+        bar.start(p.steps, p.step, { phase: p.phase, detail });
+        barStarted = true;
       }
-      lastPhase = p.phase;
-    } catch {
-      /* not started yet, or finished between polls */
+      bar.update(p.step, { phase: p.phase, detail });
+    } else if (p.phase !== lastPhase) {
+      say(`  ${p.phase}${detail ? ` (${detail})` : ''}`);
     }
-  }, 300);
+    lastPhase = p.phase;
+  };
+  // Every call of this follower is cancelled when it ends, and it waits for the one query in flight:
+  // the SDK retries a refused query on a timer, and a retry after the caller closed the connection
+  // throws where nothing can catch it.
+  const calls = new AbortController();
+  const call = <T>(fn: () => Promise<T>) => handle.client.withAbortSignal(calls.signal, fn);
+  let following = true;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
+  // One query at a time: overlapping ones pile up on a busy server, which then refuses them.
+  const poll = () => {
+    inFlight = call(() => handle.query(progressQuery))
+      .then(
+        (p) => (following ? show(p) : undefined),
+        () => undefined, // not started yet, or finished between polls
+      )
+      .finally(() => {
+        inFlight = undefined;
+        if (following) timer = setTimeout(poll, 300);
+      });
+  };
+  timer = setTimeout(poll, 300);
+  stop?.addEventListener('abort', () => calls.abort(), { once: true });
   try {
-    return (await handle.result()) as RunSummary;
+    return await call(() => handle.result() as Promise<RunSummary>);
+  } catch (e) {
+    // Stopped: the call was cancelled, the run was not.
+    if (stop?.aborted) return undefined;
+    throw e;
   } finally {
-    clearInterval(poll);
+    following = false;
+    clearTimeout(timer);
+    calls.abort();
+    if (inFlight) await settledWithin(inFlight, 5000);
     if (barStarted) bar?.stop();
   }
+}
+
+/** Waits for `p` (its outcome ignored), at most `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 export function printSummary(s: RunSummary, say: (m: string) => void): void {

@@ -14,6 +14,7 @@ import { DEFAULT_EXECUTOR } from '../config/schema';
 import pino from 'pino';
 import { mkdirSync } from 'node:fs';
 import { note, stateDirOf, type Common } from './common';
+import { aborted, Interrupted, watchInterrupts, type InterruptWatch } from './interrupt';
 
 export interface SessionOptions {
   configPath?: string;
@@ -31,6 +32,12 @@ export interface Session {
   address: string;
   uiUrl?: string;
   log: Logger;
+  /**
+   * Ctrl-C while the session is open: the command decides what it means, then closes the session, which
+   * stops the worker and the embedded server in order (the server runs in its own process group, so a
+   * terminal's Ctrl-C does not reach it first).
+   */
+  interrupts: InterruptWatch;
   close(): Promise<void>;
 }
 
@@ -44,11 +51,19 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       ? createLogger({ destination: pino.destination({ dest: logFile, sync: true, mkdir: true }) })
       : createLogger({ destination: pino.destination(2) });
   let dev: DevServer | undefined;
-  const stops: (() => Promise<void>)[] = [];
+  const interrupts = watchInterrupts();
+  const stops: (() => Promise<void>)[] = [async () => interrupts.dispose()];
+  // A Ctrl-C while starting is seen between steps: what was started is stopped, nothing more starts.
+  const notInterrupted = () => {
+    if (interrupts.first.aborted) throw new Interrupted('interrupted while connecting to Temporal; nothing was started');
+  };
   try {
     if (embedded) {
-      dev = await startDevServer({ stateDir: options.stateDir });
-      stops.push(() => dev!.stop());
+      // Ctrl-C is this session's to handle (interrupts, watched from before the start): the server must
+      // outlive it while the command winds down (cancels a run, stops its worker), then close() stops it.
+      dev = await startDevServer({ stateDir: options.stateDir, ownProcessGroup: true });
+      stops.unshift(() => dev!.stop());
+      notInterrupted();
       options.say(
         `Temporal: embedded dev server at ${dev.address} (set TEMPORAL_ADDRESS, or a profile with "temporal config set", to use your cluster); Web UI ${dev.uiUrl}`,
       );
@@ -59,8 +74,10 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     const runtime = createRuntime({ log, stateDir: options.stateDir, ...(options.configPath ? { configPath: options.configPath } : {}) });
     const client = await connectClient(target, await runtime.dataConverter());
     stops.unshift(() => client.connection.close());
+    notInterrupted();
     if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {
-      installSdkLogging(log);
+      // No SDK signal handlers: Ctrl-C is the command's (interrupts), and close() stops this worker.
+      installSdkLogging(log, { shutdownSignals: [] });
       const connection = await connectWorker(target);
       const abort = new AbortController();
       const executors = options.executors ?? embeddedExecutors(runtime);
@@ -82,6 +99,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
         await connection.close();
       });
       options.say(`worker: in-process for ${executors.join(', ')} (logs: ${logFile})`);
+      notInterrupted();
     }
     return {
       client,
@@ -89,8 +107,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       address: target.address,
       ...(dev ? { uiUrl: dev.uiUrl } : {}),
       log,
+      interrupts,
       async close() {
         for (const stop of stops) await stop().catch(() => undefined);
+        // After an interrupt, say so: the server was stopped on purpose, not lost.
+        if (dev && interrupts.first.aborted) options.say('Temporal: embedded dev server stopped');
       },
     };
   } catch (e) {
@@ -117,7 +138,13 @@ export async function withClient<T>(o: Common, fn: (s: Session) => Promise<T>): 
     say: note,
   });
   try {
-    return await fn(session);
+    const work = fn(session);
+    // Interrupted, the command stops waiting; the server may still carry out a request already sent.
+    work.catch(() => undefined);
+    const stopped = aborted(session.interrupts.first).then(() => {
+      throw new Interrupted('interrupted; a request already sent may still take effect');
+    });
+    return await Promise.race([work, stopped]);
   } finally {
     await session.close();
   }

@@ -77,6 +77,12 @@ export async function startDevServer(options: {
   port?: number;
   uiPort?: number;
   log?: (msg: string) => void;
+  /**
+   * Run it in a process group of its own, out of reach of a terminal's Ctrl-C (which signals the whole
+   * foreground group): for a caller that handles SIGINT itself and stops the server afterwards, as the
+   * CLI's sessions do. Otherwise it shares the caller's fate.
+   */
+  ownProcessGroup?: boolean;
 }): Promise<DevServer> {
   const bin = findTemporalCli();
   const dir = join(options.stateDir, 'temporal');
@@ -99,7 +105,7 @@ export async function startDevServer(options: {
     '--log-level',
     'error',
   ];
-  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup ?? false });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -107,6 +113,15 @@ export async function startDevServer(options: {
     if (proc.exitCode === null) proc.kill('SIGTERM');
   };
   process.once('exit', kill);
+  // Out of the caller's group (and session), a hang-up or kill of the caller no longer reaches the server:
+  // it goes down with the caller, which then dies of the signal as it would have.
+  const fatal: NodeJS.Signals[] = options.ownProcessGroup ? ['SIGHUP', 'SIGTERM'] : [];
+  const onFatal = (signal: NodeJS.Signals) => {
+    kill();
+    for (const sig of fatal) process.removeListener(sig, onFatal);
+    process.kill(process.pid, signal);
+  };
+  for (const sig of fatal) process.once(sig, onFatal);
   const deadline = Date.now() + 60_000;
   while (!(await accepts(port))) {
     if (proc.exitCode !== null)
@@ -124,6 +139,7 @@ export async function startDevServer(options: {
     namespace: 'default',
     async stop() {
       process.removeListener('exit', kill);
+      for (const sig of fatal) process.removeListener(sig, onFatal);
       kill();
       const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await exited;

@@ -47,8 +47,18 @@ export async function apply(o: Common & { dryRun?: boolean }): Promise<void> {
   if (counts.conflicts) throw new RunFailed(`${counts.conflicts} schedule(s) in conflict (see above); nothing was done to them`);
 }
 
-export async function describe(id: string, o: Common): Promise<void> {
-  say(JSON.stringify(await withClient(o, (s) => describeSchedule(s.client, id)), null, 2));
+export async function describe(id: string, o: Common & { json?: boolean }): Promise<void> {
+  const d = await withClient(o, (s) => describeSchedule(s.client, id));
+  if (o.json) return say(JSON.stringify(d));
+  say(`schedule ${d.scheduleId}: ${d.paused ? 'paused' : 'active'}${d.note ? ` (${d.note})` : ''}`);
+  if (d.collector) say(`  collector: ${d.collector} (made by ${d.managedBy === 'apply' ? 'schedule apply' : 'schedule create'})`);
+  // The server's form of the spec (a cron comes back as calendars): exact, if not pretty.
+  say(`  spec: ${JSON.stringify(d.spec)}`);
+  const catchup = d.catchupWindowMs !== undefined ? `, catch-up window ${d.catchupWindowMs / 1000}s` : '';
+  say(`  overlap ${d.overlap}${catchup}, pause on failure ${d.pauseOnFailure ? 'yes' : 'no'}`);
+  say(`  next: ${d.nextActionTimes.join(', ') || '-'}`);
+  for (const a of d.recentActions) say(`  recent: ${a.scheduledAt} ${a.workflowId}`);
+  for (const w of d.runningActions) say(`  running: ${w}`);
 }
 
 export async function list(o: Common): Promise<void> {
