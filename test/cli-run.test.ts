@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, startProcess, TOOLS_BIN, type Started } from './support/processes';
+import { ROOT, startProcess, TOOLS_BIN, waitFor, type Started } from './support/processes';
+import { progressQuery } from '../workflows/messages';
 import { startTemporal, type TestTemporal } from './support/temporal';
 import { demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 
@@ -168,6 +169,10 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
     assert.equal(summary.status, 'completed');
     assert.ok(summary.files.length > 0);
     assert.match(stderr, /started json-run on task queue collectors/);
+    // The Web UI's view of it: a static summary and a memo, set by the CLI when it started the run.
+    const described = await temporal.client.workflow.getHandle('json-run').describe();
+    assert.equal(await described.staticSummary(), 'collect a · from its HWM');
+    assert.deepEqual(described.memo, { collector: 'a' });
 
     const hwm = collector(['hwm', 'get', 'a', '--json', '--config', config], env);
     assert.equal(await hwm.exit, 0, hwm.output().stderr);
@@ -181,6 +186,27 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
     assert.equal(started.workflowId, 'json-nowait');
     assert.equal(started.taskQueue, 'collectors');
     assert.equal((await temporal.client.workflow.getHandle('json-nowait').describe()).runId, started.runId);
+  });
+
+  it('approve and reject are Updates: refused with the reason (exit 2) unless the run waits at its gate', async () => {
+    const started = collector(['run', 'a', '--require-approval', '--no-wait', '--workflow-id', 'gated-run', '--config', config], env);
+    assert.equal(await started.exit, 0, started.output().stderr);
+    const handle = temporal.client.workflow.getHandle('gated-run');
+    await waitFor('the approval gate', async () => (await handle.query(progressQuery)).phase === 'awaiting-approval', 120_000);
+    const approve = collector(['approve', 'gated-run', '--by', 'ops', '--config', config], env);
+    assert.equal(await approve.exit, 0, approve.output().stderr);
+    assert.match(approve.output().stdout, /approved gated-run/);
+    const summary = (await handle.result()) as { status: string; approval: unknown };
+    assert.equal(summary.status, 'completed');
+    assert.deepEqual(summary.approval, { decision: 'approved', by: 'ops' });
+
+    // The run has ended: the CLI says so instead of the SDK's raw error.
+    const late = collector(['reject', 'gated-run', '--config', config], env);
+    assert.equal(await late.exit, 2);
+    assert.match(late.output().stderr, /error: gated-run has already ended \(COMPLETED\): there is nothing to reject/);
+    const unknown = collector(['approve', 'no-such-run', '--config', config], env);
+    assert.equal(await unknown.exit, 2);
+    assert.match(unknown.output().stderr, /error: no run no-such-run: check the workflow id/);
   });
 
   it('schedule describe: text for people, --json for programs (stdout only)', async () => {

@@ -96,6 +96,10 @@ describe('collector schedule (real Temporal dev server)', { timeout: 300_000 }, 
     assert.deepEqual(d.spec.calendars![0]!.hour, [{ start: 0, end: 23, step: 6 }]);
     assert.equal(d.action.type === 'startWorkflow' && d.action.taskQueue, 'collectors');
     assert.deepEqual(d.memo?.['temporal-collectors'], { collector: 'athena-prod', managedBy: 'cli' });
+    // Each run the schedule starts carries the summary and memo a run started by hand does.
+    assert.ok(d.action.type === 'startWorkflow');
+    assert.equal(d.action.staticSummary, 'collect athena-prod · scheduled by athena-prod');
+    assert.equal(d.action.memo?.collector, 'athena-prod');
   });
 
   it('update: flags override the block, the rest still comes from it', async () => {

@@ -11,7 +11,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { approveSignal, progressQuery, rejectSignal } from '../workflows/messages';
+import { approveSignal, approveUpdate, progressQuery, rejectSignal, rejectUpdate } from '../workflows/messages';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { PlanRequest } from '../src/run/types';
 import { EXECUTOR, planFor, runCollect, startHarness, type Harness } from './support/collect-harness';
 import { ROOT } from './support/processes';
@@ -106,6 +107,63 @@ describe('collect workflow: every branch (time-skipping server, mocked activitie
     assert.equal(r.summary.status, 'completed');
     assert.deepEqual(r.summary.approval, { decision: 'approved', by: 'ops', reason: 'looked fine' });
     assert.deepEqual(r.calls, HAPPY);
+  });
+
+  it('approval as an Update: refused with the reason before the gate, taken at the gate, refused once decided', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const refusal = async (p: Promise<unknown>, type: RegExp) => {
+      const e = await p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof WorkflowUpdateFailedError, String(e));
+      assert.ok(e.cause instanceof ApplicationFailure);
+      assert.match(`${e.cause.type}: ${e.cause.message}`, type);
+    };
+    const r = await runCollect(h, [{ ...input, requireApproval: true }], {
+      overrides: () => ({
+        async extract() {
+          await held;
+          return { files: [{ kind: 'metadata', name: 'm.csv', rows: 1 }], warnings: [], counters: {}, unitsDone: 1, unitsResumed: 0 };
+        },
+      }),
+      drive: async (handle, calls) => {
+        await until('the extract', () => calls.includes('extract'));
+        // Too early: a signal here would silently pre-approve; the Update is refused and says why.
+        await refusal(
+          handle.executeUpdate(approveUpdate, { args: [{ by: 'early' }] }),
+          /^NotAwaitingApproval: this run is not waiting for approval \(it is extracting\)/,
+        );
+        release();
+        await until('the approval gate', async () => (await phase(handle)) === 'awaiting-approval');
+        await refusal(handle.executeUpdate(approveUpdate, { args: [{ by: 'x'.repeat(1001) }] }), /^ConfigError: by: must be a string/);
+        assert.deepEqual(await handle.executeUpdate(approveUpdate, { args: [{ by: 'ops' }] }), { decision: 'approved', by: 'ops' });
+        await refusal(handle.executeUpdate(rejectUpdate, { args: [{ by: 'late' }] }), /^AlreadyDecided: this run was already approved/);
+      },
+    });
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    assert.equal(r.summary.status, 'completed');
+    assert.deepEqual(r.summary.approval, { decision: 'approved', by: 'ops' });
+    assert.deepEqual(r.calls, HAPPY);
+  });
+
+  it('the run keeps current details for the Web UI, following its progress', async () => {
+    const details: string[] = [];
+    const r = await runCollect(h, [{ ...input, requireApproval: true }], {
+      drive: async (handle) => {
+        await until('the approval gate', async () => (await phase(handle)) === 'awaiting-approval');
+        const meta = await handle.query<temporal.api.sdk.v1.IWorkflowMetadata>('__temporal_workflow_metadata');
+        details.push(meta.currentDetails ?? '');
+        await handle.executeUpdate(rejectUpdate, { args: [{ by: 'ops', reason: 'not today' }] });
+      },
+    });
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    assert.equal(r.summary.status, 'rejected');
+    assert.match(details[0]!, /^\*\*waiting for approval\*\* \(step 4 of 7\)/);
+    assert.match(details[0]!, /collector `c1`/);
+    assert.match(details[0]!, /window 2026-01-01T00:00:00\.000Z → 2026-01-02T00:00:00\.000Z/);
+    assert.match(details[0]!, /`collector approve wf-\d+`/);
   });
 
   it('approval: a reject signal ends the run without uploading; staging is cleaned up', async () => {

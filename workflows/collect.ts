@@ -14,16 +14,28 @@ import {
   isCancellation,
   log,
   patched,
+  setCurrentDetails,
   setHandler,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import { parseCollectInput } from '../src/run/collect-input';
-import { approveSignal, progressQuery, rejectSignal } from './messages';
+import { approveSignal, approveUpdate, progressQuery, rejectSignal, rejectUpdate } from './messages';
+import { currentDetails } from '../src/run/describe';
 import { acquirer, committer, EXECUTOR_PICKUP, executorSteps, hostSteps, releaser } from './activity-options';
 import { runs } from './sinks';
-import type { CollectInput, CollectorRef, Progress, RunOutcome, RunPlan, RunSummary, ValidateResult } from '../src/run/types';
+import type {
+  ApprovalDecision,
+  ApprovalRecord,
+  CollectInput,
+  CollectorRef,
+  Progress,
+  RunOutcome,
+  RunPlan,
+  RunSummary,
+  ValidateResult,
+} from '../src/run/types';
 
 const STEPS = 7;
 /** The publish lease outlives one upload attempt by this much, then expires if its run died. */
@@ -60,9 +72,35 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
   const startedAt = Date.now();
   const progress: Progress = { phase: 'planning', step: 0, steps: STEPS, hostAttempt: 0 };
   setHandler(progressQuery, () => progress);
-  let decision: { decision: 'approved' | 'rejected'; by?: string; reason?: string } | undefined;
+  // What the Web UI shows as the run's current details follows the progress the query reports.
+  const update = (p: Partial<Progress>): void => {
+    Object.assign(progress, p);
+    setCurrentDetails(currentDetails(progress, info.workflowId));
+  };
+  update({});
+  let decision: ApprovalRecord | undefined;
   setHandler(approveSignal, (d) => void (decision ??= { decision: 'approved', ...d }));
   setHandler(rejectSignal, (d) => void (decision ??= { decision: 'rejected', ...d }));
+  const decide = (verdict: ApprovalRecord['decision']) => (d?: ApprovalDecision) => (decision = { decision: verdict, ...d });
+  const gate = {
+    validator: (d?: ApprovalDecision) => {
+      if (decision) throw ApplicationFailure.create({ type: 'AlreadyDecided', message: `this run was already ${decision.decision}` });
+      if (progress.phase !== 'awaiting-approval') {
+        throw ApplicationFailure.create({
+          type: 'NotAwaitingApproval',
+          message: `this run is not waiting for approval (it is ${progress.phase}); decide once it is`,
+        });
+      }
+      // Bounded like the signal's fields, which the summary carries.
+      for (const [k, v] of Object.entries(d ?? {})) {
+        if (typeof v !== 'string' || v.length > 1000) {
+          throw ApplicationFailure.create({ type: 'ConfigError', message: `${k}: must be a string of at most 1000 characters` });
+        }
+      }
+    },
+  };
+  setHandler(approveUpdate, decide('approved'), gate);
+  setHandler(rejectUpdate, decide('rejected'), gate);
 
   // 1. Resolve the window (on the executor's side, where collectors.yaml lives).
   const planQueue = input.executor ?? info.taskQueue;
@@ -79,7 +117,7 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
     input,
   );
   named.collector = plan.collector;
-  Object.assign(progress, { collector: plan.collector, window: plan.window, step: 1 });
+  update({ collector: plan.collector, window: plan.window, step: 1 });
   const durations = { extract: 0, validate: 0, upload: 0, total: 0 };
   const summary = (status: RunSummary['status'], rest: Partial<RunSummary> = {}): RunSummary => ({
     collector: plan.collector,
@@ -100,17 +138,17 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
     ...rest,
   });
   if (plan.empty) {
-    progress.phase = 'done';
+    update({ phase: 'done' });
     return summary('empty-window');
   }
 
   for (let attempt = 1; ; attempt++) {
-    progress.hostAttempt = attempt;
+    update({ hostAttempt: attempt });
     // 2. Claim a host: its local staging directory holds this attempt's files.
-    progress.phase = 'claiming-host';
+    update({ phase: 'claiming-host' });
     const host = await pickedUp(plan.executor, () => executorSteps(plan.executor).claimHost());
     const steps = hostSteps(host, plan);
-    Object.assign(progress, { host: host.host, step: 2 });
+    update({ host: host.host, step: 2 });
     let keepStaging = false;
     let hostLost = false;
     let uploadStarted = false;
@@ -118,18 +156,18 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
     if (attempt > 1) decision = undefined;
     try {
       // 3. Extract into staging.
-      progress.phase = 'extracting';
+      update({ phase: 'extracting' });
       let t = Date.now();
       const extracted = await steps.extract(plan);
       durations.extract = Date.now() - t;
-      Object.assign(progress, { step: 3, rows: extracted.files.reduce((n, f) => n + f.rows, 0), files: extracted.files.length });
+      update({ step: 3, rows: extracted.files.reduce((n, f) => n + f.rows, 0), files: extracted.files.length });
 
       // 4. Validate every file and write the manifest.
-      progress.phase = 'validating';
+      update({ phase: 'validating' });
       t = Date.now();
       const validated: ValidateResult = await steps.validate(plan, extracted);
       durations.validate = Date.now() - t;
-      progress.step = 4;
+      update({ step: 4 });
       const details = {
         files: validated.files,
         manifest: validated.manifest.name,
@@ -140,11 +178,11 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
 
       if (plan.options.dryRun) {
         keepStaging = true;
-        progress.phase = 'done';
+        update({ phase: 'done' });
         return summary('dry-run', details);
       }
       if (plan.options.requireApproval) {
-        progress.phase = 'awaiting-approval';
+        update({ phase: 'awaiting-approval' });
         log.info('waiting for approval', { collector: plan.collector, window: plan.window });
         if (!(await condition(() => decision !== undefined, plan.options.approvalTimeoutMs))) {
           throw ApplicationFailure.create({
@@ -154,7 +192,7 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
           });
         }
         if (decision?.decision === 'rejected') {
-          progress.phase = 'done';
+          update({ phase: 'done' });
           return summary('rejected', details);
         }
       }
@@ -168,19 +206,19 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
       const leased = patched('publish-lease');
       try {
         if (leased) await acquirer(plan.executor).acquirePublishLease(plan, leaseUntil);
-        progress.phase = 'uploading';
+        update({ phase: 'uploading' });
         uploadStarted = true;
         t = Date.now();
         await steps.upload(plan, validated);
         durations.upload = Date.now() - t;
-        progress.step = 5;
+        update({ step: 5 });
 
         // 6. Only now does the HWM move: compare-and-set from the version this run read. Every file is in
         //    the landing zone, so the commit is not given up: not on cancellation, not after a few retries.
-        progress.phase = 'committing-hwm';
+        update({ phase: 'committing-hwm' });
         const committed = await CancellationScope.nonCancellable(() => committer(plan.executor).commitHwm(plan));
-        progress.step = 6;
-        progress.phase = 'done';
+        update({ step: 6 });
+        update({ phase: 'done' });
         return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
       } finally {
         if (leased) {
@@ -194,7 +232,7 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
       if (hostLost && uploadStarted) {
         // Part of this window may already be in the landing zone: re-extracting elsewhere could publish
         // different content under the same names. Stop, HWM unchanged; the next run collects the window.
-        progress.phase = 'failed';
+        update({ phase: 'failed' });
         throw ApplicationFailure.create({
           type: 'HostLostDuringUpload',
           message: `the worker host ${host.host} was lost while uploading; the HWM is unchanged and the next run collects this window again (objects without a manifest may remain in ${plan.landing})`,
@@ -205,16 +243,16 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
         log.warn('host lost; retrying the whole attempt on another worker', { host: host.host, attempt });
         continue;
       }
-      progress.phase = 'failed';
+      update({ phase: 'failed' });
       throw err;
     } finally {
       // 7. Clean up staging, even on failure or cancellation (a lost host is swept when it restarts).
       if (!keepStaging && !hostLost) {
-        progress.phase = progress.phase === 'done' ? 'done' : 'cleaning-up';
+        update({ phase: progress.phase === 'done' ? 'done' : 'cleaning-up' });
         await CancellationScope.nonCancellable(() => steps.cleanup(plan)).catch((e: unknown) =>
           log.warn('staging cleanup failed', { error: String(e) }),
         );
-        if (progress.phase === 'done') progress.step = STEPS;
+        if (progress.phase === 'done') update({ step: STEPS });
       }
     }
   }

@@ -1,4 +1,5 @@
 /** `collector run`: start a collect workflow, follow its progress query, print the summary. */
+import { runMemo, runSummaryLine } from '../run/describe';
 import { WorkflowFailedError, type Client, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { SingleBar, Presets } from 'cli-progress';
@@ -41,6 +42,9 @@ export async function startRun(
       workflowId,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      // What the Web UI shows before the run has said anything itself.
+      staticSummary: runSummaryLine(input),
+      memo: runMemo(input),
     });
   } catch (e) {
     if ((e as Error).name === 'WorkflowExecutionAlreadyStartedError') throw new RunInProgress(workflowId, e);

@@ -3,6 +3,7 @@
  * `schedule:` block in collectors.yaml gives the defaults (flags override), and `schedule apply` makes the
  * Schedules match the file.
  */
+import { runMemo, runSummaryLine } from '../run/describe';
 import { createHash } from 'node:crypto';
 import {
   isGrpcServiceError,
@@ -165,7 +166,8 @@ export function buildSchedule(
       args: [input],
       taskQueue,
       workflowId,
-      memo: { [MEMO_KEY]: { fingerprint } },
+      memo: { ...runMemo(input), [MEMO_KEY]: { fingerprint } },
+      staticSummary: runSummaryLine(input, `scheduled by ${scheduleId}`),
     },
     policies,
     state: { paused: flags.paused ?? false, ...(flags.note ? { note: flags.note } : {}) },

@@ -176,3 +176,8 @@ export interface ApprovalDecision {
   by?: string;
   reason?: string;
 }
+
+/** A decision as the run recorded it (the summary's `approval`). */
+export interface ApprovalRecord extends ApprovalDecision {
+  decision: 'approved' | 'rejected';
+}
