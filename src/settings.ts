@@ -92,7 +92,7 @@ export const VARIABLES = {
   sdkLogLevel: variable({
     name: 'TEMPORAL_SDK_LOG_LEVEL',
     default: 'WARN',
-    doc: `the Temporal SDK's own log lines that reach the collector's log: ${SDK_LOG_LEVELS.join(', ')}`,
+    doc: `the Temporal SDK's own log lines that reach the collector's log, Core's (Rust) included, as JSON like every other line (Core stays at WARN unless DEBUG or TRACE is asked): ${SDK_LOG_LEVELS.join(', ')}`,
     parse: oneOf('TEMPORAL_SDK_LOG_LEVEL', SDK_LOG_LEVELS, (v) => v.toUpperCase()),
   }),
   healthPort: variable({

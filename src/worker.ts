@@ -5,7 +5,15 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type NativeConnection,
+  type WorkerDeploymentOptions,
+} from '@temporalio/worker';
 import type { Logger } from './log';
 import { settings } from './settings';
 import { CollectorPlugin, type CollectorPluginOptions } from './plugin';
@@ -29,6 +37,13 @@ export interface SdkRuntimeOptions {
    * SIGUSR2). The CLI's in-process worker takes none: Ctrl-C there is the command's, which stops its worker itself.
    */
   shutdownSignals?: NodeJS.Signals[];
+  /**
+   * Forward Core's (Rust) log lines into our logger instead of letting Core print them raw on stderr.
+   * For process entry points (the `worker` command, the CLI's in-process worker): with forwarding on,
+   * Core holds a reference on the event loop until the runtime shuts down, which a process that ends by
+   * exiting does not mind, but a long test process with many workers would wait on.
+   */
+  forwardCoreLogs?: boolean;
 }
 
 /**
@@ -43,7 +58,14 @@ export function installSdkLogging(log: Logger, options: SdkRuntimeOptions = {}):
   const level: LogLevel = settings().sdkLogLevel;
   Runtime.install({
     ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
-    ...(sdkMetricsAt ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAt } } } } : {}),
+    telemetryOptions: {
+      ...(sdkMetricsAt ? { metrics: { prometheus: { bindAddress: sdkMetricsAt } } } : {}),
+      // Core's own level follows TEMPORAL_SDK_LOG_LEVEL but stays at WARN or louder by default (its INFO
+      // is per-poll noise); other crates only on errors.
+      ...(options.forwardCoreLogs
+        ? { logging: { filter: makeTelemetryFilterString({ core: coreLevel(level), other: 'ERROR' }), forward: {} } }
+        : {}),
+    },
     logger: new DefaultLogger(level, (entry) => {
       const { message, meta } = entry;
       const line = { sdk: true, ...(meta ?? {}) };
@@ -63,6 +85,11 @@ export function installSdkLogging(log: Logger, options: SdkRuntimeOptions = {}):
     }),
   });
   return sdkMetricsAt;
+}
+
+/** Core logs at the SDK level when it asks for more detail than WARN, else at WARN. */
+function coreLevel(level: LogLevel): LogLevel {
+  return level === 'TRACE' || level === 'DEBUG' ? level : level === 'ERROR' ? 'ERROR' : 'WARN';
 }
 
 export interface WorkerProcessOptions extends Omit<CollectorPluginOptions, 'log'> {

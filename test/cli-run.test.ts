@@ -97,7 +97,8 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
     config = writeConfig(dir, athena.endpoint);
     env = { TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: temporal.server.namespace, HOME: dir };
     worker = startProcess(process.execPath, [BIN, 'worker', '--config', config, '--health-port', '0', '--metrics-port', '0'], {
-      env: { ...process.env, ...CREDENTIALS, ...env, COLLECTOR_STATE_DIR: join(dir, 'worker-state') },
+      // DEBUG: Core (the SDK's Rust side) then logs enough to show where its lines go.
+      env: { ...process.env, ...CREDENTIALS, ...env, COLLECTOR_STATE_DIR: join(dir, 'worker-state'), TEMPORAL_SDK_LOG_LEVEL: 'DEBUG' },
     });
   });
 
@@ -271,5 +272,27 @@ describe('collector run at the terminal', { timeout: 600_000 }, () => {
     // The server needs a moment to close its port: waited for, not timed.
     for (let i = 0; i < 100 && (await portOpen(address)); i++) await new Promise((res) => setTimeout(res, 200));
     assert.equal(await portOpen(address), false, 'no embedded server left behind');
+  });
+  it("the worker's output is one JSON log stream: Core's own lines are forwarded into it, and SIGTERM still ends it", async () => {
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.trim());
+    const raw = lines.filter((l) => {
+      try {
+        JSON.parse(l);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.deepEqual(raw.slice(0, 5), [], 'no line outside the JSON stream (Core used to print its own)');
+    const core = lines
+      .map((l) => JSON.parse(l) as { sdk?: boolean; sdkComponent?: string; target?: string })
+      .filter((l) => l.sdkComponent === 'core');
+    assert.ok(core.length > 0, 'Core logged at DEBUG, through pino');
+    assert.ok(core.every((l) => l.sdk === true && typeof l.target === 'string'));
+    await worker.stop();
+    assert.notEqual(worker.proc.signalCode, 'SIGKILL', 'the worker ended by itself after SIGTERM');
   });
 });

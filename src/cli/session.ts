@@ -77,7 +77,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     notInterrupted();
     if (options.inProcessWorker === 'always' || (embedded && options.inProcessWorker === 'embedded')) {
       // No SDK signal handlers: Ctrl-C is the command's (interrupts), and close() stops this worker.
-      installSdkLogging(log, { shutdownSignals: [] });
+      installSdkLogging(log, { shutdownSignals: [], forwardCoreLogs: true });
       const connection = await connectWorker(target);
       const abort = new AbortController();
       const executors = options.executors ?? embeddedExecutors(runtime);

@@ -30,7 +30,10 @@ export async function worker(o: WorkerFlags): Promise<void> {
   checkSettings(['shutdownGraceMs', 'sdkLogLevel', 'hwmRefreshSeconds', 'workflowBundle']);
   const stateDir = stateDirOf(o);
   const { runtime } = await loadRuntime({ log, stateDir, pluginFiles: o.plugin ?? [], ...(o.config ? { configPath: o.config } : {}) });
-  const sdkAddress = installSdkLogging(log, obs.metrics ? { prometheusAddress: await sdkMetricsAddress() } : {});
+  const sdkAddress = installSdkLogging(log, {
+    forwardCoreLogs: true,
+    ...(obs.metrics ? { prometheusAddress: await sdkMetricsAddress() } : {}),
+  });
   const tracing = obs.tracing === 'otlp' ? setupTracing() : undefined;
   const dev = temporalConfigured() ? undefined : await startDevServer({ stateDir, log: (m) => log.info(m) });
   try {
