@@ -64,6 +64,13 @@ const ready = (async () => {
     CREATE VIEW sales.customer_orders AS
       SELECT c.email, o.ordered_at, o.amount FROM sales.customers c JOIN sales.orders o ON o.customer_id = c.id;
     CREATE MATERIALIZED VIEW sales.daily AS SELECT ordered_at, sum(amount) AS total FROM sales.orders GROUP BY ordered_at;
+    CREATE VIEW sales.customer_summary AS
+      WITH recent AS (SELECT customer_id, amount FROM sales.orders WHERE ordered_at > '2026-06-01')
+      SELECT c.id, upper(c.name) AS shout, t.spent
+        FROM sales.customers c
+        JOIN (SELECT customer_id, sum(amount) AS spent FROM recent GROUP BY customer_id) t ON t.customer_id = c.id
+      UNION ALL
+      SELECT id, email, NULL FROM sales.customers;
     CREATE EXTENSION postgres_fdw;
     CREATE SERVER legacy FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'legacy.internal', dbname 'crm');
     CREATE FOREIGN TABLE sales.legacy_accounts (account_id int, owner text) SERVER legacy;
@@ -149,6 +156,7 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
       orders_2026: 'BASE TABLE',
       orders_2027: 'BASE TABLE',
       customer_orders: 'VIEW',
+      customer_summary: 'VIEW',
       daily: 'MATERIALIZED VIEW',
       legacy_accounts: 'FOREIGN TABLE',
     });
@@ -190,7 +198,8 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
   it("lineage of views and materialized views comes from the server's dependency records", async () => {
     const { rows } = await extract(resolved({ databases: ['shop', 'other'] }));
     const edges = rows
-      .linkages!.map(
+      .linkages!.filter((r) => r.target_column === null)
+      .map(
         (r) =>
           `${r.source_catalog}.${r.source_database}.${r.source_table} -> ${r.target_catalog}.${r.target_database}.${r.target_table} (${r.target_type})`,
       )
@@ -198,10 +207,33 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     assert.deepEqual(edges, [
       'other.public.notes -> other.public.note_ids (VIEW)',
       'shop.sales.customers -> shop.sales.customer_orders (VIEW)',
+      'shop.sales.customers -> shop.sales.customer_summary (VIEW)',
       'shop.sales.orders -> shop.sales.customer_orders (VIEW)',
+      'shop.sales.orders -> shop.sales.customer_summary (VIEW)',
       'shop.sales.orders -> shop.sales.daily (MATERIALIZED_VIEW)',
     ]);
     for (const r of rows.linkages!) assert.equal(r.origin, 'VIEW_DEFINITION');
+    // Column level: the view's query read with PostgreSQL's parser, each pair confirmed by pg_depend.
+    const columns = (view: string) =>
+      rows
+        .linkages!.filter((r) => r.target_table === view && r.target_column !== null)
+        .map((r) => `${r.source_database}.${r.source_table}.${r.source_column} -> ${r.target_column} (${r.transformation})`)
+        .sort();
+    assert.deepEqual(columns('customer_orders'), [
+      'sales.customers.email -> email (identity)',
+      'sales.orders.amount -> amount (identity)',
+      'sales.orders.ordered_at -> ordered_at (identity)',
+    ]);
+    assert.deepEqual(columns('daily'), ['sales.orders.amount -> total (aggregate)', 'sales.orders.ordered_at -> ordered_at (identity)']);
+    // Through a CTE, a grouped subquery and UNION ALL; conditions (ordered_at, the join keys) feed no column.
+    assert.deepEqual(columns('customer_summary'), [
+      'sales.customers.email -> shout (expression)',
+      'sales.customers.id -> id (identity)',
+      'sales.customers.name -> shout (expression)',
+      'sales.orders.amount -> spent (aggregate)',
+    ]);
+    // Unqualified in the server's printout (public is on the search path): resolved through pg_depend.
+    assert.deepEqual(columns('note_ids'), ['public.notes.id -> id (identity)']);
   });
 
   it('reads every database it may connect to by default; a schema without USAGE is a warning naming the grant, never read', async () => {
@@ -326,7 +358,8 @@ describe('postgres through the collect workflow (real Temporal, real PostgreSQL,
       const summary = (await handle.result()) as RunSummary;
       assert.equal(summary.status, 'completed');
       const byKind = Object.fromEntries(summary.files.map((f) => [f.kind, f.rows]));
-      assert.ok(byKind.metadata! > 20 && byKind.linkages === 3, JSON.stringify(byKind));
+      // 5 table-level edges of the three views and 9 column-level ones (see the lineage test above).
+      assert.ok(byKind.metadata! > 20 && byKind.linkages === 14, JSON.stringify(byKind));
       const manifest = env.landed().find((f) => f.includes('_manifest_'))!;
       const doc = JSON.parse(readFileSync(join(env.landingDir, manifest), 'utf8')) as { sourceType: string; formatVersion: string };
       assert.equal(doc.sourceType, 'postgres');

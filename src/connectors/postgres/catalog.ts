@@ -181,3 +181,64 @@ export async function viewDependencies(
     signal,
   );
 }
+
+export interface ColumnDependencyRow {
+  view_schema: string;
+  view_name: string;
+  source_schema: string;
+  source_name: string;
+  source_column: string;
+}
+
+/**
+ * The columns each view's rewrite rule depends on (pg_depend's `refobjsubid`): exactly the source
+ * columns the view's query uses, anywhere in it (select list, conditions, joins).
+ */
+export async function viewColumnDependencies(
+  s: PostgresSessions,
+  database: string,
+  schemas: string[],
+  signal: AbortSignal,
+): Promise<ColumnDependencyRow[]> {
+  return s.query<ColumnDependencyRow>(
+    database,
+    'list view column dependencies',
+    `SELECT DISTINCT vn.nspname AS view_schema, v.relname AS view_name,
+            sn.nspname AS source_schema, src.relname AS source_name, a.attname AS source_column
+       FROM pg_rewrite r
+       JOIN pg_class v ON v.oid = r.ev_class
+       JOIN pg_namespace vn ON vn.oid = v.relnamespace
+       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                       AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n' AND d.refobjsubid > 0
+       JOIN pg_class src ON src.oid = d.refobjid AND src.oid <> v.oid
+       JOIN pg_namespace sn ON sn.oid = src.relnamespace
+       JOIN pg_attribute a ON a.attrelid = src.oid AND a.attnum = d.refobjsubid
+      WHERE v.relkind IN ('v', 'm') AND vn.nspname = ANY ($1::text[])
+      ORDER BY 1, 2, 3, 4, 5`,
+    [schemas],
+    signal,
+  );
+}
+
+export interface ViewQueryRow {
+  view_schema: string;
+  view_name: string;
+  definition: string | null;
+  columns: string[];
+}
+
+/** Each view's query as the server prints it, and its column names in order. */
+export async function viewQueries(s: PostgresSessions, database: string, schemas: string[], signal: AbortSignal): Promise<ViewQueryRow[]> {
+  return s.query<ViewQueryRow>(
+    database,
+    'read view queries',
+    `SELECT n.nspname AS view_schema, c.relname AS view_name, pg_get_viewdef(c.oid) AS definition,
+            ARRAY(SELECT attname::text FROM pg_attribute
+                   WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum) AS columns
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY ($1::text[])
+      ORDER BY 1, 2`,
+    [schemas],
+    signal,
+  );
+}
