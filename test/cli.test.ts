@@ -317,6 +317,12 @@ describe('collector CLI', { timeout: 300_000 }, () => {
     // The PostgreSQL side: its catalog, its views' lineage, and the application's statements as usage.
     assert.ok(rowsOf('postgres-demo', 'metadata').some((m) => m.table_name === 'orders' && m.table_type === 'PARTITIONED TABLE'));
     assert.ok(rowsOf('postgres-demo', 'linkages').some((l) => l.target_table === 'customer_ltv' && l.source_table === 'orders'));
+    assert.ok(
+      rowsOf('postgres-demo', 'events').some(
+        (e) => e.event_type === 'CREATE_TABLE' && e.database === 'sales' && e.object_name === 'orders',
+      ),
+      'the schema was built under the DDL audit table: its creation is in the events',
+    );
     const usage = rowsOf('postgres-demo', 'usage');
     assert.ok(
       usage.some((u) => u.user_name === 'shop_app' && /^INSERT INTO sales\.orders/.test(u.query_text!) && Number(u.calls) >= 5),

@@ -146,7 +146,7 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
   it('metadata: every relation kind, column types, defaults, identity, generated, keys, comments, partitions', async () => {
     const { rows, units } = await extract(resolved({ databases: ['shop'] }));
     // public is empty but readable; hidden has no USAGE for the collector.
-    assert.deepEqual(units, ['usage:pg_stat_statements', 'metadata:shop.public', 'metadata:shop.sales', 'lineage:shop']);
+    assert.deepEqual(units, ['usage:pg_stat_statements', 'metadata:shop.public', 'metadata:shop.sales', 'lineage:shop', 'events:shop']);
     const table = (name: string) => rows.metadata!.filter((r) => r.table_name === name);
     const col = (t: string, c: string) => table(t).find((r) => r.column_name === c)!;
     const types = Object.fromEntries(rows.metadata!.map((r) => [r.table_name, r.table_type]));
@@ -248,7 +248,9 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
       warnings.some((w) => /database shop: no USAGE on schema\(s\) hidden/.test(w)),
       warnings.join('\n'),
     );
-    const filtered = await extract(resolved({ databases: ['shop'], usage: false, schemas: { include: ['sal.*'], exclude: ['hidden'] } }));
+    const filtered = await extract(
+      resolved({ databases: ['shop'], usage: false, ddlEvents: false, schemas: { include: ['sal.*'], exclude: ['hidden'] } }),
+    );
     assert.deepEqual(filtered.units, ['metadata:shop.sales', 'lineage:shop']);
     assert.deepEqual(filtered.warnings, []);
   });

@@ -1,8 +1,11 @@
 /**
  * The demo's PostgreSQL: a real server (./server.ts) with a small shop schema (a partitioned table,
- * keys, an enum, comments, a view and a materialized view), pg_stat_statements, a read-only role for the
+ * keys, an enum, comments, a view and a materialized view), pg_stat_statements, the DDL audit table of
+ * docs/postgres-ddl-audit.sql (so the schema's creation shows as events), a read-only role for the
  * collector, and an application role whose traffic gives usage something to count.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DemoPostgres } from '../../src/cli/dev-tools';
 import { startPostgres, type TestPostgres } from './server';
 
@@ -65,7 +68,8 @@ export async function startDemoPostgres(): Promise<DemoPostgres> {
       await pg.sql(statement);
     }
     await pg.sql(
-      `${SCHEMA}
+      `${readFileSync(join(__dirname, '..', '..', 'docs', 'postgres-ddl-audit.sql'), 'utf8')}
+       ${SCHEMA}
        GRANT USAGE ON SCHEMA sales, reporting TO metadata_reader, shop_app;
        GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA sales, reporting TO shop_app;`,
       'shop',

@@ -60,6 +60,8 @@ export const postgresConfigSchema = z
     maxConnections: z.number().int().min(1).max(16).default(4),
     /** Statement usage from pg_stat_statements (docs/postgres.md); off: no usage rows and no warning without it. */
     usage: z.boolean().default(true),
+    /** DDL events from the audit table docs/postgres.md gives; off: no events and no warning without it. */
+    ddlEvents: z.boolean().default(true),
     /** Tables read per catalog query: bounds memory whatever the size of the database. */
     pageSize: z.number().int().min(10).max(10_000).default(500),
   })

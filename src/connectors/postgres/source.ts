@@ -6,6 +6,7 @@ import type { ExtractContext, ExtractUnit, Source, SourceContext } from '../../c
 import { PostgresSessions } from './client';
 import { databaseNames, schemaNames } from './catalog';
 import { schemaFilter, type PostgresConfig } from './config';
+import { eventsUnit } from './events';
 import { lineageUnit } from './lineage';
 import { metadataUnit } from './metadata';
 import { testPostgresConnection } from './test-connection';
@@ -40,6 +41,7 @@ export class PostgresSource implements Source {
       const usable = schemas.filter((s) => s.usable).map((s) => s.name);
       for (const schema of usable) yield metadataUnit(this.sessions, ctx, database, schema);
       if (usable.length) yield lineageUnit(this.sessions, ctx, database, usable);
+      if (this.sessions.config.ddlEvents) yield eventsUnit(this.sessions, ctx, database, keep);
     }
   }
 
