@@ -62,6 +62,7 @@ async function collectUsage(cursor: Record<string, CursorValue>, over: Record<st
     apiCall: () => undefined,
   });
   const rows: Row[] = [];
+  const linkages: Row[] = [];
   const warnings: string[] = [];
   const counters: Record<string, number> = {};
   const changes: CursorChanges = {};
@@ -77,14 +78,14 @@ async function collectUsage(cursor: Record<string, CursorValue>, over: Record<st
     for await (const unit of source.units(ctx)) {
       if (!unit.key.startsWith('usage:')) continue;
       await unit.run({
-        write: async (kind, row) => void (kind === 'usage' && rows.push(row)),
+        write: async (kind, row) => void (kind === 'usage' ? rows.push(row) : kind === 'linkages' && linkages.push(row)),
         setCursor: (k, v) => void (changes[k] = v),
       });
     }
   } finally {
     await source.close();
   }
-  return { rows, warnings, counters, next: parseCursor(applyCursorChanges(cursor, changes)) };
+  return { rows, linkages, warnings, counters, next: parseCursor(applyCursorChanges(cursor, changes)) };
 }
 
 /** Runs `sql` `times` times as the role `app` (a user of the database, not the collector). */
@@ -149,6 +150,41 @@ describe('postgres usage from pg_stat_statements (real server)', { timeout: 300_
       maskPostgresText(`SELECT $$a 'b'$$, E'\\n', 1.5e3, x'ff', B'01', U&'d0061', $1 -- c\nFROM t`),
       `SELECT ?, ?, ?, ?, ?, ?, $1\nFROM t`,
     );
+  });
+
+  it('writes among the statements get QUERY lineage, table and column level, in the run that counts their calls', async () => {
+    const base = (await collectUsage({})).next;
+    await traffic('CREATE TABLE public.big_orders AS SELECT id, amount * 2 AS doubled FROM public.orders WHERE amount > 1', 1);
+    await traffic('INSERT INTO public.big_orders (id, doubled) SELECT o.id, o.amount FROM public.orders o WHERE o.id > $i', 2);
+    await traffic('INSERT INTO public.big_orders (id, doubled) VALUES (1, 2)', 1);
+    const { rows, linkages, next } = await collectUsage(base);
+    const idOf = (fragment: string) => String(rows.find((r) => String(r.query_text).includes(fragment))!.query_id);
+    const shape = (fragment: string) =>
+      linkages
+        .filter((l) => l.query_id === idOf(fragment))
+        .map((l) =>
+          `${l.source_database}.${l.source_table}.${l.source_column ?? '*'} -> ${l.target_database}.${l.target_table}.${l.target_column ?? '*'} ${l.transformation ?? ''}`.trim(),
+        )
+        .sort();
+    assert.deepEqual(shape('CREATE TABLE public.big_orders'), [
+      'public.orders.* -> public.big_orders.*',
+      'public.orders.amount -> public.big_orders.doubled expression',
+      'public.orders.id -> public.big_orders.id identity',
+    ]);
+    assert.deepEqual(shape('SELECT o.id, o.amount'), [
+      'public.orders.* -> public.big_orders.*',
+      'public.orders.amount -> public.big_orders.doubled identity',
+      'public.orders.id -> public.big_orders.id identity',
+    ]);
+    for (const l of linkages) {
+      assert.equal(l.origin, 'QUERY');
+      assert.equal(l.source_catalog, 'shop');
+      assert.ok(l.observed_at instanceof Date);
+    }
+    assert.ok(!linkages.some((l) => l.query_id === idOf('VALUES')), 'an INSERT of VALUES moves no data between tables');
+    // The next run: no new calls, so neither usage nor lineage again.
+    const again = await collectUsage(next);
+    assert.deepEqual(again.linkages, []);
   });
 
   it('a reset of the statistics between runs is a warning, and counts restart from it', async () => {

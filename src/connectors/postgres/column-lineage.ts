@@ -69,7 +69,12 @@ export function queryColumns(sql: string, known: KnownColumns): OutputColumn[] |
   }
   const stmt = tree.stmts?.length === 1 ? obj(tree.stmts[0]!.stmt?.SelectStmt) : undefined;
   if (!stmt) return null;
-  return new Reader(known).select(stmt, new Map());
+  return selectColumns(stmt, known);
+}
+
+/** The output columns of a parsed SelectStmt node; null when the reader cannot follow it. */
+export function selectColumns(select: Record<string, unknown>, known: KnownColumns): OutputColumn[] | null {
+  return new Reader(known).select(select, new Map());
 }
 
 class Reader {
@@ -187,6 +192,10 @@ class Reader {
           ? r.derived.some((c) => c.name === column)
           : (this.known(r.table!)?.includes(column) ?? false),
     );
+    // One table in scope whose columns are not known: an unqualified name can only be one of its columns.
+    if (holders.length === 0 && qualifier === undefined && relations.length === 1 && relations[0]!.table) {
+      if (this.known(relations[0]!.table) === undefined) holders.push(relations[0]!);
+    }
     if (holders.length !== 1) return undefined;
     const r = holders[0]!;
     if (r.table) return { sources: [{ table: r.table, column }], transformation: 'identity' };

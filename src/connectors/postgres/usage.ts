@@ -10,6 +10,7 @@
 import type { CursorValue, ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
 import { MAINTENANCE_DATABASE, type PostgresSessions } from './client';
 import { loadPostgresParser, maskPostgresText } from './sql-text';
+import { lineageRows, statementLineage } from './query-lineage';
 
 export const USAGE_UNIT_KEY = 'usage:pg_stat_statements';
 /** The cursor entry: the previous snapshot. */
@@ -251,6 +252,9 @@ async function writeUsage(
         total_exec_us: d.execUs,
         rows: d.rows,
       });
+      // A write that ran in the period: its lineage, once per statement and period, like its usage row.
+      const lineage = r.query === null ? null : statementLineage(r.query);
+      if (lineage) for (const row of lineageRows(lineage, r.database, r.queryid, new Date(at))) await out.write('linkages', row);
     }
   }
 }
