@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { ValidationError } from '../src/contracts/errors';
 import { COLUMNS } from '../src/contracts/extract-format';
 import { headerLine, rowEncoder } from '../src/extracts/csv-encoder';
+import { CsvScanner } from '../src/extracts/csv-scan';
 import { validateFiles } from '../src/extracts/validate';
 
 const header = headerLine('usage');
@@ -50,6 +51,41 @@ describe('validation scanner', () => {
     }
     assert.equal(await problemsOf(body, nasty.length), '');
     assert.equal(await problemsOf(gzipSync(body), nasty.length, 'c_usage_s.csv.gz'), '');
+  });
+
+  it('gives the same verdict for every split of the input into chunks', () => {
+    const run = (body: Buffer, cuts: number[]) => {
+      const seen: string[] = [];
+      const scanner = new CsvScanner(
+        COLUMNS.usage,
+        (h) => seen.push(`header ${h.length}`),
+        (row, fields, problems) => seen.push(`${row}:${fields}:${problems.join('|')}`),
+      );
+      try {
+        let at = 0;
+        for (const cut of [...cuts, body.length]) {
+          scanner.push(body.subarray(at, cut));
+          at = cut;
+        }
+        scanner.end();
+      } catch (e) {
+        seen.push((e as Error).message);
+      }
+      return seen.join('\n');
+    };
+    const bodies = [
+      `${header}${good({ query_text: '"a ""b"", c\r\nd"', calls: '"12"', toplevel: '"false"' })}${good({ catalog: '', calls: 'x' })}`,
+      `${header}${good({ query_text: '"unterminated' })}`,
+      `${header}${good({ query_text: 'a"b' })}`,
+    ].map((b) => Buffer.from(b));
+    for (const body of bodies) {
+      const whole = run(body, []);
+      for (let a = 0; a <= body.length; a++) {
+        assert.equal(run(body, [a]), whole, `one cut at ${a}`);
+        const b = Math.min(body.length, a + 1 + (a % 7));
+        assert.equal(run(body, [a, b]), whole, `cuts at ${a}, ${b}`);
+      }
+    }
   });
 
   const cases: [string, string, number, RegExp][] = [

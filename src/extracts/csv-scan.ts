@@ -62,8 +62,8 @@ export class CsvScanner {
   private empty = true;
   private header: string[] | undefined = [];
   private cellProblems: string[] = [];
-  /** The last json value seen per column that parsed: table-level JSON repeats on every column row. */
-  private readonly lastJson: (string | undefined)[];
+  /** Per column, the raw bytes of the last timestamp or JSON cell that passed. */
+  private readonly lastValid: (Buffer | undefined)[];
   private readonly look: boolean[];
   records = 0;
 
@@ -74,7 +74,7 @@ export class CsvScanner {
     private readonly onRecord: (row: number, fields: number, problems: string[]) => void,
   ) {
     this.look = columns.map((c) => c.type !== 'string');
-    this.lastJson = columns.map(() => undefined);
+    this.lastValid = columns.map(() => undefined);
   }
 
   private needsValue(): boolean {
@@ -85,10 +85,42 @@ export class CsvScanner {
     throw new CsvStructureError(`${what} on line ${this.line}`);
   }
 
+  /** True when a typed cell held in one chunk is plainly valid, told from its bytes without a string. */
+  private quickCheck(buf: Buffer, start: number, end: number): boolean {
+    const f = this.field;
+    if (this.header || !this.look[f] || this.pieces.length || end === start) return false;
+    switch (this.columns[f]!.type) {
+      case 'int': {
+        let i = buf[start] === 0x2d ? start + 1 : start;
+        if (i === end) return false;
+        for (; i < end; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+        return true;
+      }
+      case 'bool':
+        return (
+          (end - start === 4 && buf[start] === 0x74 && buf[start + 1] === 0x72 && buf[start + 2] === 0x75 && buf[start + 3] === 0x65) ||
+          (end - start === 5 &&
+            buf[start] === 0x66 &&
+            buf[start + 1] === 0x61 &&
+            buf[start + 2] === 0x6c &&
+            buf[start + 3] === 0x73 &&
+            buf[start + 4] === 0x65)
+        );
+      default: {
+        // Timestamps and JSON repeat on every column row of a table: the same bytes as the last valid one are valid.
+        const last = this.lastValid[f];
+        return last !== undefined && last.length === end - start && buf.compare(last, 0, last.length, start, end) === 0;
+      }
+    }
+  }
+
   private endField(buf: Buffer, start: number, end: number): void {
-    if (this.needsValue()) {
+    if (this.quickCheck(buf, start, end)) {
+      // valid as it stands
+    } else if (this.needsValue()) {
+      const whole = this.pieces.length === 0;
       let text: string;
-      if (this.pieces.length) {
+      if (!whole) {
         this.pieces.push(buf.subarray(start, end));
         text = Buffer.concat(this.pieces).toString('utf8');
         this.pieces = [];
@@ -98,12 +130,10 @@ export class CsvScanner {
       if (this.header) this.header.push(text);
       else {
         const col = this.columns[this.field]!;
-        if (col.type === 'json' && text !== '' && text === this.lastJson[this.field]) {
-          // same as the previous row's, which parsed
-        } else {
-          const why = checkCell(col, text);
-          if (why) this.cellProblems.push(`column ${col.name}: ${why}`);
-          else if (col.type === 'json') this.lastJson[this.field] = text;
+        const why = checkCell(col, text);
+        if (why) this.cellProblems.push(`column ${col.name}: ${why}`);
+        else if ((col.type === 'json' || col.type === 'timestamp') && text !== '' && whole) {
+          this.lastValid[this.field] = Buffer.from(buf.subarray(start, end));
         }
       }
     } else if (
