@@ -5,9 +5,12 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { stringify, type Stringifier } from 'csv-stringify';
 import { ValidationError } from '../contracts/errors';
 import { COLUMNS, type ExtractKind, type Row } from '../contracts/extract-format';
+import { rowEncoder } from './csv-encoder';
+
+/** Rows are batched into writes of about this many characters: one syscall-sized write, not one per row. */
+const BATCH_CHARS = 64 * 1024;
 
 const columnSets = new Map<ExtractKind, Set<string>>(
   Object.entries(COLUMNS).map(([k, cols]) => [k as ExtractKind, new Set(cols.map((c) => c.name))]),
@@ -28,12 +31,17 @@ export function csvOptions(kind: ExtractKind, header: boolean) {
     header,
     cast: CSV_CAST,
     record_delimiter: '\r\n',
+    // csv-stringify leaves a lone CR or LF unquoted once record_delimiter is set; the format quotes them.
+    quote_record_delimiter: true,
   } as const;
 }
 
 export class PartWriter {
-  private readonly stringifier: Stringifier;
   private readonly file: WriteStream;
+  private readonly encode: (row: Row) => string;
+  private readonly known: Set<string>;
+  private pending = '';
+  private failed: Error | undefined;
   rows = 0;
 
   constructor(
@@ -41,33 +49,38 @@ export class PartWriter {
     readonly path: string,
   ) {
     this.file = createWriteStream(path);
-    this.stringifier = stringify(csvOptions(kind, false));
-    this.stringifier.pipe(this.file);
+    // Kept, so a write error (disk full) surfaces from the next write or close instead of crashing the worker.
+    this.file.on('error', (e) => (this.failed ??= e));
+    this.encode = rowEncoder(kind);
+    this.known = columnSets.get(kind)!;
   }
 
   async write(row: Row): Promise<void> {
-    const known = columnSets.get(this.kind)!;
-    for (const key of Object.keys(row)) {
-      if (!known.has(key)) throw new ValidationError(`a ${this.kind} row has the unknown column "${key}" (a source plugin bug)`);
+    if (this.failed) throw this.failed;
+    for (const key in row) {
+      if (!this.known.has(key)) throw new ValidationError(`a ${this.kind} row has the unknown column "${key}" (a source plugin bug)`);
     }
+    this.pending += this.encode(row);
     this.rows++;
-    if (!this.stringifier.write(row)) await once(this.stringifier, 'drain');
+    if (this.pending.length >= BATCH_CHARS) {
+      const batch = this.pending;
+      this.pending = '';
+      if (!this.file.write(batch)) await once(this.file, 'drain');
+    }
   }
 
   async close(): Promise<void> {
-    this.stringifier.end();
+    if (this.failed) throw this.failed;
+    this.file.end(this.pending);
+    this.pending = '';
     await finished(this.file);
   }
 
   /**
-   * Abandons the part (its unit failed or was given up): rows still buffered between the stringifier and
-   * the file must not reach a destroyed stream, nor raise an error nobody listens for.
+   * Abandons the part (its unit failed or was given up): rows still batched are dropped, and the file's
+   * error listener (set at open) keeps a late error from going unhandled.
    */
   destroy(): void {
-    this.stringifier.unpipe(this.file);
-    this.file.on('error', () => undefined);
-    this.stringifier.on('error', () => undefined);
-    this.stringifier.destroy();
     this.file.destroy();
   }
 }

@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { parse } from 'csv-parse';
 import { ValidationError } from '../contracts/errors';
-import { COLUMNS, type Column, type ExtractKind } from '../contracts/extract-format';
+import { COLUMNS, type ExtractKind } from '../contracts/extract-format';
+import { CsvScanner, CsvStructureError } from './csv-scan';
 
 export interface FileToValidate {
   kind: ExtractKind;
@@ -27,31 +27,8 @@ export interface ValidatedFile extends FileToValidate {
 }
 
 const MAX_REPORTED = 20;
-const INT = /^-?\d+$/;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-
-function checkCell(col: Column, value: string): string | undefined {
-  if (value === '') return col.required ? 'required but empty' : undefined;
-  switch (col.type) {
-    case 'int':
-      return INT.test(value) ? undefined : `not an integer: "${value.slice(0, 40)}"`;
-    case 'bool':
-      return value === 'true' || value === 'false' ? undefined : `not true/false: "${value.slice(0, 40)}"`;
-    case 'timestamp':
-      return TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))
-        ? undefined
-        : `not an ISO-8601 UTC timestamp: "${value.slice(0, 40)}"`;
-    case 'json':
-      try {
-        JSON.parse(value);
-        return undefined;
-      } catch {
-        return `not JSON: "${value.slice(0, 40)}"`;
-      }
-    default:
-      return undefined;
-  }
-}
+/** Read size: large reads keep the per-chunk costs (hash updates, stream turns) negligible. */
+const CHUNK = 1024 * 1024;
 
 /** `beat` is called every so many rows, so a long file keeps its activity's heartbeat alive. */
 export async function validateFile(
@@ -68,44 +45,53 @@ export async function validateFile(
   let bytes = 0;
   const columns = COLUMNS[file.kind];
   const compressed = file.name.endsWith('.gz');
-  const tap = new PassThrough();
-  tap.on('data', (chunk: Buffer) => {
-    sha256.update(chunk);
-    md5.update(chunk);
-    bytes += chunk.length;
-  });
-  const parser = parse({ bom: false, relax_column_count: true, skip_empty_lines: false });
-  let line = 0;
-  let rows = 0;
-  parser.on('data', (record: string[]) => {
-    line++;
-    if (line === 1) {
+  const scanner = new CsvScanner(
+    columns,
+    (header) => {
       const expected = columns.map((c) => c.name).join(',');
-      if (record.join(',') !== expected) report(`header is "${record.join(',').slice(0, 200)}", expected "${expected}"`);
-      return;
-    }
-    rows++;
-    if (rows % 50_000 === 0) beat();
-    if (record.length !== columns.length) {
-      report(`row ${rows}: ${record.length} fields, expected ${columns.length}`);
-      return;
-    }
-    for (let i = 0; i < columns.length; i++) {
-      const why = checkCell(columns[i]!, record[i]!);
-      if (why) report(`row ${rows}, column ${columns[i]!.name}: ${why}`);
-    }
+      if (header.join(',') !== expected) report(`header is "${header.join(',').slice(0, 200)}", expected "${expected}"`);
+    },
+    (row, fields, cellProblems) => {
+      if (row % 50_000 === 0) beat();
+      if (fields !== columns.length) report(`row ${row}: ${fields} fields, expected ${columns.length}`);
+      else for (const p of cellProblems) report(`row ${row}, ${p}`);
+    },
+  );
+  const source = createReadStream(file.path, { highWaterMark: CHUNK });
+  // Hashes the bytes as stored (compressed or not): the ones that will be uploaded.
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      sha256.update(chunk);
+      md5.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
   });
+  // Kept aside: ending the pipeline early surfaces as an abort, which would hide what was wrong.
+  let structure: CsvStructureError | undefined;
+  const scan = async (input: AsyncIterable<Buffer>) => {
+    try {
+      for await (const chunk of input) scanner.push(chunk);
+      scanner.end();
+    } catch (e) {
+      if (e instanceof CsvStructureError) structure = e;
+      throw e;
+    }
+  };
   try {
-    if (compressed) await pipeline(createReadStream(file.path), tap, createGunzip(), parser);
-    else await pipeline(createReadStream(file.path), tap, parser);
+    if (compressed) await pipeline(source, tap, createGunzip({ chunkSize: CHUNK }), scan);
+    else await pipeline(source, tap, scan);
   } catch (e) {
     report(
-      compressed && /gzip|header|unexpected end|incorrect/i.test((e as Error).message)
-        ? `gzip is corrupt: ${(e as Error).message}`
-        : `unreadable CSV: ${(e as Error).message}`,
+      structure
+        ? `unreadable CSV: ${structure.message}`
+        : compressed && /gzip|header|unexpected end|incorrect/i.test((e as Error).message)
+          ? `gzip is corrupt: ${(e as Error).message}`
+          : `unreadable CSV: ${(e as Error).message}`,
     );
   }
-  if (line === 0) report('empty file: the header row is missing');
+  const rows = scanner.records;
+  if (scanner.untouched) report('empty file: the header row is missing');
   if (rows !== file.rows) report(`holds ${rows} rows but the extract reported ${file.rows}`);
   return { file: { ...file, bytes, sha256: sha256.digest('hex'), md5: md5.digest('base64') }, problems };
 }
