@@ -29,6 +29,8 @@ export interface QueryResult {
   columns: ResultColumn[];
 }
 
+const SHOW_CREATE_VIEW = /^\s*SHOW\s+CREATE\s+VIEW\s+((?:[\w"`-]+\.){0,2}[\w"`-]+)\s*;?\s*$/i;
+
 /** A query failure as Athena reports it: `code` prefixes StateChangeReason. */
 export class SqlError extends Error {
   constructor(
@@ -318,6 +320,8 @@ export class Engine {
     };
     try {
       step();
+      const show = SHOW_CREATE_VIEW.exec(sql);
+      if (show) return await this.showCreateView(conn, id, show, ctx);
       // SHOW CREATE TABLE is answered from the seed, as rows of a VALUES query.
       const shown = showCreateTable(this.seed, sql, ctx.catalog, ctx.database);
       if (shown && 'error' in shown) throw new SqlError('HIVE_METASTORE_ERROR', shown.error, 2, 1006);
@@ -379,6 +383,26 @@ export class Engine {
       this.cancelled.delete(id);
       conn.closeSync();
     }
+  }
+
+  /**
+   * `SHOW CREATE VIEW [[catalog.]db.]name`, which DuckDB does not parse: one row, column `Create View
+   * Statement`, as Athena answers it (peer collectors read view SQL this way, one query per view).
+   */
+  private async showCreateView(conn: DuckDBConnection, id: string, m: RegExpExecArray, ctx: QueryContext): Promise<QueryResult> {
+    const parts = (m[1] ?? '').split('.').map((p) => p.replace(/^["`]|["`]$/g, ''));
+    const name = parts.pop() ?? '';
+    const database = parts.pop() ?? ctx.database;
+    const catalog = parts.pop() ?? ctx.catalog;
+    const i = this.seed.databases(catalog) ? this.seed.findTable(catalog, database, name) : -1;
+    const t = i >= 0 ? this.seed.tableAt(catalog, database, i) : undefined;
+    if (!t) throw new SqlError('TABLE_NOT_FOUND', `line 1:18: View '${lc(catalog)}.${database}.${name}' does not exist`, 2, 1006);
+    if (t.tableType !== 'VIRTUAL_VIEW' || t.viewSql === undefined)
+      throw new SqlError('NOT_SUPPORTED', `line 1:1: Relation '${lc(catalog)}.${database}.${name}' is a table, not a view`, 2, 1006);
+    const text = `CREATE VIEW "${database}"."${t.name}" AS\n${t.viewSql}`;
+    const table = `__results.main.${ident(`q_${id}`)}`;
+    await conn.run(`CREATE TABLE ${table} AS SELECT $1::VARCHAR AS "Create View Statement"`, [text]);
+    return { table, rowCount: 1, columns: [athenaColumn('Create View Statement', 'VARCHAR')] };
   }
 
   /** Rows [offset, offset + limit) of a result as strings (null for SQL NULL), in result order. */

@@ -3,6 +3,7 @@
  * operation's spec wins over `*`. Probabilities draw from one seeded PRNG, so a run is reproducible.
  */
 import { z } from 'zod';
+import { DEFAULT_QUOTAS as ATHENA_QUOTAS } from '../../src/connectors/athena/quotas';
 import { Prng } from './prng';
 
 export interface FaultSpec {
@@ -22,6 +23,16 @@ export interface FaultSpec {
   serverErrorStatus?: 500 | 503;
   /** ThrottlingException (default, the API rate limit) or TooManyRequestsException (Athena's own). */
   throttleCode?: 'ThrottlingException' | 'TooManyRequestsException';
+  /** Extra delay per call drawn uniformly from [0, latencyJitterMs], on top of latencyMs. */
+  latencyJitterMs?: number;
+  /** StartQueryExecution only: how long a started query stays QUEUED, then RUNNING (at least), in ms. */
+  queueMs?: number;
+  runMs?: number;
+  /**
+   * Server-side token buckets at Athena's per-account quotas (ATHENA_QUOTAS): a call beyond its
+   * operation's bucket is answered ThrottlingException "Rate exceeded", as Athena does.
+   */
+  quotas?: boolean;
 }
 
 const rate = z.number().min(0).max(1);
@@ -37,6 +48,10 @@ export const faultSpecSchema = z.strictObject({
   resultWriteDenied: z.boolean().optional(),
   serverErrorStatus: z.union([z.literal(500), z.literal(503)]).optional(),
   throttleCode: z.enum(['ThrottlingException', 'TooManyRequestsException']).optional(),
+  latencyJitterMs: count.optional(),
+  queueMs: count.optional(),
+  runMs: count.optional(),
+  quotas: z.boolean().optional(),
 });
 
 /**
@@ -172,9 +187,12 @@ export class Faults {
   private rng: Prng;
   private readonly counts = new Map<string, number>();
   private resources: ResourceFault[] = [];
+  private jitterRng: Prng;
+  private readonly buckets = new Map<string, { tokens: number; last: number }>();
 
   constructor(private readonly randomSeed: number) {
     this.rng = new Prng(randomSeed);
+    this.jitterRng = new Prng(randomSeed ^ 0x5bd1e995);
   }
 
   set(operation: string, spec: FaultSpec): void {
@@ -184,6 +202,8 @@ export class Faults {
     this.specs.clear();
     this.resources = [];
     this.rng = new Prng(this.randomSeed);
+    this.jitterRng = new Prng(this.randomSeed ^ 0x5bd1e995);
+    this.buckets.clear();
   }
   snapshot(): Record<string, FaultSpec> {
     return Object.fromEntries([...this.specs].map(([k, v]) => [k, { ...v }]));
@@ -257,6 +277,34 @@ export class Faults {
 
   latencyMs(operation: string): number {
     return this.field(operation, 'latencyMs') ?? 0;
+  }
+
+  /** latencyMs plus this call's jitter. Jitter draws from its own PRNG so fault draws stay as they were. */
+  delayMs(operation: string): number {
+    const jitter = this.field(operation, 'latencyJitterMs') ?? 0;
+    return this.latencyMs(operation) + (jitter > 0 ? Math.round(this.jitterRng.next() * jitter) : 0);
+  }
+
+  /** How long a query started now stays QUEUED, then RUNNING, before it finishes. */
+  queryTiming(operation: string): { queueMs: number; runMs: number } {
+    return { queueMs: this.field(operation, 'queueMs') ?? 0, runMs: this.field(operation, 'runMs') ?? 0 };
+  }
+
+  /** With `quotas` on: whether this call is over its operation's bucket (counted as a throttle). */
+  overQuota(operation: string, now = performance.now()): boolean {
+    if (!this.field(operation, 'quotas')) return false;
+    const quota = ATHENA_QUOTAS[operation as keyof typeof ATHENA_QUOTAS];
+    if (!quota) return false;
+    let b = this.buckets.get(operation);
+    if (!b) this.buckets.set(operation, (b = { tokens: quota.burst, last: now }));
+    b.tokens = Math.min(quota.burst, b.tokens + ((now - b.last) / 1000) * quota.perSecond);
+    b.last = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return false;
+    }
+    this.count(`${operation}:throttled`);
+    return true;
   }
 
   /** What happens to this call: denial first (a permission problem is not transient), then throttling, then 5xx. */

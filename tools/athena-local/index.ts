@@ -130,9 +130,11 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     } catch (e) {
       return sendError(res, e instanceof AwsError ? e : new AwsError('SerializationException', 400, 'Malformed JSON request body', false));
     }
-    const latency = faults.latencyMs(operation);
+    // The bucket is taken on arrival, as the service meters requests; the answer still takes the latency.
+    const overQuota = faults.overQuota(operation);
+    const latency = faults.delayMs(operation);
     if (latency > 0) await sleep(latency);
-    const decision = faults.decide(operation);
+    const decision = overQuota ? ({ kind: 'throttle', code: 'ThrottlingException' } as const) : faults.decide(operation);
     if (decision.kind === 'denied') {
       const action = `athena:${operation}`;
       const arn = service.resourceArn(operation, input, signedRegion(req));
@@ -184,6 +186,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
         await service.call(operation, input, {
           leaveUnprocessed: () => faults.unprocessed(operation),
           resultWriteDenied: () => faults.resultWriteDenied(operation),
+          queryTiming: () => faults.queryTiming(operation),
         }),
       );
     } catch (e) {

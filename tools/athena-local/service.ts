@@ -118,6 +118,8 @@ export interface ServiceFaults {
   leaveUnprocessed?: () => boolean;
   /** Whether the query being started may not write its result location. */
   resultWriteDenied?: () => boolean;
+  /** How long the query being started stays QUEUED, then RUNNING at least (ms). */
+  queryTiming?: () => { queueMs: number; runMs: number };
 }
 
 interface Runtime {
@@ -128,6 +130,8 @@ interface Runtime {
   startedAt?: number;
   stopRequested?: boolean;
   evicted?: boolean;
+  /** Simulated queue and minimum run time (faults' queueMs / runMs). */
+  timing?: { queueMs: number; runMs: number };
 }
 
 const MAX_RESULT_ROWS = 5_000_000;
@@ -183,7 +187,7 @@ export class AthenaService {
       case 'GetQueryExecution':
         return this.getQueryExecution(input);
       case 'StartQueryExecution':
-        return this.startQueryExecution(input, hooks.resultWriteDenied?.() ?? false);
+        return this.startQueryExecution(input, hooks.resultWriteDenied?.() ?? false, hooks.queryTiming?.());
       case 'GetQueryResults':
         return this.getQueryResults(input);
       case 'StopQueryExecution':
@@ -475,7 +479,7 @@ export class AthenaService {
     this.runtime.push(r);
   }
 
-  private startQueryExecution(input: JsonObject, resultWriteDenied: boolean): JsonObject {
+  private startQueryExecution(input: JsonObject, resultWriteDenied: boolean, timing?: { queueMs: number; runMs: number }): JsonObject {
     const query = str(input, 'QueryString', true);
     if (query.length > 262144)
       throw invalid(
@@ -510,9 +514,16 @@ export class AthenaService {
       stats: {},
     };
     if (token !== undefined) this.tokens.set(token, id);
-    const r: Runtime = { exec, ...(resultWriteDenied ? { resultWriteDenied } : {}) };
+    const r: Runtime = {
+      exec,
+      ...(resultWriteDenied ? { resultWriteDenied } : {}),
+      ...(timing?.queueMs || timing?.runMs ? { timing } : {}),
+    };
     this.append(r);
-    const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.execute(r));
+    const queued = r.timing?.queueMs ?? 0;
+    const p = new Promise<void>((resolve) => (queued > 0 ? setTimeout(resolve, queued) : setImmediate(resolve))).then(() =>
+      this.execute(r),
+    );
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
     return { QueryExecutionId: id };
@@ -526,6 +537,7 @@ export class AthenaService {
     const planned = Date.now();
     try {
       r.result = await this.engine.run(e.id, e.query, { catalog: e.catalog ?? 'AwsDataCatalog', database: e.database ?? 'default' });
+      await this.holdRunning(r);
       if (r.resultWriteDenied && !r.stopRequested) {
         r.result = undefined;
         // The shape Athena gives it: a user error (category 2) naming the result object it could not write.
@@ -560,6 +572,12 @@ export class AthenaService {
       totalMs: done - e.submittedAt.getTime(),
     };
     if (r.result) await this.evictResults(r);
+  }
+
+  /** Keeps a query RUNNING until its simulated run time has passed (a stop ends the wait early). */
+  private async holdRunning(r: Runtime): Promise<void> {
+    const until = (r.startedAt ?? 0) + (r.timing?.runMs ?? 0);
+    while (Date.now() < until && !r.stopRequested) await new Promise<void>((res) => setTimeout(res, Math.min(50, until - Date.now())));
   }
 
   /** Keeps the newest results up to MAX_RESULT_ROWS in total, so a long-lived server does not grow forever. */
