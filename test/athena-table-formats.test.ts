@@ -10,6 +10,7 @@ import { seedFromData, type SeedData, type SeedTable } from '../tools/athena-loc
 import type { AthenaConfigInput } from '../src/connectors/athena/index';
 import { partitionProjection, partitionSpecFromCreateTable, tableFormat } from '../src/connectors/athena/table-format';
 import { extractToCsv, localAthenaSource, type ExtractedFiles } from './support/athena-extract';
+import { applyCursorChanges, parseCursor, type CursorEntries } from '../src/hwm/cursor';
 
 const NOW = Date.now();
 const DAY = 86_400_000;
@@ -192,6 +193,33 @@ describe('athena open table formats', { timeout: 120_000 }, () => {
     assert.equal(views.database, 'web');
     assert.equal(views.table_format, 'ICEBERG');
     assert.deepEqual(json(views.partition_spec), [{ column: 'viewed_at', transform: 'hour' }]);
+  });
+
+  it('asks SHOW CREATE TABLE again only for Iceberg tables whose metadata file changed since the last run', async () => {
+    const withCursor = (cursor: CursorEntries) =>
+      extractToCsv(
+        localAthenaSource(local.endpoint, { queryHistory: false, catalogs: ['AwsDataCatalog', 's3tablescatalog/analytics'] }),
+        W,
+        cursor,
+      );
+    const specsOf = (x: ExtractedFiles) =>
+      Object.fromEntries(x.rows.metadata!.filter((m) => m.partition_spec).map((m) => [m.table_name, m.partition_spec]));
+    const first = await withCursor({});
+    const cursor = parseCursor(applyCursorChanges({}, first.cursorChanges));
+    local.resetCounters();
+    const second = await withCursor(cursor);
+    // Only the table Athena would not describe is asked again (the other query is the database's views);
+    // the rest come from the cursor, unchanged.
+    assert.equal(local.counters().StartQueryExecution, 2, JSON.stringify(local.counters()));
+    assert.deepEqual(specsOf(second), specsOf(first));
+    assert.equal(second.counters.iceberg_partition_spec_unchanged, 3);
+    // A commit to events_iceberg writes a new metadata file: that table is asked again.
+    const events = lake.find((t) => t.name === 'events_iceberg')!;
+    events.parameters = { ...events.parameters, metadata_location: 's3://lake/events_iceberg/metadata/00001-new.metadata.json' };
+    local.resetCounters();
+    const third = await withCursor(parseCursor(applyCursorChanges(cursor, second.cursorChanges)));
+    assert.equal(local.counters().StartQueryExecution, 3, JSON.stringify(local.counters()));
+    assert.deepEqual(specsOf(third), specsOf(first));
   });
 
   it('with icebergPartitionSpecs off, asks Athena nothing and leaves specs it cannot read from parameters empty', async () => {

@@ -4,7 +4,7 @@
  */
 import { ListTableMetadataCommand, type ListTableMetadataCommandOutput, type TableMetadata } from '@aws-sdk/client-athena';
 import { AuthError, CollectorError, UnitIncompleteError } from '../../contracts/errors';
-import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
+import type { CursorValue, ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
 import type { Row } from '../../contracts/extract-format';
 import type { AthenaSession } from './client';
 import { unitFailureReason } from './faults';
@@ -115,6 +115,10 @@ export function incompleteCatalogUnit(catalog: string, reason: string, cause: un
   };
 }
 
+/** The cursor entry of a database's Iceberg partition specs, so SHOW CREATE TABLE runs only for tables that changed. */
+export const icebergSpecsCursorKey = (catalog: string, database: string) =>
+  `athena.iceberg-specs:${catalog.toLowerCase()}/${database.toLowerCase()}`;
+
 export function metadataUnit(session: AthenaSession, ctx: ExtractContext, catalog: string, database: string): ExtractUnit {
   return {
     key: metadataUnitKey(catalog, database),
@@ -127,6 +131,10 @@ class DatabaseExtract {
   private viewSql: Promise<Map<string, string>> | undefined;
   /** One warning per database for Iceberg tables Athena would not describe. */
   private specWarned = false;
+  /** Iceberg partition specs known from earlier runs, by table: [metadata_location, spec]. */
+  private cachedSpecs: Record<string, CursorValue> = {};
+  /** What this run knows, committed with its HWM for the next one. */
+  private readonly nextSpecs: Record<string, CursorValue> = {};
 
   constructor(
     private readonly session: AthenaSession,
@@ -148,12 +156,17 @@ class DatabaseExtract {
       ctx.signal,
     );
     let pagesRead = 0;
+    const cached = ctx.cursor.get(icebergSpecsCursorKey(this.catalog, this.database));
+    if (cached && typeof cached === 'object' && !Array.isArray(cached)) this.cachedSpecs = cached;
     try {
       for await (const page of pages) {
         pagesRead++;
         const tables = page.TableMetadataList ?? [];
         const specs = await this.icebergSpecs(tables);
         for (const table of tables) await this.writeTable(table, specs.get(table));
+      }
+      if (Object.keys(this.nextSpecs).length || Object.keys(this.cachedSpecs).length) {
+        this.out.setCursor(icebergSpecsCursorKey(this.catalog, this.database), Object.keys(this.nextSpecs).length ? this.nextSpecs : null);
       }
     } catch (err) {
       // Dropped between listing and reading: Glue says so on the first page, and there is nothing to
@@ -252,13 +265,26 @@ class DatabaseExtract {
       if (tableFormat(params, /VIEW/i.test(t.TableType ?? ''), this.catalog) !== 'ICEBERG') continue;
       const known = partitionSpecFromParameters(params);
       if (known) specs.set(t, known);
-      else if (this.session.config.icebergPartitionSpecs && t.Name) ask.push(t);
+      else if (this.session.config.icebergPartitionSpecs && t.Name) {
+        // Every Iceberg commit writes a new metadata file; the spec can only have changed with it.
+        const location = params.metadata_location;
+        const hit = this.cachedSpecs[t.Name];
+        if (location && Array.isArray(hit) && hit[0] === location && Array.isArray(hit[1])) {
+          specs.set(t, hit[1] as unknown as PartitionField[]);
+          this.nextSpecs[t.Name] = hit;
+          this.ctx.count('iceberg_partition_spec_unchanged');
+        } else ask.push(t);
+      }
     }
     let next = 0;
     const worker = async () => {
       while (next < ask.length) {
         const t = ask[next++]!;
-        specs.set(t, await this.showCreateSpec(t.Name!));
+        const spec = await this.showCreateSpec(t.Name!);
+        specs.set(t, spec);
+        const location = t.Parameters?.metadata_location;
+        // An unanswered table is asked again next run.
+        if (spec && location) this.nextSpecs[t.Name!] = [location, spec as unknown as CursorValue];
       }
     };
     await Promise.all(Array.from({ length: Math.min(SPEC_QUERIES_AT_ONCE, ask.length) }, worker));
