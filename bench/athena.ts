@@ -62,12 +62,11 @@ import { stringify as stringifySync } from 'csv-stringify/sync';
 import pino from 'pino';
 import { COLUMNS, type ExtractKind, type Row } from '../src/contracts/extract-format';
 import { CSV_CAST } from '../src/extracts/part-writer';
-import type { ExtractContext, ExtractUnit, UnitOutput } from '../src/contracts/plugin';
+import { runUnits, type ExtractedFile } from '../src/extracts/run-units';
 import { athenaSource } from '../src/connectors/athena/index';
 import { DEFAULT_QUOTAS, type AthenaOperation } from '../src/connectors/athena/quotas';
 import { validateFiles, type FileToValidate } from '../src/extracts/validate';
 import { STARTUP_NODE_OPTIONS, V8_PROFILE_ENV, applyCollectorV8Profile } from '../src/v8-profile';
-import { cursorView } from '../src/hwm/cursor';
 
 interface Options {
   tables: number;
@@ -114,6 +113,8 @@ interface RunResult {
   peakRssMb: number;
   peakHeapMb: number;
   rows: Record<string, number>;
+  /** Bytes written per kind (ours: the validated files). */
+  bytes?: Record<string, number>;
   /** Tables the peer baseline covered (it runs on a sample). */
   sampledTables?: number;
   calls: Record<string, number>;
@@ -285,7 +286,7 @@ type Measured = Omit<RunResult, 'role' | 'calls'>;
 
 /** Times `work` in this process: wall, CPU (user + system) and peak memory. */
 async function measured(
-  work: () => Promise<Pick<RunResult, 'rows' | 'validateMs' | 'validateBytes'> & { extractMs: number; sampledTables?: number }>,
+  work: () => Promise<Pick<RunResult, 'rows' | 'bytes' | 'validateMs' | 'validateBytes'> & { extractMs: number; sampledTables?: number }>,
 ): Promise<Measured> {
   const sampler = rssSampler();
   const cpu0 = process.cpuUsage();
@@ -308,41 +309,37 @@ async function runOurs(a: ChildArgs, dir: string): Promise<Measured> {
     // History alone: no database matches, so metadata costs only the catalog and database listings.
     ...(a.scenario === 'history' ? { databases: { include: ['__bench_no_database__'] } } : {}),
   });
-  const ctx: ExtractContext = {
-    log: pino({ level: 'warn' }),
-    signal: new AbortController().signal,
-    window: { start: a.windowStart, end: a.windowEnd },
-    warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    count: () => undefined,
-    cursor: cursorView({}),
-  };
+  const log = pino({ level: 'warn' });
+  const signal = new AbortController().signal;
   return measured(async () => {
     const t0 = performance.now();
-    const files = new CsvFiles(dir);
-    const out: UnitOutput = { write: (kind, row) => files.write(kind, row), setCursor: () => undefined };
-    const running = new Set<Promise<void>>();
-    const source = athenaSource.create(config, { log: ctx.log, signal: ctx.signal, apiCall: () => undefined });
-    const limit = source.concurrency;
-    const start = (unit: ExtractUnit) => {
-      const p: Promise<void> = unit.run(out).finally(() => running.delete(p));
-      running.add(p);
-    };
-    for await (const unit of source.units(ctx)) {
-      start(unit);
-      if (running.size >= limit) await Promise.race(running);
+    // The extract activity's own path: units in parallel into per-unit parts, assembled into one file per
+    // kind with the format's encoder, then the validate activity's check of the bytes that would be uploaded.
+    const source = athenaSource.create(config, { log, signal, apiCall: () => undefined });
+    let files: ExtractedFile[];
+    try {
+      ({ files } = await runUnits({
+        source,
+        sourceType: 'athena',
+        collector: 'bench',
+        stamp: '20261201T000000Z',
+        compress: false,
+        dir,
+        ctx: { log, signal, window: { start: a.windowStart, end: a.windowEnd } },
+        onUnitDone: () => undefined,
+      }));
+    } finally {
+      await source.close();
     }
-    await Promise.all(running);
-    await files.close();
-    await source.close();
     const extractMs = performance.now() - t0;
-    // The activity's own check, on the bytes that would be uploaded.
     const v0 = performance.now();
-    const validated = await validateFiles(files.files());
+    const validated = await validateFiles(files);
     return {
       extractMs,
       validateMs: performance.now() - v0,
       validateBytes: validated.reduce((n, f) => n + f.bytes, 0),
-      rows: files.rows,
+      rows: Object.fromEntries(files.map((f) => [f.kind, f.rows])),
+      bytes: Object.fromEntries(validated.map((f) => [f.kind, f.bytes])),
     };
   });
 }
@@ -392,7 +389,6 @@ async function runBaseline(a: ChildArgs, dir: string): Promise<Measured> {
     for (const r of rows) {
       const row: Row = Object.fromEntries(names.map((n) => [n, null]));
       [row.catalog, row.database, row.table_name, row.column_name, row.ordinal_position, , , row.data_type, row.column_comment] = r;
-      row.table_type = 'TABLE';
       await files.write('metadata', row);
     }
     await files.close();
@@ -430,18 +426,24 @@ async function runPeer(a: ChildArgs, dir: string): Promise<Measured> {
               const res = await client.send(new GetQueryResultsCommand({ QueryExecutionId: id }));
               viewSql = res.ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue ?? null;
             }
+            await files.write('tables', {
+              catalog: 'AwsDataCatalog',
+              database: db.Name,
+              table_name: t.Name,
+              table_type: t.TableType,
+              column_count: t.Columns?.length ?? 0,
+              view_definition: viewSql,
+            });
             for (const [i, c] of (t.Columns ?? []).entries()) {
               const row: Row = Object.fromEntries(names.map((n) => [n, null]));
               Object.assign(row, {
                 catalog: 'AwsDataCatalog',
                 database: db.Name,
                 table_name: t.Name,
-                table_type: t.TableType,
                 column_name: c.Name,
                 ordinal_position: i + 1,
                 data_type: c.Type,
                 column_comment: c.Comment ?? null,
-                view_definition: viewSql,
               });
               await files.write('metadata', row);
             }
@@ -584,7 +586,7 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 /** One run's figures; returns its quota floor (s). */
 function report(label: string, r: RunResult): number {
   const rows = Object.entries(r.rows)
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${v}${r.bytes?.[k] !== undefined ? ` (${(r.bytes[k] / 1e6).toFixed(1)} MB)` : ''}`)
     .join(' ');
   const { ok, throttled, total } = splitCalls(r.calls);
   const floor = quotaFloor(ok);

@@ -56,16 +56,22 @@ const unitsSource: SourcePlugin<{ type: 'units'; units: string[]; token: string 
               blocked?.();
               await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
             }
+            await out.write('tables', {
+              catalog: 'c',
+              database: 'db',
+              table_name: name,
+              table_type: 'BASE TABLE',
+              column_count: 3,
+              table_create_time: new Date(ctx.window.start),
+            });
             for (let i = 0; i < 3; i++) {
               await out.write('metadata', {
                 catalog: 'c',
                 database: 'db',
                 table_name: name,
-                table_type: 'BASE TABLE',
                 column_name: `col${i}`,
                 ordinal_position: i + 1,
                 data_type: 'string',
-                table_create_time: new Date(ctx.window.start),
               });
             }
           },

@@ -169,7 +169,7 @@ describe('athena history at the edges', { timeout: 120_000 }, () => {
     const config: Partial<AthenaConfigInput> = { queryWorkgroup: 'collector' };
     const first = await run({ start: new Date(NOW - 30 * DAY).toISOString(), end: new Date(NOW - 20 * DAY).toISOString() }, config);
     assert.ok(
-      first.rows.metadata!.some((m) => m.table_name === 'v_orders' && m.view_definition),
+      first.rows.tables!.some((m) => m.table_name === 'v_orders' && m.view_definition),
       'the views query ran',
     );
     const source = sourceOf(config);

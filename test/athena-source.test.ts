@@ -188,7 +188,7 @@ const seedData: SeedData = {
 // ---------------------------------------------------------------- helpers
 
 class Collected implements UnitOutput {
-  rows: Record<ExtractKind, Row[]> = { metadata: [], databaselog: [], linkages: [], events: [], usage: [] };
+  rows: Record<ExtractKind, Row[]> = { tables: [], metadata: [], databaselog: [], linkages: [], events: [], usage: [] };
   async write(kind: ExtractKind, row: Row): Promise<void> {
     this.rows[kind].push(row);
   }
@@ -362,68 +362,57 @@ describe('athena source against the local endpoint', () => {
     assert.equal(metadata.length, 55 + 51);
     assert.ok(metadata.includes('metadata:AwsDataCatalog/sales') && metadata.includes('metadata:cat_50/d'));
 
-    // Every seed column appears exactly once, with its seed values.
+    // Every seed table appears once in `tables`, every seed column once in `metadata`, with its seed values.
+    const expectedTables: string[] = [];
     const expected: string[] = [];
     for (const c of seedData.catalogs) {
       for (const d of c.databases) {
         for (const t of d.tables) {
-          const base = { catalog: c.name.toLowerCase(), database: d.name, table_name: t.name, table_type: t.tableType };
+          const key = { catalog: c.name.toLowerCase(), database: d.name, table_name: t.name };
           const all = [...t.columns.map((x) => [x, false] as const), ...t.partitionKeys.map((x) => [x, true] as const)];
-          if (!all.length)
-            expected.push(
-              JSON.stringify({
-                ...base,
-                column_name: null,
-                ordinal_position: null,
-                data_type: null,
-                column_comment: null,
-                is_partition_key: null,
-                view: t.viewSql ?? null,
-              }),
-            );
+          expectedTables.push(JSON.stringify({ ...key, table_type: t.tableType, column_count: all.length, view: t.viewSql ?? null }));
           all.forEach(([x, part], i) =>
             expected.push(
               JSON.stringify({
-                ...base,
+                ...key,
                 column_name: x.name,
                 ordinal_position: i + 1,
                 data_type: x.type,
                 column_comment: x.comment ?? null,
                 is_partition_key: part,
-                view: t.viewSql ?? null,
               }),
             ),
           );
         }
       }
     }
-    const got = full.rows.metadata.map((r) =>
+    const gotTables = full.rows.tables.map((r) =>
       JSON.stringify({
         catalog: r.catalog,
         database: r.database,
         table_name: r.table_name,
         table_type: r.table_type,
-        column_name: r.column_name,
-        ordinal_position: r.ordinal_position,
-        data_type: r.data_type,
-        column_comment: r.column_comment,
-        is_partition_key: r.is_partition_key,
+        column_count: r.column_count,
         view: r.view_definition,
       }),
     );
-    assert.deepEqual(got.sort(), expected.sort());
+    assert.deepEqual(gotTables.sort(), expectedTables.sort());
+    const got = full.rows.metadata.map((r) => JSON.stringify(r));
+    assert.deepEqual(got.sort(), expected.sort(), 'column rows carry the table key and the column fields only');
+    assert.equal(full.rows.tables.find((r) => r.table_name === 'no_columns')?.column_count, 0, 'a table without columns has a tables row');
 
     // Table-level columns of one table, spot-checked.
     const dt = full.rows.metadata.find((r) => r.table_name === 'orders' && r.column_name === 'dt')!;
     assert.equal(dt.ordinal_position, 5);
     assert.equal(dt.is_partition_key, true);
-    assert.equal(dt.location, 's3://lake/sales/orders/');
-    assert.equal(dt.input_format, 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
-    assert.equal(dt.serde, 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
-    assert.equal(dt.table_comment, 'One row per order');
-    assert.equal(dt.table_create_time, ORDERS.createTime.toISOString());
-    assert.equal(dt.table_last_access_time, ORDERS.lastAccessTime!.toISOString());
-    const params = JSON.parse(String(dt.table_parameters)) as Record<string, string>;
+    const orders = full.rows.tables.find((r) => r.table_name === 'orders' && r.database === 'sales')!;
+    assert.equal(orders.location, 's3://lake/sales/orders/');
+    assert.equal(orders.input_format, 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
+    assert.equal(orders.serde, 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe');
+    assert.equal(orders.table_comment, 'One row per order');
+    assert.equal(orders.table_create_time, ORDERS.createTime.toISOString());
+    assert.equal(orders.table_last_access_time, ORDERS.lastAccessTime!.toISOString());
+    const params = JSON.parse(String(orders.table_parameters)) as Record<string, string>;
     assert.equal(params.owner, 'sales-team');
     assert.equal(params.classification, 'parquet');
     for (const k of ['location', 'inputformat', 'outputformat', 'serde.serialization.lib', 'comment'])
@@ -432,10 +421,10 @@ describe('athena source against the local endpoint', () => {
     assert.equal(attrs.data_type, 'map<string,array<struct<k:string,v:int>>>', 'complex types kept whole');
 
     // Views: SQL from information_schema.views, lineage from it, the "Presto View" marker not a comment.
-    const v = full.rows.metadata.find((r) => r.table_name === 'v_orders')!;
+    const v = full.rows.tables.find((r) => r.table_name === 'v_orders')!;
     assert.equal(v.view_definition, V_ORDERS_SQL);
     assert.equal(v.table_comment, null);
-    assert.equal(full.rows.metadata.filter((r) => r.database === 'views_many' && r.view_definition).length, 1003);
+    assert.equal(full.rows.tables.filter((r) => r.database === 'views_many' && r.view_definition).length, 1003);
     const viewLinks = full.rows.linkages.filter((r) => r.origin === 'VIEW_DEFINITION' && r.target_table === 'v_orders' && !r.target_column);
     assert.deepEqual(viewLinks.map((r) => `${r.source_catalog}.${r.source_database}.${r.source_table}`).sort(), [
       'awsdatacatalog.sales.customers',
@@ -547,7 +536,7 @@ describe('athena source against the local endpoint', () => {
     server.setFaults('ListQueryExecutions', { serverErrorRate: 0.2, throttleRate: 0.2 });
     api.reset();
     const stormy = await extract(configFor(scope), FULL);
-    for (const kind of ['metadata', 'databaselog', 'linkages', 'events'] as const) {
+    for (const kind of ['tables', 'metadata', 'databaselog', 'linkages', 'events'] as const) {
       assert.deepEqual(sorted(stormy.rows[kind]), sorted(clean.rows[kind]), `${kind} differs after faults`);
     }
     assert.ok(api.total('throttle') > 10, `throttles ${api.total('throttle')}`);
@@ -579,11 +568,11 @@ describe('athena source against the local endpoint', () => {
   test("the query result location: configured, else the query workgroup's, else a ConfigError naming the field", async () => {
     const views = { catalogs: ['AwsDataCatalog'], databases: { include: ['sales'] }, queryHistory: false };
     const fromWorkgroup = await extract(configFor(views), FULL);
-    assert.equal(fromWorkgroup.rows.metadata.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
+    assert.equal(fromWorkgroup.rows.tables.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
     assert.equal(server.counters().GetWorkGroup, 1, 'the workgroup was asked for its location');
     server.resetCounters();
     const configured = await extract(configFor({ ...views, outputLocation: 's3://collector-results/athena/' }), FULL);
-    assert.equal(configured.rows.metadata.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
+    assert.equal(configured.rows.tables.find((r) => r.table_name === 'v_orders')?.view_definition, V_ORDERS_SQL);
     assert.equal(server.counters().GetWorkGroup ?? 0, 0, 'a configured location needs no lookup');
     // wg_00 has no result location of its own.
     await assert.rejects(
@@ -653,13 +642,13 @@ describe('athena source against the local endpoint', () => {
     const whole = await extract(configFor(scope), FULL);
     const again = await extract(configFor({ ...scope, queryHistory: true }), FULL, { skip: new Set(whole.keys) });
     assert.deepEqual(again.keys, whole.keys, 'same keys in the same order');
-    assert.equal(again.rows.metadata.length + again.rows.databaselog.length, 0);
+    assert.equal(again.rows.tables.length + again.rows.metadata.length + again.rows.databaselog.length, 0);
     assert.equal(new Set(whole.keys).size, whole.keys.length, 'no duplicate keys');
     // "Crash" after half the units: the resumed run does only the rest, and the union is the whole.
     const done = new Set(whole.keys.filter((_, i) => i % 2 === 0));
     const firstHalf = await extract(configFor(scope), FULL, { skip: new Set(whole.keys.filter((k) => !done.has(k))) });
     const rest = await extract(configFor(scope), FULL, { skip: done });
-    for (const kind of ['metadata', 'databaselog', 'linkages', 'events'] as const) {
+    for (const kind of ['tables', 'metadata', 'databaselog', 'linkages', 'events'] as const) {
       assert.deepEqual(sorted([...firstHalf.rows[kind], ...rest.rows[kind]]), sorted(whole.rows[kind]), kind);
     }
   });
@@ -1001,8 +990,8 @@ describe('view text the catalog exposes as an encoded Presto view', () => {
 
   test('is decoded from the table parameters, with no information_schema query', async () => {
     const got = await extract(configFor({ endpoint: local.endpoint, databases: { include: ['marts'] }, queryHistory: false }), win(A, C));
-    const rows = got.rows.metadata.filter((r) => r.table_name === 'v_positive');
-    assert.ok(rows.length > 0);
+    const rows = got.rows.tables.filter((r) => r.table_name === 'v_positive');
+    assert.equal(rows.length, 1);
     for (const r of rows) {
       assert.equal(r.view_definition, SQL);
       assert.equal(r.table_type, 'VIRTUAL_VIEW');

@@ -315,7 +315,7 @@ describe('collector CLI', { timeout: 300_000 }, () => {
       JSON.stringify(payments),
     );
     // The PostgreSQL side: its catalog, its views' lineage, and the application's statements as usage.
-    assert.ok(rowsOf('postgres-demo', 'metadata').some((m) => m.table_name === 'orders' && m.table_type === 'PARTITIONED TABLE'));
+    assert.ok(rowsOf('postgres-demo', 'tables').some((m) => m.table_name === 'orders' && m.table_type === 'PARTITIONED TABLE'));
     assert.ok(rowsOf('postgres-demo', 'linkages').some((l) => l.target_table === 'customer_ltv' && l.source_table === 'orders'));
     assert.ok(
       rowsOf('postgres-demo', 'events').some(

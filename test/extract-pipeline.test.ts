@@ -29,16 +29,22 @@ function tinySource(failOn?: string, runs: string[] = []): Source {
             if (db === failOn) throw new Error(`boom in ${db}`);
             for (let i = 1; i < 3; i++) ctx.count('tiny_tables');
             for (let i = 0; i < 3; i++) {
-              await out.write('metadata', {
+              await out.write('tables', {
                 catalog: 'cat',
                 database: db,
                 table_name: `t${i}`,
                 table_type: 'EXTERNAL_TABLE',
+                column_count: 1,
+                table_create_time: new Date('2026-01-01T00:00:00Z'),
+                table_parameters: { a: '1' },
+              });
+              await out.write('metadata', {
+                catalog: 'cat',
+                database: db,
+                table_name: `t${i}`,
                 column_name: 'c, "quoted"\nnewline',
                 ordinal_position: 1,
                 is_partition_key: false,
-                table_create_time: new Date('2026-01-01T00:00:00Z'),
-                table_parameters: { a: '1' },
               });
             }
           },
@@ -74,6 +80,7 @@ describe('extract: units, checkpoint, assembly, validation', () => {
     assert.deepEqual(
       files.map((f) => [f.name, f.rows]),
       [
+        ['c1_tables_20261102T000000Z.csv', 9],
         ['c1_metadata_20261102T000000Z.csv', 9],
         ['c1_databaselog_20261102T000000Z.csv', 0],
         ['c1_linkages_20261102T000000Z.csv', 0],
@@ -81,16 +88,18 @@ describe('extract: units, checkpoint, assembly, validation', () => {
         ['c1_usage_20261102T000000Z.csv', 0],
       ],
     );
-    const text = readFileSync(files[0]!.path, 'utf8');
-    assert.ok(text.startsWith('catalog,database,table_name,table_type,column_name,'));
+    const tables = readFileSync(files[0]!.path, 'utf8');
+    assert.ok(tables.startsWith('catalog,database,table_name,table_type,column_count,location,'));
+    assert.ok(tables.includes('2026-01-01T00:00:00.000Z'));
+    assert.ok(tables.includes('"{""a"":""1""}"'));
+    const text = readFileSync(files[1]!.path, 'utf8');
+    assert.ok(text.startsWith('catalog,database,table_name,column_name,ordinal_position,'));
     assert.ok(text.includes('"c, ""quoted""\nnewline"'), 'quotes and newlines escaped per RFC 4180');
-    assert.ok(text.includes('2026-01-01T00:00:00.000Z'));
-    assert.ok(text.includes('"{""a"":""1""}"'));
     // Parts are assembled in unit-key order, so the same extract gives the same bytes.
     assert.ok(text.indexOf('finance') < text.indexOf('hr') && text.indexOf('hr') < text.indexOf('sales'));
     const validated = await validateFiles(files);
-    assert.equal(validated[0]!.rows, 9);
-    assert.match(validated[0]!.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(validated[1]!.rows, 9);
+    assert.match(validated[1]!.sha256, /^[0-9a-f]{64}$/);
     assert.equal(existsSync(join(dir, 'parts')), false, 'parts are removed after assembly');
   });
 
@@ -242,7 +251,13 @@ describe('extract: units, checkpoint, assembly, validation', () => {
               if (i === failOn) throw new Error(`boom in ${i}`);
               ctx.count('tables', 2);
               for (let t = 0; t < 2; t++)
-                await out.write('metadata', { catalog: 'cat', database: `db${i}`, table_name: `t${t}`, table_type: 'EXTERNAL_TABLE' });
+                await out.write('tables', {
+                  catalog: 'cat',
+                  database: `db${i}`,
+                  table_name: `t${t}`,
+                  table_type: 'EXTERNAL_TABLE',
+                  column_count: 0,
+                });
             },
           };
         }

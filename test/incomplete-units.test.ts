@@ -26,7 +26,7 @@ function source(broken: Set<string>, runs: string[], fatal = false): Source {
           async run(out) {
             runs.push(db);
             for (let i = 0; i < 500; i++) {
-              await out.write('metadata', { catalog: 'cat', database: db, table_name: `t${i}`, table_type: 'EXTERNAL_TABLE' });
+              await out.write('metadata', { catalog: 'cat', database: db, table_name: `t${i}`, column_name: 'c', ordinal_position: 1 });
             }
             out.setCursor(`seen:${db}`, true);
             if (!broken.has(db)) return;

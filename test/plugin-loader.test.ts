@@ -283,7 +283,10 @@ describe('a real worker with a plugin from a file', { timeout: 300_000 }, () => 
     assert.equal(summary.counters.static_tables, 3);
     const landed = readdirSync(landing());
     assert.ok(landed.includes(metadata!.name) && landed.some((f) => f.startsWith('fixture_manifest_')), landed.join(', '));
-    assert.match(readFileSync(join(landing(), metadata!.name), 'utf8'), /static,fixture,invoices,BASE TABLE,name,2/);
+    assert.match(readFileSync(join(landing(), metadata!.name), 'utf8'), /static,fixture,invoices,name,2/);
+    const tables = summary.files.find((f) => f.kind === 'tables')!;
+    assert.equal(tables.rows, 3);
+    assert.match(readFileSync(join(landing(), tables.name), 'utf8'), /static,fixture,invoices,BASE TABLE,2,/);
     assert.equal(readFileSync(join(root, 'state', 'hwm', 'fixture_hwm.txt'), 'utf8').trim(), summary.window.end);
   });
 

@@ -108,7 +108,7 @@ const sourceCtx = (signal = new AbortController().signal): SourceContext => ({ l
 
 async function extract(cfg: PostgresConfig): Promise<{ rows: Record<string, Row[]>; warnings: string[]; units: string[] }> {
   const source = postgresSource.create(cfg, sourceCtx());
-  const rows: Record<string, Row[]> = { metadata: [], linkages: [], databaselog: [], events: [] };
+  const rows: Record<string, Row[]> = { tables: [], metadata: [], linkages: [], databaselog: [], events: [] };
   const warnings: string[] = [];
   const units: string[] = [];
   const ctx: ExtractContext = {
@@ -149,7 +149,8 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     assert.deepEqual(units, ['usage:pg_stat_statements', 'metadata:shop.public', 'metadata:shop.sales', 'lineage:shop', 'events:shop']);
     const table = (name: string) => rows.metadata!.filter((r) => r.table_name === name);
     const col = (t: string, c: string) => table(t).find((r) => r.column_name === c)!;
-    const types = Object.fromEntries(rows.metadata!.map((r) => [r.table_name, r.table_type]));
+    const tableRow = (name: string) => rows.tables!.find((r) => r.table_name === name)!;
+    const types = Object.fromEntries(rows.tables!.map((r) => [r.table_name, r.table_type]));
     assert.deepEqual(types, {
       customers: 'BASE TABLE',
       orders: 'PARTITIONED TABLE',
@@ -160,8 +161,9 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
       daily: 'MATERIALIZED VIEW',
       legacy_accounts: 'FOREIGN TABLE',
     });
-    for (const r of rows.metadata!) assert.equal(r.catalog, 'shop');
-    for (const r of rows.metadata!) assert.equal(r.database, 'sales');
+    for (const r of [...rows.tables!, ...rows.metadata!]) assert.equal(r.catalog, 'shop');
+    for (const r of [...rows.tables!, ...rows.metadata!]) assert.equal(r.database, 'sales');
+    for (const t of rows.tables!) assert.equal(t.column_count, table(String(t.table_name)).length, `${t.table_name}: column_count`);
     assert.deepEqual(
       table('customers').map((r) => r.column_name),
       ['id', 'email', 'tags', 'name', 'name_upper'],
@@ -180,19 +182,19 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
     assert.equal(col('orders', 'ordered_at').is_partition_key, true);
     assert.equal(col('orders', 'amount').is_partition_key, false);
     assert.equal(col('orders', 'amount').data_type, 'numeric(12,2)');
-    const customers = col('customers', 'id');
+    const customers = tableRow('customers');
     assert.equal(customers.table_comment, 'people who buy');
     const params = customers.table_parameters as { owner: string; constraints: { type: string; definition: string }[] };
     assert.equal(params.owner, 'postgres');
     assert.deepEqual(params.constraints.map((c) => c.type).sort(), ['PRIMARY KEY', 'UNIQUE']);
-    const orders = col('orders', 'id').table_parameters as { partition_key: string; constraints: { type: string; definition: string }[] };
+    const orders = tableRow('orders').table_parameters as { partition_key: string; constraints: { type: string; definition: string }[] };
     assert.equal(orders.partition_key, 'RANGE (ordered_at)');
     assert.match(orders.constraints.find((c) => c.type === 'FOREIGN KEY')!.definition, /REFERENCES sales\.customers\(id\)/);
-    const partition = col('orders_2026', 'id').table_parameters as { partition_of: string; partition_bound: string };
+    const partition = tableRow('orders_2026').table_parameters as { partition_of: string; partition_bound: string };
     assert.equal(partition.partition_of, 'sales.orders');
     assert.equal(partition.partition_bound, "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
-    assert.match(String(col('customer_orders', 'email').view_definition), /JOIN sales\.orders o ON/);
-    assert.equal((col('legacy_accounts', 'owner').table_parameters as { foreign_server: string }).foreign_server, 'legacy');
+    assert.match(String(tableRow('customer_orders').view_definition), /JOIN sales\.orders o ON/);
+    assert.equal((tableRow('legacy_accounts').table_parameters as { foreign_server: string }).foreign_server, 'legacy');
   });
 
   it("lineage of views and materialized views comes from the server's dependency records", async () => {
@@ -243,7 +245,7 @@ describe('postgres source on a real server', { timeout: 300_000 }, () => {
       units.includes('metadata:shop.sales') && units.includes('metadata:other.public') && units.includes('metadata:postgres.public'),
     );
     assert.ok(!units.some((u) => u.includes('locked')), 'a database without CONNECT is not listed');
-    assert.ok(!rows.metadata!.some((r) => r.table_name === 'payroll'));
+    assert.ok(![...rows.tables!, ...rows.metadata!].some((r) => r.table_name === 'payroll'));
     assert.ok(
       warnings.some((w) => /database shop: no USAGE on schema\(s\) hidden/.test(w)),
       warnings.join('\n'),

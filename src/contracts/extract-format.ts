@@ -2,7 +2,7 @@
  * The extract file format: which files a run produces and the columns of each.
  * docs/extract-format.md documents the same table for the catalog's ingestion side; keep them in step.
  */
-export const EXTRACT_KINDS = ['metadata', 'databaselog', 'linkages', 'events', 'usage'] as const;
+export const EXTRACT_KINDS = ['tables', 'metadata', 'databaselog', 'linkages', 'events', 'usage'] as const;
 export type ExtractKind = (typeof EXTRACT_KINDS)[number];
 
 export type ColumnType = 'string' | 'int' | 'bool' | 'timestamp' | 'json';
@@ -24,16 +24,14 @@ const c = (name: string, type: ColumnType, required = false): Column => ({ name,
 const s = (name: string, type: ColumnType): Column => ({ name, type, required: false, sourceSpecific: true });
 
 export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
-  metadata: [
+  // One row per table or view (format 6: the table-level fields, once; `metadata` holds the columns).
+  tables: [
     c('catalog', 'string', true),
     c('database', 'string', true),
     c('table_name', 'string', true),
     c('table_type', 'string', true),
-    c('column_name', 'string'),
-    c('ordinal_position', 'int'),
-    c('data_type', 'string'),
-    c('column_comment', 'string'),
-    c('is_partition_key', 'bool'),
+    // How many `metadata` rows the table has, so a consumer can tell it has all of them.
+    c('column_count', 'int', true),
     s('location', 'string'),
     s('input_format', 'string'),
     s('output_format', 'string'),
@@ -43,13 +41,23 @@ export const COLUMNS: Record<ExtractKind, readonly Column[]> = {
     c('table_comment', 'string'),
     c('table_parameters', 'json'),
     c('view_definition', 'string'),
-    c('is_nullable', 'bool'),
-    c('column_default', 'string'),
-    c('column_parameters', 'json'),
-    // Open table formats (format 5): empty where the source has no such notion.
     s('table_format', 'string'),
     s('partition_spec', 'json'),
     s('partition_projection', 'json'),
+  ],
+  // One row per column of every table and view; joined to `tables` by catalog, database and table_name.
+  metadata: [
+    c('catalog', 'string', true),
+    c('database', 'string', true),
+    c('table_name', 'string', true),
+    c('column_name', 'string', true),
+    c('ordinal_position', 'int', true),
+    c('data_type', 'string'),
+    c('column_comment', 'string'),
+    c('is_partition_key', 'bool'),
+    c('is_nullable', 'bool'),
+    c('column_default', 'string'),
+    c('column_parameters', 'json'),
   ],
   databaselog: [
     c('query_id', 'string', true),
@@ -154,5 +162,9 @@ export function extractFileName(collector: string, kind: ExtractKind, stamp: str
  *    `new_database`, `new_object_name`, `column_name`, `new_column_name`), `databaselog.query_tags`,
  *    `metadata.table_format`, `partition_spec` and `partition_projection`; Athena's `databaselog.catalog`
  *    and `database` always lower-cased and filled.
+ * 6: a `tables` file, one row per table or view with the table-level fields (and `column_count`), which
+ *    `metadata` repeated on every column row; `metadata` keeps the table's key and the column fields,
+ *    `column_name` and `ordinal_position` now required, and a table without columns has no row there.
+ *    Repeating view SQL and table parameters per column made the metadata file ~5x larger than its content.
  */
-export const FORMAT_VERSION = '5';
+export const FORMAT_VERSION = '6';

@@ -58,7 +58,7 @@ export class PartWriter {
   async write(row: Row): Promise<void> {
     if (this.failed) throw this.failed;
     for (const key in row) {
-      if (!this.known.has(key)) throw new ValidationError(`a ${this.kind} row has the unknown column "${key}" (a source plugin bug)`);
+      if (!this.known.has(key)) throw unknownColumn(this.kind, key);
     }
     this.pending += this.encode(row);
     this.rows++;
@@ -83,4 +83,16 @@ export class PartWriter {
   destroy(): void {
     this.file.destroy();
   }
+}
+
+/** Table-level columns that `metadata` rows carried before extract format 6. */
+const MOVED_TO_TABLES = new Set(COLUMNS.tables.map((c) => c.name).filter((n) => !COLUMNS.metadata.some((c) => c.name === n)));
+
+function unknownColumn(kind: ExtractKind, key: string): ValidationError {
+  // A plugin written for format 5 or older: say where the column went instead of only that it is wrong.
+  const moved =
+    kind === 'metadata' && MOVED_TO_TABLES.has(key)
+      ? ': since extract format 6 table-level fields go in one `tables` row per table (docs/extract-format.md)'
+      : '';
+  return new ValidationError(`a ${kind} row has the unknown column "${key}" (a source plugin bug)${moved}`);
 }

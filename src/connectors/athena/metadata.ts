@@ -32,12 +32,13 @@ const BROKEN_OUT: Record<string, 'location' | 'input_format' | 'output_format' |
 /** Bulky view text that view_definition already carries. */
 const VIEW_TEXT_KEYS = new Set(['view_original_text', 'view_expanded_text', 'viewOriginalText', 'viewExpandedText']);
 
-/** The table-level cells of a metadata row. */
-interface TableFields {
+/** The row of the `tables` file for one table or view; JSON and timestamps as pre-formatted text. */
+type TableFields = {
   catalog: string;
   database: string;
   table_name: string;
   table_type: string;
+  column_count: number;
   location: string | null;
   input_format: string | null;
   output_format: string | null;
@@ -45,50 +46,34 @@ interface TableFields {
   table_create_time: string | null;
   table_last_access_time: string | null;
   table_comment: string | null;
-  /** JSON text. */
   table_parameters: string | null;
   view_definition: string | null;
   table_format: string | null;
-  /** JSON text. */
   partition_spec: string | null;
-  /** JSON text. */
   partition_projection: string | null;
-}
+};
 
 /** Iceberg tables whose SHOW CREATE TABLE one unit runs at once (Athena allows 20 DDL queries at a time per account by default). */
 const SPEC_QUERIES_AT_ONCE = 4;
 
-/** One metadata row; a literal of fixed shape (cheap to build a million of, unlike a spread). */
-function metadataRow(
+/** One metadata (column) row; a literal of fixed shape (cheap to build a million of, unlike a spread). */
+function columnRow(
   f: TableFields,
-  column_name: string | null,
-  ordinal_position: number | null,
+  column_name: string,
+  ordinal_position: number,
   data_type: string | null,
   column_comment: string | null,
-  is_partition_key: boolean | null,
+  is_partition_key: boolean,
 ): Row {
   return {
     catalog: f.catalog,
     database: f.database,
     table_name: f.table_name,
-    table_type: f.table_type,
     column_name,
     ordinal_position,
     data_type,
     column_comment,
     is_partition_key,
-    location: f.location,
-    input_format: f.input_format,
-    output_format: f.output_format,
-    serde: f.serde,
-    table_create_time: f.table_create_time,
-    table_last_access_time: f.table_last_access_time,
-    table_comment: f.table_comment,
-    table_parameters: f.table_parameters,
-    view_definition: f.view_definition,
-    table_format: f.table_format,
-    partition_spec: f.partition_spec,
-    partition_projection: f.partition_projection,
   };
 }
 
@@ -193,8 +178,9 @@ class DatabaseExtract {
     const isView = /VIEW/i.test(t.TableType ?? '');
     const format = tableFormat(params, isView, this.catalog);
     const projection = partitionProjection(params);
-    // Table-level cells are computed once and repeated on every column row; JSON and timestamps are
-    // pre-formatted here (identical text to the writer's own casts) instead of once per column.
+    // JSON and timestamps are pre-formatted here (identical text to the writer's own casts).
+    const columns = (t.Columns ?? []).filter((c) => c.Name);
+    const partitions = (t.PartitionKeys ?? []).filter((c) => c.Name);
     const f: TableFields = {
       // Lowercase like Athena's SQL and information_schema, so metadata joins lineage and events (Glue
       // names are lowercase already; Hive and federated catalogs may not be).
@@ -202,6 +188,7 @@ class DatabaseExtract {
       database: this.database.toLowerCase(),
       table_name: (t.Name ?? '').toLowerCase(),
       table_type: t.TableType ?? (isView ? 'VIRTUAL_VIEW' : 'EXTERNAL_TABLE'),
+      column_count: columns.length + partitions.length,
       location: null,
       input_format: null,
       output_format: null,
@@ -238,17 +225,10 @@ class DatabaseExtract {
       if (sql) await this.writeViewLineage(f.table_name, sql);
     } else this.ctx.count('athena_tables');
 
-    const columns = t.Columns ?? [];
-    const partitions = t.PartitionKeys ?? [];
-    if (columns.length + partitions.length === 0) {
-      await this.out.write('metadata', metadataRow(f, null, null, null, null, null));
-      return;
-    }
+    await this.out.write('tables', f);
     let ordinal = 0;
-    for (const c of columns)
-      await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
-    for (const c of partitions)
-      await this.out.write('metadata', metadataRow(f, c.Name ?? null, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
+    for (const c of columns) await this.out.write('metadata', columnRow(f, c.Name!, ++ordinal, c.Type ?? null, c.Comment ?? null, false));
+    for (const c of partitions) await this.out.write('metadata', columnRow(f, c.Name!, ++ordinal, c.Type ?? null, c.Comment ?? null, true));
   }
 
   /**

@@ -3,7 +3,6 @@
  * materialized view and foreign table, read a page of relations at a time.
  */
 import type { ExtractContext, ExtractUnit, UnitOutput } from '../../contracts/plugin';
-import type { Row } from '../../contracts/extract-format';
 import type { PostgresSessions } from './client';
 import { columnsOf, constraintsOf, tablePage, type ColumnRow, type ConstraintRow, type TableRow } from './catalog';
 
@@ -76,21 +75,22 @@ async function writeTables(
   constraints: Map<number, ConstraintRow[]>,
 ): Promise<void> {
   for (const t of tables) {
-    const base: Row = {
+    const cols = columns.get(t.oid) ?? [];
+    await out.write('tables', {
       catalog: database,
       database: t.schema,
       table_name: t.name,
       table_type: TABLE_TYPES[t.relkind] ?? t.relkind,
+      column_count: cols.length,
       table_comment: t.comment,
       table_parameters: tableParameters(t, constraints.get(t.oid) ?? []),
       view_definition: t.view_definition?.trim() ?? null,
-    };
-    const cols = columns.get(t.oid) ?? [];
-    // A relation without columns still appears, as one row with the column fields empty.
-    if (!cols.length) await out.write('metadata', base);
+    });
     for (const c of cols) {
       await out.write('metadata', {
-        ...base,
+        catalog: database,
+        database: t.schema,
+        table_name: t.name,
         column_name: c.name,
         ordinal_position: c.attnum,
         data_type: c.data_type,
