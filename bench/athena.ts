@@ -303,6 +303,7 @@ async function runOurs(a: ChildArgs, dir: string): Promise<Measured> {
     type: 'athena',
     region: REGION,
     endpoint: a.endpoint,
+    s3Endpoint: a.endpoint,
     outputLocation: OUTPUT,
     maxConcurrency: a.concurrency,
     queryHistory: a.scenario === 'history',

@@ -1,14 +1,25 @@
 /**
  * Open table formats in Athena's metadata (issue 12, point 7): the table format column, Iceberg's hidden
  * partition spec, partition projection, and S3 Tables catalogs. Through the real extract pipeline and
- * the real AWS SDK against the local endpoint, which answers SHOW CREATE TABLE from its seed.
+ * the real AWS SDK against the local endpoint, which serves the tables' Iceberg metadata files over S3
+ * GETs and answers SHOW CREATE TABLE from its seed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 import { seedFromData, type SeedData, type SeedTable } from '../tools/athena-local/seed';
 import type { AthenaConfigInput } from '../src/connectors/athena/index';
-import { partitionProjection, partitionSpecFromCreateTable, tableFormat } from '../src/connectors/athena/table-format';
+import {
+  partitionProjection,
+  partitionSpecFromCreateTable,
+  partitionSpecFromMetadataFile,
+  tableFormat,
+} from '../src/connectors/athena/table-format';
+import { IcebergMetadataFiles } from '../src/connectors/athena/iceberg-metadata';
+import { localAthenaConfig } from './support/athena-extract';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { extractToCsv, localAthenaSource, type ExtractedFiles } from './support/athena-extract';
 import { applyCursorChanges, parseCursor, type CursorEntries } from '../src/hwm/cursor';
 
@@ -119,9 +130,12 @@ const json = (text: string | undefined): unknown => (text ? JSON.parse(text) : n
 
 describe('athena open table formats', { timeout: 120_000 }, () => {
   let r: ExtractedFiles;
+  let calls: Record<string, number>;
   const started = new Date(Date.now() - 1000).toISOString();
   before(async () => {
+    local.resetCounters();
     r = await run();
+    calls = local.counters();
   });
 
   it('names each table format, from the parameters Athena returns', () => {
@@ -156,15 +170,58 @@ describe('athena open table formats', { timeout: 120_000 }, () => {
     assert.equal(tableRow(r, 'plain_csv').partition_spec, '', 'not Iceberg: no spec');
   });
 
-  it('a table Athena will not describe keeps an empty spec, counted and warned about; the run goes on', () => {
-    assert.equal(tableRow(r, 'hidden_iceberg').partition_spec, '');
-    assert.equal(r.counters.iceberg_partition_spec_unavailable, 1);
+  it('reads specs from the metadata files, one S3 GET per Iceberg table and no Athena query', () => {
+    assert.equal(r.counters.iceberg_partition_spec_from_file, 4, JSON.stringify(r.counters));
+    assert.equal(calls.S3GetObject, 4);
+    // The one query is the lake database's information_schema.views (for v_events); no SHOW CREATE TABLE.
+    assert.equal(calls.StartQueryExecution, 1, JSON.stringify(calls));
+    assert.deepEqual(json(tableRow(r, 'hidden_iceberg').partition_spec), [{ column: 'ts', transform: 'day' }]);
     assert.deepEqual(
-      r.warnings.filter((w) => /Iceberg partition specs/.test(w)),
-      [
-        'Iceberg partition specs of AwsDataCatalog.lake partly unavailable (first: hidden_iceberg: Athena query failed: HIVE_METASTORE_ERROR: Insufficient Lake Formation permission(s) on hidden_iceberg)',
-      ],
+      r.warnings.filter((w) => /Iceberg/.test(w)),
+      [],
     );
+  });
+
+  it('where S3 denies the bucket, asks SHOW CREATE TABLE instead, saying so once; a table Athena will not describe keeps an empty spec', async () => {
+    local.setS3Denied(['lake']);
+    try {
+      local.resetCounters();
+      const denied = await run();
+      const c = local.counters();
+      // Three Iceberg tables of the lake bucket asked of Athena (+ the views query); S3 Tables' bucket still read.
+      assert.equal(c.StartQueryExecution, 4, JSON.stringify(c));
+      assert.equal(denied.counters.iceberg_partition_spec_from_file, 1);
+      assert.deepEqual(json(tableRow(denied, 'events_iceberg').partition_spec), json(tableRow(r, 'events_iceberg').partition_spec));
+      assert.deepEqual(json(tableRow(denied, 'plain_iceberg').partition_spec), []);
+      assert.equal(tableRow(denied, 'hidden_iceberg').partition_spec, '');
+      assert.equal(denied.counters.iceberg_partition_spec_unavailable, 1);
+      assert.deepEqual(
+        denied.warnings.filter((w) => /Iceberg partition specs/.test(w)),
+        [
+          "s3:GetObject denied on bucket lake: Iceberg partition specs of its tables are asked of Athena instead, one SHOW CREATE TABLE per table; grant s3:GetObject on the tables' metadata/ prefixes to read them directly",
+          'Iceberg partition specs of AwsDataCatalog.lake partly unavailable (first: hidden_iceberg: Athena query failed: HIVE_METASTORE_ERROR: Insufficient Lake Formation permission(s) on hidden_iceberg)',
+        ],
+      );
+
+      // metadata-file only: never a query; the denied bucket's specs stay empty, counted.
+      local.resetCounters();
+      const fileOnly = await run({ icebergPartitionSpecs: 'metadata-file' });
+      assert.equal(local.counters().StartQueryExecution, 1);
+      assert.equal(tableRow(fileOnly, 'events_iceberg').partition_spec, '');
+      assert.equal(fileOnly.counters.iceberg_partition_spec_unavailable, 3);
+      assert.match(fileOnly.warnings.join('\n'), /denied on bucket lake: .* are left empty \(icebergPartitionSpecs: metadata-file\)/);
+    } finally {
+      local.setS3Denied([]);
+    }
+  });
+
+  it('icebergPartitionSpecs: query asks Athena only, as before metadata files were read', async () => {
+    local.resetCounters();
+    const q = await run({ icebergPartitionSpecs: 'query' });
+    assert.equal(local.counters().S3GetObject ?? 0, 0);
+    assert.equal(local.counters().StartQueryExecution, 5, JSON.stringify(local.counters()));
+    assert.deepEqual(json(tableRow(q, 'page_views').partition_spec), [{ column: 'viewed_at', transform: 'hour' }]);
+    assert.deepEqual(json(tableRow(q, 'events_iceberg').partition_spec), json(tableRow(r, 'events_iceberg').partition_spec));
   });
 
   it("the SHOW CREATE TABLE queries are the collector's own: not read back as history", async () => {
@@ -196,7 +253,7 @@ describe('athena open table formats', { timeout: 120_000 }, () => {
     assert.deepEqual(json(views.partition_spec), [{ column: 'viewed_at', transform: 'hour' }]);
   });
 
-  it('asks SHOW CREATE TABLE again only for Iceberg tables whose metadata file changed since the last run', async () => {
+  it('reads a metadata file again only for Iceberg tables whose metadata_location changed since the last run', async () => {
     const withCursor = (cursor: CursorEntries) =>
       extractToCsv(
         localAthenaSource(local.endpoint, { queryHistory: false, catalogs: ['AwsDataCatalog', 's3tablescatalog/analytics'] }),
@@ -209,17 +266,17 @@ describe('athena open table formats', { timeout: 120_000 }, () => {
     const cursor = parseCursor(applyCursorChanges({}, first.cursorChanges));
     local.resetCounters();
     const second = await withCursor(cursor);
-    // Only the table Athena would not describe is asked again (the other query is the database's views);
-    // the rest come from the cursor, unchanged.
-    assert.equal(local.counters().StartQueryExecution, 2, JSON.stringify(local.counters()));
+    // Every spec comes from the cursor, unchanged: no file read, no query but the database's views.
+    assert.equal(local.counters().S3GetObject ?? 0, 0, JSON.stringify(local.counters()));
+    assert.equal(local.counters().StartQueryExecution, 1, JSON.stringify(local.counters()));
     assert.deepEqual(specsOf(second), specsOf(first));
-    assert.equal(second.counters.iceberg_partition_spec_unchanged, 3);
+    assert.equal(second.counters.iceberg_partition_spec_unchanged, 4);
     // A commit to events_iceberg writes a new metadata file: that table is asked again.
     const events = lake.find((t) => t.name === 'events_iceberg')!;
     events.parameters = { ...events.parameters, metadata_location: 's3://lake/events_iceberg/metadata/00001-new.metadata.json' };
     local.resetCounters();
     const third = await withCursor(parseCursor(applyCursorChanges(cursor, second.cursorChanges)));
-    assert.equal(local.counters().StartQueryExecution, 3, JSON.stringify(local.counters()));
+    assert.equal(local.counters().S3GetObject, 1, JSON.stringify(local.counters()));
     assert.deepEqual(specsOf(third), specsOf(first));
   });
 
@@ -239,6 +296,83 @@ describe('table-format parsing', () => {
     ]);
     assert.equal(partitionSpecFromCreateTable('CREATE TABLE t (a int) PARTITIONED BY (frobnicate(a))'), null);
     assert.equal(partitionSpecFromCreateTable("CREATE TABLE t (a int) LOCATION 's3://x/'"), null);
+  });
+
+  it('reads the current spec of a metadata file, format v1 or v2, and refuses what it cannot name', () => {
+    const schema = {
+      type: 'struct',
+      'schema-id': 1,
+      fields: [
+        { id: 1, name: 'ID' },
+        { id: 2, name: 'ts' },
+      ],
+    };
+    const v2 = {
+      'current-schema-id': 1,
+      schemas: [{ 'schema-id': 0, fields: [{ id: 1, name: 'old' }] }, schema],
+      'default-spec-id': 1,
+      'partition-specs': [
+        { 'spec-id': 0, fields: [{ 'source-id': 1, transform: 'identity' }] },
+        {
+          'spec-id': 1,
+          fields: [
+            { 'source-id': 2, transform: 'day' },
+            { 'source-id': 1, transform: 'bucket[8]' },
+          ],
+        },
+      ],
+    };
+    assert.deepEqual(partitionSpecFromMetadataFile(v2), [
+      { column: 'ts', transform: 'day' },
+      { column: 'id', transform: 'bucket', width: 8 },
+    ]);
+    // v1: one `schema` and one `partition-spec`; a dropped field stays as `void` and is not a partition.
+    const v1 = {
+      schema,
+      'partition-spec': [
+        { 'source-id': 2, transform: 'void' },
+        { 'source-id': 1, transform: 'truncate[4]' },
+      ],
+    };
+    assert.deepEqual(partitionSpecFromMetadataFile(v1), [{ column: 'id', transform: 'truncate', width: 4 }]);
+    assert.equal(
+      partitionSpecFromMetadataFile({ ...v2, 'partition-specs': [{ 'spec-id': 1, fields: [{ 'source-id': 9, transform: 'day' }] }] }),
+      null,
+    );
+    assert.equal(
+      partitionSpecFromMetadataFile({ ...v2, 'partition-specs': [{ 'spec-id': 1, fields: [{ 'source-id': 2, transform: 'zorder' }] }] }),
+      null,
+    );
+    assert.equal(partitionSpecFromMetadataFile('[]'), null);
+  });
+
+  it("reads gzip-compressed metadata files; an unreadable one is unavailable, not the run's failure", async () => {
+    const doc = JSON.stringify({ schema: { fields: [{ id: 1, name: 'd' }] }, 'partition-spec': [{ 'source-id': 1, transform: 'month' }] });
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      if (path.endsWith('.gz.metadata.json')) res.end(gzipSync(doc));
+      else if (path.endsWith('broken.metadata.json')) res.end('{"schema": ');
+      else {
+        res.statusCode = 404;
+        res.end('<Error><Code>NoSuchKey</Code></Error>');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const files = new IcebergMetadataFiles(localAthenaConfig(endpoint), { accessKeyId: 'k', secretAccessKey: 's' });
+    const signal = new AbortController().signal;
+    try {
+      assert.deepEqual(await files.read('s3://b/t/metadata/00001-x.gz.metadata.json', signal), {
+        kind: 'spec',
+        spec: [{ column: 'd', transform: 'month' }],
+      });
+      assert.equal((await files.read('s3://b/t/metadata/broken.metadata.json', signal)).kind, 'unavailable');
+      assert.equal((await files.read('s3://b/t/metadata/gone.metadata.json', signal)).kind, 'unavailable');
+      assert.equal((await files.read('hdfs://nn/t/metadata/x.metadata.json', signal)).kind, 'unavailable');
+    } finally {
+      files.close();
+      server.close();
+    }
   });
 
   it('tells Delta and Hudi from Spark and Hudi markers, and leaves views alone', () => {

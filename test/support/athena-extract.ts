@@ -14,13 +14,17 @@ import { cursorView, type CursorEntries } from '../../src/hwm/cursor';
 
 const log = pino({ level: 'silent' });
 
-/** An athena config on `endpoint` with quotas out of the way and dummy credentials, secrets resolved. */
+/**
+ * An athena config on `endpoint` (which also serves the Iceberg metadata files' S3 GETs) with quotas out
+ * of the way and dummy credentials, secrets resolved.
+ */
 export function localAthenaConfig(endpoint: string, over: Partial<AthenaConfigInput> = {}) {
   return {
     ...athenaSource.configSchema.parse({
       type: 'athena',
       region: 'us-east-1',
       endpoint,
+      s3Endpoint: endpoint,
       accessKeyId: '${K}',
       secretAccessKey: '${S}',
       quotas: Object.fromEntries(Object.keys(DEFAULT_QUOTAS).map((op) => [op, { perSecond: 2000, burst: 2000 }])),

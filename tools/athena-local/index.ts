@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { AwsError, faultSpecSchema, Faults, resourceFaultError, resourceFaultSchema, type FaultSpec, type ResourceFault } from './faults';
 import type { AthenaSeed } from './model';
 import { ACCOUNT, AthenaService, OPERATIONS, type JsonObject, type Operation } from './service';
+import { IcebergFiles, icebergMetadataFile } from './iceberg';
 
 export type { FaultSpec, ResourceFault, ResourceFaultKind } from './faults';
 export { generateSeed, demoSeed, loadSeedFile, type AthenaSeed } from './seed';
@@ -43,6 +44,8 @@ export interface AthenaLocal {
   setResourceFault(fault: ResourceFault): void;
   /** Clears operation and resource faults. */
   clearFaults(): void;
+  /** S3 buckets whose objects (Iceberg metadata files) answer 403 AccessDenied; replaces the previous list. */
+  setS3Denied(buckets: string[]): void;
   close(): Promise<void>;
 }
 
@@ -113,6 +116,31 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     res.end(text);
   };
   const sendError = (res: ServerResponse, e: AwsError) => send(res, e.status, e.body(), { 'x-amzn-errortype': e.code });
+
+  /**
+   * A path-style S3 GetObject of an Iceberg table's metadata file (`GET /<bucket>/<key>`), with S3's XML
+   * errors; latency as configured for every operation ('*').
+   */
+  const icebergFiles = new IcebergFiles(service.seed);
+  let s3Denied = new Set<string>();
+  const handleS3 = async (res: ServerResponse, path: string) => {
+    faults.count('S3GetObject');
+    const [bucket = '', ...rest] = path.slice(1).split('/');
+    const key = rest.map((p) => decodeURIComponent(p)).join('/');
+    const latency = faults.delayMs('S3GetObject');
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    const xmlError = (status: number, code: string, message: string) => {
+      const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)) });
+      res.end(body);
+    };
+    if (s3Denied.has(bucket)) return xmlError(403, 'AccessDenied', 'Access Denied');
+    const t = icebergFiles.get(bucket, key);
+    if (!t) return xmlError(404, 'NoSuchKey', 'The specified key does not exist.');
+    const body = icebergMetadataFile(t);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  };
 
   const handleAthena = async (req: IncomingMessage, res: ServerResponse) => {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -253,7 +281,9 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
       ? handleLocal(req, res, path)
       : req.method === 'POST'
         ? handleAthena(req, res)
-        : Promise.resolve(sendError(res, new AwsError('UnknownOperationException', 404, `Use POST / with X-Amz-Target`, false)));
+        : req.method === 'GET' && path.length > 1
+          ? handleS3(res, path)
+          : Promise.resolve(sendError(res, new AwsError('UnknownOperationException', 404, `Use POST / with X-Amz-Target`, false)));
     work.catch((e: unknown) => {
       if (!res.headersSent) sendError(res, new AwsError('InternalServerException', 500, e instanceof Error ? e.message : String(e), true));
     });
@@ -286,6 +316,7 @@ export async function startAthenaLocal(options: AthenaLocalOptions): Promise<Ath
     },
     setResourceFault: (fault) => faults.setResource(fault),
     clearFaults: () => faults.clear(),
+    setS3Denied: (buckets) => (s3Denied = new Set(buckets)),
     close: () =>
       (closing ??= (async () => {
         if (live) clearInterval(live);

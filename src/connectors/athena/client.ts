@@ -8,6 +8,7 @@ import { parseDuration } from '../../run/duration';
 import type { AthenaConfig } from './config';
 import type { ApiOutcome } from '../../contracts/plugin';
 import { classify, isRetryable, toCollectorError, type FaultKind } from './faults';
+import { IcebergMetadataFiles } from './iceberg-metadata';
 import { limitersFor, type AthenaOperation, type Limiters } from './quotas';
 import { sleep } from './sleep';
 
@@ -26,6 +27,8 @@ export class AthenaSession {
   readonly client: AthenaClient;
   readonly limiters: Limiters;
   readonly retry: RetryPolicy;
+  /** Iceberg metadata files on S3, with the same credentials; buckets found closed are remembered for the run. */
+  readonly icebergFiles: IcebergMetadataFiles;
   private readonly memo = new Map<string, Promise<unknown>>();
 
   /** `report` counts every request's outcome (the source's `ctx.apiCall`); none by default, for tools. */
@@ -33,14 +36,16 @@ export class AthenaSession {
     readonly config: AthenaConfig,
     readonly report: (operation: AthenaOperation, outcome: ApiOutcome) => void = () => undefined,
   ) {
+    const credentials = credentialsFor(config);
     this.client = new AthenaClient({
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      credentials: credentialsFor(config),
+      credentials,
       // Retries are ours (counted, quota-aware, bounded); the SDK's would hide throttles from us.
       maxAttempts: 1,
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
     });
+    this.icebergFiles = new IcebergMetadataFiles(config, credentials);
     this.limiters = limitersFor(identityKey(config), config.quotas);
     this.retry = {
       maxAttempts: config.retry.maxAttempts,
@@ -124,6 +129,7 @@ export class AthenaSession {
 
   close(): void {
     this.client.destroy();
+    this.icebergFiles.close();
   }
 }
 

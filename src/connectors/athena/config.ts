@@ -66,8 +66,14 @@ export const athenaConfigSchema = z
      * takes 4-10 of them to use ListTableMetadata's 20/s; the rate limiters, not this, bound the calls.
      */
     maxConcurrency: z.number().int().min(1).max(64).default(8),
-    /** Ask Athena (SHOW CREATE TABLE, one query per Iceberg table) for Iceberg partition specs the table parameters lack. */
-    icebergPartitionSpecs: z.boolean().default(true),
+    /**
+     * Iceberg partition specs the table parameters lack: read from each table's metadata file on S3
+     * (`metadata-file`), asked of Athena with SHOW CREATE TABLE, one DDL query per table (`query`), or
+     * both, the file first and the query where S3 denies it (`true`, the default); `false`: neither.
+     */
+    icebergPartitionSpecs: z.union([z.boolean(), z.enum(['metadata-file', 'query'])]).default(true),
+    /** S3 endpoint override for reading Iceberg metadata files (VPC endpoint, local endpoint for tests); path-style. */
+    s3Endpoint: z.url().optional(),
     /** Replace literals in query text with `?` in databaselog and events. */
     mask: z.boolean().default(true),
     queryHistory: z.boolean().default(true),

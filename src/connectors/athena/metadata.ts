@@ -55,6 +55,17 @@ type TableFields = {
 
 /** Iceberg tables whose SHOW CREATE TABLE one unit runs at once (Athena allows 20 DDL queries at a time per account by default). */
 const SPEC_QUERIES_AT_ONCE = 4;
+/** Iceberg metadata files one unit reads at once (S3 serves thousands of GETs a second per prefix). */
+const FILE_READS_AT_ONCE = 16;
+
+/** Runs `work` on every item, at most `limit` at once. */
+async function eachAtOnce<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 /** One metadata (column) row; a literal of fixed shape (cheap to build a million of, unlike a spread). */
 function columnRow(
@@ -234,18 +245,30 @@ class DatabaseExtract {
   /**
    * The partition spec of each Iceberg table of a page. Iceberg's hidden partitions (`day(ts)`,
    * `bucket(16, id)`) are not partition keys, and Glue does not keep the spec (it lives in the table's
-   * metadata file), so unless the parameters carry it, Athena's SHOW CREATE TABLE is asked, a few tables
-   * at a time. A table it cannot answer for keeps an empty spec, counted; the run goes on.
+   * metadata file). Unless the parameters carry it or the cursor has it for the same metadata file, it is
+   * read from that file on S3, many at once; where S3 denies the bucket (or the file cannot be used),
+   * Athena's SHOW CREATE TABLE is asked, a few tables at a time. A table neither answers for keeps an
+   * empty spec, counted; the run goes on.
    */
   private async icebergSpecs(tables: TableMetadata[]): Promise<Map<TableMetadata, PartitionField[] | null>> {
     const specs = new Map<TableMetadata, PartitionField[] | null>();
+    const mode = this.session.config.icebergPartitionSpecs;
+    if (mode === false) {
+      for (const t of tables) {
+        const params = t.Parameters ?? {};
+        if (tableFormat(params, /VIEW/i.test(t.TableType ?? ''), this.catalog) === 'ICEBERG')
+          specs.set(t, partitionSpecFromParameters(params));
+      }
+      return specs;
+    }
+    const fromFile: TableMetadata[] = [];
     const ask: TableMetadata[] = [];
     for (const t of tables) {
       const params = t.Parameters ?? {};
       if (tableFormat(params, /VIEW/i.test(t.TableType ?? ''), this.catalog) !== 'ICEBERG') continue;
       const known = partitionSpecFromParameters(params);
       if (known) specs.set(t, known);
-      else if (this.session.config.icebergPartitionSpecs && t.Name) {
+      else if (t.Name) {
         // Every Iceberg commit writes a new metadata file; the spec can only have changed with it.
         const location = params.metadata_location;
         const hit = this.cachedSpecs[t.Name];
@@ -253,21 +276,35 @@ class DatabaseExtract {
           specs.set(t, hit[1] as unknown as PartitionField[]);
           this.nextSpecs[t.Name] = hit;
           this.ctx.count('iceberg_partition_spec_unchanged');
-        } else ask.push(t);
+        } else if (mode !== 'query' && location) fromFile.push(t);
+        else if (mode !== 'metadata-file') ask.push(t);
+        else this.ctx.count('iceberg_partition_spec_unavailable');
       }
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < ask.length) {
-        const t = ask[next++]!;
-        const spec = await this.showCreateSpec(t.Name!);
-        specs.set(t, spec);
-        const location = t.Parameters?.metadata_location;
-        // An unanswered table is asked again next run.
-        if (spec && location) this.nextSpecs[t.Name!] = [location, spec as unknown as CursorValue];
-      }
+    const remember = (t: TableMetadata, spec: PartitionField[] | null) => {
+      specs.set(t, spec);
+      const location = t.Parameters?.metadata_location;
+      // An unanswered table is asked again next run.
+      if (spec && location) this.nextSpecs[t.Name!] = [location, spec as unknown as CursorValue];
     };
-    await Promise.all(Array.from({ length: Math.min(SPEC_QUERIES_AT_ONCE, ask.length) }, worker));
+    await eachAtOnce(fromFile, FILE_READS_AT_ONCE, async (t) => {
+      const read = await this.session.icebergFiles.read(t.Parameters!.metadata_location!, this.ctx.signal);
+      if (read.kind === 'spec') {
+        this.ctx.count('iceberg_partition_spec_from_file');
+        return remember(t, read.spec);
+      }
+      if (read.kind === 'denied' && read.first)
+        this.ctx.warn(
+          `s3:GetObject denied on bucket ${read.bucket}: Iceberg partition specs of its tables ` +
+            (mode === 'metadata-file'
+              ? 'are left empty (icebergPartitionSpecs: metadata-file)'
+              : 'are asked of Athena instead, one SHOW CREATE TABLE per table') +
+            "; grant s3:GetObject on the tables' metadata/ prefixes to read them directly",
+        );
+      if (mode === 'metadata-file') this.ctx.count('iceberg_partition_spec_unavailable');
+      else ask.push(t);
+    });
+    await eachAtOnce(ask, SPEC_QUERIES_AT_ONCE, async (t) => remember(t, await this.showCreateSpec(t.Name!)));
     return specs;
   }
 

@@ -79,6 +79,35 @@ export function partitionSpecFromParameters(params: Record<string, string>): Par
   }
 }
 
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The current spec from an Iceberg table metadata file (the JSON `metadata_location` points at): the
+ * spec `default-spec-id` names (format v2; v1's `partition-spec` otherwise), its `source-id`s named from
+ * the schema `current-schema-id` names (v1: `schema`). Null when a field cannot be read or named.
+ */
+export function partitionSpecFromMetadataFile(doc: unknown): PartitionField[] | null {
+  if (!isObject(doc)) return null;
+  const schemas = Array.isArray(doc.schemas) ? doc.schemas.filter(isObject) : [];
+  const schema = schemas.find((x) => x['schema-id'] === doc['current-schema-id']) ?? (isObject(doc.schema) ? doc.schema : undefined);
+  const specs = Array.isArray(doc['partition-specs']) ? doc['partition-specs'].filter(isObject) : [];
+  const fields = specs.find((x) => x['spec-id'] === doc['default-spec-id'])?.fields ?? doc['partition-spec'];
+  if (!schema || !Array.isArray(schema.fields) || !Array.isArray(fields)) return null;
+  const names = new Map<unknown, string>();
+  for (const f of schema.fields) if (isObject(f) && typeof f.name === 'string') names.set(f.id, f.name.toLowerCase());
+  const out: PartitionField[] = [];
+  for (const f of fields) {
+    if (!isObject(f)) return null;
+    const t = typeof f.transform === 'string' ? parseTransform(f.transform) : null;
+    const column = names.get(f['source-id']);
+    if (!t || !column) return null;
+    // A dropped partition field of a v1 table stays in the spec as `void`: not a partition any more.
+    if (t.transform !== 'void') out.push({ column, ...t });
+  }
+  return out;
+}
+
 const identifierOf = (t: Token | undefined): string | null => {
   if (!t) return null;
   if (t.type === 'word') return t.text.toLowerCase();
