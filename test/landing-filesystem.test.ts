@@ -5,7 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,7 +105,33 @@ describe('filesystem landing', () => {
     assert.equal(outcome, 'created');
     assert.ok(sawProgress);
     assert.ok(readFileSync(target).equals(content));
+    assert.equal(statSync(target).mode & 0o777, 0o644, 'readable by the consumers, whatever the staging mode');
     assert.deepEqual(tree(root), [join('2024', 'big.csv')]);
+  });
+
+  it('a staging file rewritten while it is copied is not published (the copy and the hash may have read different bytes)', async () => {
+    const content = randomBytes(16 * 1024 * 1024);
+    const f = file('moving.csv', content);
+    // Written a while ago, as a validated staging file is (timestamps tick coarsely: a write in the same
+    // few milliseconds as the last one could keep its mtime).
+    utimesSync(f.path, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    let touched = false;
+    await assert.rejects(
+      put(lz(), f, 'moving.csv', () => {
+        if (touched) return;
+        touched = true;
+        // Same length, one byte different: only the change of mtime and ctime can tell.
+        const fd = openSync(f.path, 'r+');
+        writeSync(fd, Buffer.from([content[0]! ^ 1]), 0, 1, 0);
+        closeSync(fd);
+      }),
+      (e: unknown) => e instanceof ValidationError && /changed while it was copied/.test(e.message),
+    );
+    assert.equal(existsSync(join(root, 'moving.csv')), false);
+    assert.deepEqual(
+      tree(root).filter((p) => p.includes('.partial') || p.includes('moving')),
+      [],
+    );
   });
 
   it('refuses a staging file that does not match its manifest', async () => {
