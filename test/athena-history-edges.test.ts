@@ -54,6 +54,12 @@ const MANY_TAGS = execution(
   `${Array.from({ length: 40 }, (_, i) => `/* {"n": ${i}, "pad": "${'x'.repeat(200)}"} */`).join('\n')}\nSELECT 1`,
 );
 
+// Scheduled jobs run the same text again and again: read once per run, written for every execution.
+const REPEATED_SQL = 'INSERT INTO daily SELECT id FROM sales.orders WHERE id > 7';
+const REPEATS = [9, 10, 11].map((n) => execution(n, REPEATED_SQL));
+const REPEAT_ELSEWHERE = execution(12, REPEATED_SQL, { database: 'archive' });
+const BROKEN_DDL = [13, 14].map((n) => execution(n, 'CREATE TABLE ((( broken', { state: 'FAILED' }));
+
 const W = { start: new Date(NOW - 4 * HOUR).toISOString(), end: new Date(NOW - HOUR).toISOString() };
 
 const table = (name: string, over: Partial<SeedTable> = {}): SeedTable => ({
@@ -91,7 +97,19 @@ before(async () => {
       { name: 'primary', state: 'ENABLED', outputLocation: 's3://results/primary/', creationTime: new Date(NOW - 400 * DAY) },
       { name: 'collector', state: 'ENABLED', outputLocation: 's3://results/collector/', creationTime: new Date(NOW - 400 * DAY) },
     ],
-    executions: [RENAME_TABLE, RENAME_VIEW, RENAME_COLUMN, NO_CATALOG, DBT, LOOKER, AIRFLOW, MANY_TAGS],
+    executions: [
+      RENAME_TABLE,
+      RENAME_VIEW,
+      RENAME_COLUMN,
+      NO_CATALOG,
+      DBT,
+      LOOKER,
+      AIRFLOW,
+      MANY_TAGS,
+      ...REPEATS,
+      REPEAT_ELSEWHERE,
+      ...BROKEN_DDL,
+    ],
   };
   local = await startAthenaLocal({ seed: seedFromData(data, 'history-edges'), randomSeed: 5 });
 });
@@ -143,6 +161,25 @@ describe('athena history at the edges', { timeout: 120_000 }, () => {
       assert.equal(l.catalog, l.catalog!.toLowerCase());
       assert.equal(l.database, l.database!.toLowerCase());
     }
+  });
+
+  it('a repeated statement is written for every execution, each in its own database; counts stay per execution', () => {
+    const edges = (e: SeedExecution) =>
+      byId(r.rows.linkages, e)
+        .map(
+          (l) => `${l.source_database}.${l.source_table}.${l.source_column} -> ${l.target_database}.${l.target_table}.${l.target_column}`,
+        )
+        .sort();
+    const first = edges(REPEATS[0]!);
+    assert.ok(first.includes('sales.orders. -> sales.daily.'), first.join('; '));
+    for (const e of REPEATS) {
+      assert.deepEqual(edges(e), first, e.id);
+      assert.equal(byId(r.rows.databaselog, e)[0]?.query_text, 'INSERT INTO daily SELECT id FROM sales.orders WHERE id > ?');
+    }
+    // Same text, another database: the unqualified target is that database's.
+    assert.ok(edges(REPEAT_ELSEWHERE).includes('sales.orders. -> archive.daily.'), edges(REPEAT_ELSEWHERE).join('; '));
+    for (const e of BROKEN_DDL) assert.equal(byId(r.rows.databaselog, e).length, 1);
+    assert.equal(r.counters.ddl_without_event, BROKEN_DDL.length, JSON.stringify(r.counters));
   });
 
   it('query tags are kept in query_tags while the text stays masked', () => {

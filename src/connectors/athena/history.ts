@@ -25,9 +25,10 @@ import { parseDuration } from '../../run/duration';
 import type { AthenaSession } from './client';
 import { writeLineage } from './lineage';
 import { LineageLookups } from './lineage-lookups';
+import { StatementCache } from './statement-cache';
 import { isOwnQuery } from './query';
 import { sleep } from './sleep';
-import { classifyStatement, extractLineage, maskLiterals, queryTags } from '../../sql/index';
+import { classifyStatement, extractLineage, maskLiterals, queryTags, type LineageResult } from '../../sql/index';
 
 export const historyUnitKey = (workgroup: string) => `history:${workgroup}`;
 /** The cursor entry of a workgroup's executions that were still running when a run read them. */
@@ -72,11 +73,26 @@ function firstKeyword(sql: string): string {
   }
 }
 
+/** What one statement text gave in its context; lineage and the event are read only when needed. */
+interface StatementReading {
+  shown: string | null;
+  /** Why masking failed (the text is left out, counted per execution). */
+  unmaskable?: string;
+  tags: string | null;
+  tagsDropped: number;
+  lineage?: Promise<LineageResult>;
+  event?: { value: ReturnType<typeof classifyStatement> } | { unparseable: true };
+}
+
+/** One cache per run (per session): the workgroups' units share it. */
+const readings = new WeakMap<AthenaSession, StatementCache<StatementReading>>();
+
 class WorkgroupHistory {
   private readonly start: number;
   private readonly end: number;
   private readonly userName: string;
   private readonly lookups: LineageLookups;
+  private readonly cache: StatementCache<StatementReading>;
 
   constructor(
     private readonly session: AthenaSession,
@@ -88,6 +104,9 @@ class WorkgroupHistory {
     this.end = Date.parse(ctx.window.end);
     this.userName = `athena_workgroup_${workgroup}`;
     this.lookups = new LineageLookups(session, ctx, workgroup);
+    let cache = readings.get(session);
+    if (!cache) readings.set(session, (cache = new StatementCache()));
+    this.cache = cache;
   }
 
   async run(): Promise<void> {
@@ -223,7 +242,14 @@ class WorkgroupHistory {
     const database = q.QueryExecutionContext?.Database?.toLowerCase() || null;
     const stats = q.Statistics;
     const when = status?.CompletionDateTime ?? submitted;
-    const shown = this.shownText(text, id);
+    // EXECUTE resolves a prepared statement of the workgroup: the workgroup is part of the context.
+    const reading = this.cache.get(`${catalog}\u0000${database ?? ''}\u0000${this.workgroup}\u0000${text}`, () => this.read(text));
+    const shown = reading.shown;
+    if (reading.unmaskable !== undefined) {
+      ctx.count('unmaskable_statements');
+      ctx.log.debug({ queryId: id, err: reading.unmaskable }, 'query text not masked; left out');
+    }
+    if (reading.tagsDropped) ctx.count('query_tags_dropped', reading.tagsDropped);
     ctx.count('athena_query_executions');
 
     await out.write('databaselog', {
@@ -245,26 +271,31 @@ class WorkgroupHistory {
       total_execution_ms: stats?.TotalExecutionTimeInMillis ?? null,
       workgroup: this.workgroup,
       user_name: this.userName,
-      query_tags: this.tagsOf(text),
+      query_tags: reading.tags,
     });
 
     const keyword = firstKeyword(text);
     const context = { catalog, database: database ?? 'default', dialect: 'athena' as const };
     if (state === 'SUCCEEDED' && WRITE_START.test(keyword)) {
       // Lineage needs real identifiers, so masking never applies here (literals carry no table names anyway).
-      await writeLineage(out, ctx, await this.lookups.lineage((options) => safely(() => extractLineage(text, context, options))), {
+      reading.lineage ??= this.lookups.lineage((options) => safely(() => extractLineage(text, context, options)));
+      await writeLineage(out, ctx, await reading.lineage, {
         origin: 'QUERY',
         queryId: id,
         observedAt: when,
       });
     }
     if (q.StatementType === 'DDL' || DDL_START.test(keyword)) {
-      let event: ReturnType<typeof classifyStatement> | undefined;
-      try {
-        event = classifyStatement(text, context);
-      } catch {
-        ctx.count('unparseable_statements');
+      if (!reading.event) {
+        try {
+          reading.event = { value: classifyStatement(text, context) };
+        } catch {
+          reading.event = { unparseable: true };
+        }
       }
+      let event: ReturnType<typeof classifyStatement> | undefined;
+      if ('value' in reading.event) event = reading.event.value;
+      else ctx.count('unparseable_statements');
       // DDL with no change event (CREATE FUNCTION, a DROP TABLE without a name...): counted, not dropped silently.
       if (event === null) ctx.count('ddl_without_event');
       else if (event) {
@@ -290,26 +321,23 @@ class WorkgroupHistory {
     }
   }
 
-  /** The query text as written to the extract: masked unless `mask: false`; never unmasked by accident. */
-  private shownText(text: string, id: string): string | null {
-    if (!this.session.config.mask) return text;
-    try {
-      return maskLiterals(text, 'athena');
-    } catch (err) {
-      this.ctx.count('unmaskable_statements');
-      this.ctx.log.debug({ queryId: id, err: (err as Error).message }, 'query text not masked; left out');
-      return null;
-    }
-  }
-
   /**
-   * dbt/Looker/sqlcommenter tags of the statement as a JSON array (null when none): kept apart from the
-   * text, whose comments masking drops. Bounded in size; what does not fit is counted.
+   * The text as written to the extract (masked unless `mask: false`; never unmasked by accident) and the
+   * dbt/Looker/sqlcommenter tags, kept apart from the text, whose comments masking drops (a JSON array,
+   * null when none; what does not fit the bound is counted).
    */
-  private tagsOf(text: string): string | null {
+  private read(text: string): StatementReading {
     const { tags, dropped } = queryTags(text, 'athena');
-    if (dropped) this.ctx.count('query_tags_dropped', dropped);
-    return tags.length ? JSON.stringify(tags) : null;
+    const reading: StatementReading = { shown: text, tags: tags.length ? JSON.stringify(tags) : null, tagsDropped: dropped };
+    if (this.session.config.mask) {
+      try {
+        reading.shown = maskLiterals(text, 'athena');
+      } catch (err) {
+        reading.shown = null;
+        reading.unmaskable = (err as Error).message;
+      }
+    }
+    return reading;
   }
 
   /** Engine errors quote the values they choke on ("Cannot cast 'alice@…'"): masked like the query. */

@@ -12,6 +12,8 @@ import { partitionSpecFromMetadataFile, type PartitionField } from './table-form
 
 /** Iceberg metadata files carry the snapshot log too; past this a table's file is not worth reading. */
 const MAX_METADATA_BYTES = 32 * 1024 * 1024;
+/** Files read at once across the run's units: bounds the bodies held in memory, whatever maxConcurrency is. */
+const READS_IN_FLIGHT = 32;
 
 export type MetadataFileRead =
   | { kind: 'spec'; spec: PartitionField[] }
@@ -29,6 +31,8 @@ export function s3Location(uri: string): { bucket: string; key: string } | null 
 export class IcebergMetadataFiles {
   private client?: S3Client;
   private readonly deniedBuckets = new Set<string>();
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly config: AthenaConfig,
@@ -36,6 +40,19 @@ export class IcebergMetadataFiles {
   ) {}
 
   async read(location: string, signal: AbortSignal): Promise<MetadataFileRead> {
+    // A finished read hands its slot straight to the next waiter, so never more than READS_IN_FLIGHT.
+    if (this.inFlight >= READS_IN_FLIGHT) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.inFlight++;
+    try {
+      return await this.readOne(location, signal);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
+  }
+
+  private async readOne(location: string, signal: AbortSignal): Promise<MetadataFileRead> {
     const at = s3Location(location);
     if (!at) return { kind: 'unavailable', reason: `metadata_location ${JSON.stringify(location.slice(0, 200))} is not an s3:// URI` };
     if (this.deniedBuckets.has(at.bucket)) return { kind: 'denied', bucket: at.bucket, first: false };
