@@ -15,9 +15,10 @@
  *     [--latencies 50,100,150] [--jitter 0.5] [--queue-ms 300] [--run-ms 700] [--peer-tables 400]
  *     [--incremental 100,1000,10000] [--small-columns 10000] [--mid-columns 100000 (0: skip)]
  *     [--concurrency N (default: the source's maxConcurrency default)]
- *     [--quick] [--skip-baseline] [--v8-defaults]
+ *     [--quick] [--skip-baseline] [--skip-history] [--v8-defaults]
  *   (or env ATHENA_BENCH_TABLES, _COLUMNS, _EXECUTIONS, _LATENCY_MS (one latency), _SMALL_COLUMNS,
- *    _MID_COLUMNS, _CONCURRENCY, _QUICK=1)
+ *    _MID_COLUMNS, _CONCURRENCY, _QUICK=1; ATHENA_BENCH_ICEBERG='"query"' or 'false' sets our runs'
+ *    icebergPartitionSpecs, for diagnosis)
  *
  * Latency L means each call takes uniformly 0.75L..1.25L (jitter 0.5: L x (1 - j/2) plus up to L x j):
  * real Athena answers ListTableMetadata and a 1,000-row GetQueryResults in roughly 100-500 ms. The quota
@@ -89,6 +90,7 @@ interface Options {
   midColumns: number;
   concurrency: number;
   skipBaseline: boolean;
+  skipHistory: boolean;
   v8Defaults: boolean;
   quick: boolean;
 }
@@ -151,6 +153,7 @@ function parseOptions(argv: string[]): Options & Partial<ChildArgs> {
     midColumns: Number(env('MID_COLUMNS') ?? (quick ? 0 : 100000)),
     concurrency: Number(env('CONCURRENCY') ?? athenaSource.configSchema.parse({ type: 'athena', region: REGION }).maxConcurrency),
     skipBaseline: argv.includes('--skip-baseline'),
+    skipHistory: argv.includes('--skip-history'),
     v8Defaults: argv.includes('--v8-defaults'),
     quick,
   };
@@ -174,7 +177,7 @@ function parseOptions(argv: string[]): Options & Partial<ChildArgs> {
     else if (a === '--scenario') o.scenario = v() as Scenario;
     else if (a === '--window-start') o.windowStart = v();
     else if (a === '--window-end') o.windowEnd = v();
-    else if (a !== '--quick' && a !== '--skip-baseline' && a !== '--v8-defaults') throw new Error(`unknown option ${a}`);
+    else if (!['--quick', '--skip-baseline', '--skip-history', '--v8-defaults'].includes(a)) throw new Error(`unknown option ${a}`);
   }
   for (const k of [
     'tables',
@@ -311,6 +314,8 @@ async function runOurs(a: ChildArgs, dir: string): Promise<Measured> {
     region: REGION,
     endpoint: a.endpoint,
     s3Endpoint: a.endpoint,
+    // For diagnosis: where Iceberg partition specs come from (true, metadata-file, query, false).
+    ...(process.env.ATHENA_BENCH_ICEBERG ? { icebergPartitionSpecs: JSON.parse(process.env.ATHENA_BENCH_ICEBERG) as unknown } : {}),
     outputLocation: OUTPUT,
     maxConcurrency: a.concurrency,
     queryHistory: a.scenario === 'history',
@@ -663,52 +668,53 @@ async function orchestrate(o: Options): Promise<void> {
     }
   });
 
-  process.stdout.write(`\n== history @${headline}ms: ${o.executions} executions generated over 60 days, 45 retained\n`);
-  await withServer(Math.max(1, Math.round(o.tables / 20)), 5, o.executions, async (endpoint) => {
-    const now = Date.now();
-    await configureServer(endpoint, o, headline);
-    const full = await measure('ours', endpoint, o, {
-      scenario: 'history',
-      windowStart: new Date(now - 46 * DAY).toISOString(),
-      windowEnd: new Date(now).toISOString(),
-    });
-    report('ours full history', full);
-    // History listing calls only: column-lineage lookups (GetTableMetadata, GetPreparedStatement) are a
-    // separate, bounded cost (at most 2,000 per run), reported beside them.
-    const listing = (r: RunResult) =>
-      (splitCalls(r.calls).ok.ListQueryExecutions ?? 0) + (splitCalls(r.calls).ok.BatchGetQueryExecution ?? 0);
-    const lookups = (r: RunResult) => (splitCalls(r.calls).ok.GetTableMetadata ?? 0) + (splitCalls(r.calls).ok.GetPreparedStatement ?? 0);
-    let constant: number | undefined;
-    for (const n of [0, ...o.incremental]) {
-      const before = Date.now();
-      // Appended on the server as just finished, like queries run since the last collection.
-      for (let i = 0; i < n; i += 100) {
-        await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => control(endpoint, 'executions', 'POST')));
-      }
+  if (!o.skipHistory) process.stdout.write(`\n== history @${headline}ms: ${o.executions} executions generated over 60 days, 45 retained\n`);
+  if (!o.skipHistory)
+    await withServer(Math.max(1, Math.round(o.tables / 20)), 5, o.executions, async (endpoint) => {
+      const now = Date.now();
       await configureServer(endpoint, o, headline);
-      const r = await measure('ours', endpoint, o, {
+      const full = await measure('ours', endpoint, o, {
         scenario: 'history',
-        windowStart: new Date(before - 600_000).toISOString(),
-        windowEnd: new Date(Date.now() + 1000).toISOString(),
+        windowStart: new Date(now - 46 * DAY).toISOString(),
+        windowEnd: new Date(now).toISOString(),
       });
-      report(`ours incremental +${n}`, r);
-      const inWindow = r.rows.databaselog ?? 0;
-      // The run with nothing new measures the constant: per workgroup, its first listing page and the
-      // margin page that proves the window is passed.
-      if (n === 0) {
-        constant = listing(r);
-        process.stdout.write(`${' '.repeat(27)}constant c = ${constant} listing calls (${inWindow} executions in window)\n`);
-        continue;
+      report('ours full history', full);
+      // History listing calls only: column-lineage lookups (GetTableMetadata, GetPreparedStatement) are a
+      // separate, bounded cost (at most 2,000 per run), reported beside them.
+      const listing = (r: RunResult) =>
+        (splitCalls(r.calls).ok.ListQueryExecutions ?? 0) + (splitCalls(r.calls).ok.BatchGetQueryExecution ?? 0);
+      const lookups = (r: RunResult) => (splitCalls(r.calls).ok.GetTableMetadata ?? 0) + (splitCalls(r.calls).ok.GetPreparedStatement ?? 0);
+      let constant: number | undefined;
+      for (const n of [0, ...o.incremental]) {
+        const before = Date.now();
+        // Appended on the server as just finished, like queries run since the last collection.
+        for (let i = 0; i < n; i += 100) {
+          await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => control(endpoint, 'executions', 'POST')));
+        }
+        await configureServer(endpoint, o, headline);
+        const r = await measure('ours', endpoint, o, {
+          scenario: 'history',
+          windowStart: new Date(before - 600_000).toISOString(),
+          windowEnd: new Date(Date.now() + 1000).toISOString(),
+        });
+        report(`ours incremental +${n}`, r);
+        const inWindow = r.rows.databaselog ?? 0;
+        // The run with nothing new measures the constant: per workgroup, its first listing page and the
+        // margin page that proves the window is passed.
+        if (n === 0) {
+          constant = listing(r);
+          process.stdout.write(`${' '.repeat(27)}constant c = ${constant} listing calls (${inWindow} executions in window)\n`);
+          continue;
+        }
+        const target = (2 * inWindow) / 50 + constant!;
+        const ratio = listing(r) / target;
+        incrementalRatio = Math.max(incrementalRatio, ratio);
+        process.stdout.write(
+          `${' '.repeat(27)}${inWindow} executions in window (${n} new): listing calls ${listing(r)} vs 2 x ${inWindow}/50 + c = ${target.toFixed(0)}: x${ratio.toFixed(3)}; ` +
+            `column-lineage lookups ${lookups(r)}\n`,
+        );
       }
-      const target = (2 * inWindow) / 50 + constant!;
-      const ratio = listing(r) / target;
-      incrementalRatio = Math.max(incrementalRatio, ratio);
-      process.stdout.write(
-        `${' '.repeat(27)}${inWindow} executions in window (${n} new): listing calls ${listing(r)} vs 2 x ${inWindow}/50 + c = ${target.toFixed(0)}: x${ratio.toFixed(3)}; ` +
-          `column-lineage lookups ${lookups(r)}\n`,
-      );
-    }
-  });
+    });
 
   // Smaller catalogs, same shape, for how memory scales (ours only).
   const scaled: RunResult[] = [];

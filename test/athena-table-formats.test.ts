@@ -215,6 +215,31 @@ describe('athena open table formats', { timeout: 120_000 }, () => {
     }
   });
 
+  it('test-connection reads one Iceberg metadata file per catalog, and names the grant when S3 denies it', async () => {
+    const checkOf = async (over: Partial<AthenaConfigInput> = {}) => {
+      const source = localAthenaSource(local.endpoint, { catalogs: ['AwsDataCatalog'], databases: { include: ['lake'] }, ...over });
+      try {
+        return (await source.testConnection()).filter((c) => /Iceberg metadata file/.test(c.name));
+      } finally {
+        await source.close();
+      }
+    };
+    const [ok] = await checkOf();
+    assert.equal(ok?.name, 'read the Iceberg metadata file of AwsDataCatalog.lake.events_iceberg');
+    assert.equal(ok?.ok, true, ok?.detail);
+    local.setS3Denied(['lake']);
+    try {
+      const [denied] = await checkOf();
+      assert.deepEqual([denied?.ok, denied?.required, denied?.grant], [false, false, 's3:GetObject on arn:aws:s3:::lake/*/metadata/*']);
+      assert.match(denied?.detail ?? '', /access denied to bucket lake: the run asks SHOW CREATE TABLE per Iceberg table instead/);
+      const [strict] = await checkOf({ icebergPartitionSpecs: 'metadata-file' });
+      assert.deepEqual([strict?.ok, strict?.required], [false, true]);
+    } finally {
+      local.setS3Denied([]);
+    }
+    assert.deepEqual(await checkOf({ icebergPartitionSpecs: 'query' }), []);
+  });
+
   it('icebergPartitionSpecs: query asks Athena only, as before metadata files were read', async () => {
     local.resetCounters();
     const q = await run({ icebergPartitionSpecs: 'query' });

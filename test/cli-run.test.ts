@@ -65,7 +65,7 @@ function writeConfig(dir: string, endpoint: string): string {
     [
       'collectors:',
       '  a:',
-      `    source: {type: athena, region: us-east-1, endpoint: "${endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}`,
+      `    source: {type: athena, region: us-east-1, endpoint: "${endpoint}", s3Endpoint: "${endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}`,
       `    landing: {type: filesystem, path: ${join(dir, 'landing')}}`,
       `    hwm: {type: file, dir: ${join(dir, 'hwm')}}`,
       '',

@@ -195,7 +195,7 @@ describe('collector CLI', { timeout: 300_000 }, () => {
           'collectors:',
           ...['a', 'b'].flatMap((c) => [
             `  ${c}:`,
-            `    source: {type: athena, region: us-east-1, endpoint: "${athena.endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}`,
+            `    source: {type: athena, region: us-east-1, endpoint: "${athena.endpoint}", s3Endpoint: "${athena.endpoint}", accessKeyId: "\${K}", secretAccessKey: "\${S}"}`,
             `    landing: {type: filesystem, path: ${dir}}`,
             // b's HWM directory is a file: the store cannot write there.
             `    hwm: {type: file, dir: ${join(dir, c === 'a' ? 'hwm' : 'collectors.yaml')}}`,

@@ -179,11 +179,12 @@ describe('the installable plugin package (npm pack -> examples/plugin-worker)', 
     // The example's own collectors file, pointed at this test's local Athena endpoint.
     const configPath = join(project, 'collectors.yaml');
     const config = parse(readFileSync(configPath, 'utf8')) as {
-      collectors: Record<string, { source: { endpoint: string }; landing: { path: string } }>;
+      collectors: Record<string, { source: { endpoint: string; s3Endpoint: string }; landing: { path: string } }>;
     };
     const demo = config.collectors.demo!;
     assert.equal(demo.landing.path, './landing', "the example lands in the project's ./landing");
     demo.source.endpoint = athena.endpoint;
+    demo.source.s3Endpoint = athena.endpoint;
     writeFileSync(configPath, stringify(config));
     // Asynchronously: the local Athena endpoint answers from this process's event loop.
     const run = await promisify(execFile)(process.execPath, [join(project, 'dist', 'worker.js'), 'demo'], {

@@ -16,8 +16,8 @@ describe('StatementCache', () => {
   });
 
   it('evicts the least recently used entries past its byte budget', () => {
-    // Each 100-character key counts 2 x 100 + 64 bytes: three fit in 800, four do not.
-    const cache = new StatementCache<number>(800);
+    // Each 100-character key counts 4 x 100 + 256 bytes: three fit in 2000, four do not.
+    const cache = new StatementCache<number>(2000);
     const key = (c: string) => c.repeat(100);
     let computed = 0;
     for (const c of ['a', 'b', 'c']) cache.get(key(c), () => ++computed);
@@ -29,6 +29,13 @@ describe('StatementCache', () => {
     assert.equal(computed, 4, 'a and c kept');
     cache.get(key('b'), () => ++computed);
     assert.equal(computed, 5, 'b was evicted');
+  });
+
+  it('keeps at most maxEntries entries', () => {
+    const cache = new StatementCache<number>(1 << 20, 1 << 20, 2);
+    let computed = 0;
+    for (const k of ['a', 'b', 'c', 'a']) cache.get(k, () => ++computed);
+    assert.equal(computed, 4, 'a was evicted by c');
   });
 
   it('does not keep a text larger than its per-text bound', () => {

@@ -52,6 +52,8 @@ export async function runDemo(options: DemoOptions): Promise<RunSummary[]> {
         type: 'athena',
         region: 'us-east-1',
         endpoint: athena.endpoint,
+        // The local endpoint also serves the demo's Iceberg metadata files: nothing goes to AWS.
+        s3Endpoint: athena.endpoint,
         accessKeyId: '${DEMO_AWS_ACCESS_KEY_ID}',
         secretAccessKey: '${DEMO_AWS_SECRET_ACCESS_KEY}',
         // Glue catalogs are read by default; the demo's Hive connector and S3 Tables bucket are listed.

@@ -74,6 +74,7 @@ export async function startCollectorEnv(): Promise<CollectorEnv> {
             type: 'athena',
             region: 'us-east-1',
             endpoint: athena.endpoint,
+            s3Endpoint: athena.endpoint,
             accessKeyId: '${E2E_AWS_KEY}',
             secretAccessKey: '${E2E_AWS_SECRET}',
             ...(c.source ?? {}),

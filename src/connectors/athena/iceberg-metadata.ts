@@ -74,7 +74,8 @@ export class IcebergMetadataFiles {
         this.deniedBuckets.add(at.bucket);
         return { kind: 'denied', bucket: at.bucket, first };
       }
-      return { kind: 'unavailable', reason: `${e.name ?? 'error'} reading the metadata file` };
+      const message = err instanceof Error ? err.message.slice(0, 200) : '';
+      return { kind: 'unavailable', reason: `${e.name ?? 'error'} reading the metadata file${message ? `: ${message}` : ''}` };
     }
     try {
       // Iceberg's gzip codec (`*.gz.metadata.json`, `*.metadata.json.gz`) is told by its magic bytes.

@@ -18,7 +18,9 @@ import { AthenaSession } from './client';
 import { databaseFilter, queryWorkgroupOf, type AthenaConfig } from './config';
 import { enabledWorkgroups, isReadByDefault, listCatalogs, type CatalogSummary } from './discovery';
 import { DEFAULT_CATALOG } from './history';
+import { s3Location } from './iceberg-metadata';
 import { outputLocation, queryRows, runQuery } from './query';
+import { tableFormat } from './table-format';
 
 /** Catalogs that answer through a Lambda function: reading them needs lambda:InvokeFunction too. */
 const viaConnector = (type: string | undefined): boolean => type !== undefined && type !== 'GLUE';
@@ -113,6 +115,10 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: SourceCont
           ),
         (r) => (r.TableMetadataList?.length ? `read ${r.TableMetadataList[0]!.Name}` : 'no tables'),
       );
+      if (config.icebergPartitionSpecs === true || config.icebergPartitionSpecs === 'metadata-file') {
+        const line = await icebergFileCheck(session, catalog, database, config.icebergPartitionSpecs === 'metadata-file', signal);
+        if (line) checks.push(line);
+      }
     }
 
     // Each workgroup whose history the run reads, at once (the rate limiter paces them).
@@ -200,4 +206,44 @@ export async function testAthenaConnection(config: AthenaConfig, ctx: SourceCont
   } finally {
     session.close();
   }
+}
+
+/**
+ * Reads the metadata file of the first Iceberg table on the database's first page of tables, as a run
+ * would for its partition spec; none when that page has no Iceberg table. Required only when S3 is the
+ * one way the run may take (`icebergPartitionSpecs: metadata-file`): otherwise a denial costs a query
+ * per table, not the specs.
+ */
+async function icebergFileCheck(
+  session: AthenaSession,
+  catalog: string,
+  database: string,
+  required: boolean,
+  signal: AbortSignal,
+): Promise<Check | undefined> {
+  let page;
+  try {
+    page = await session.call(
+      'ListTableMetadata',
+      (o) => session.client.send(new ListTableMetadataCommand({ CatalogName: catalog, DatabaseName: database, MaxResults: 50 }), o),
+      signal,
+    );
+  } catch {
+    return undefined; // the listing check above already says why
+  }
+  const table = (page.TableMetadataList ?? []).find(
+    (t) => tableFormat(t.Parameters ?? {}, false, catalog) === 'ICEBERG' && t.Parameters?.metadata_location,
+  );
+  if (!table) return undefined;
+  const location = table.Parameters!.metadata_location!;
+  const at = s3Location(location);
+  const name = `read the Iceberg metadata file of ${catalog}.${database}.${table.Name}`;
+  const grant = `s3:GetObject on ${at ? `arn:aws:s3:::${at.bucket}/*/metadata/*` : location}`;
+  const read = await session.icebergFiles.read(location, signal);
+  if (read.kind === 'spec') return { name, ok: true, detail: `partition spec of ${read.spec.length} field(s)`, grant, required };
+  const detail =
+    read.kind === 'denied'
+      ? `access denied to bucket ${read.bucket}${required ? '' : ': the run asks SHOW CREATE TABLE per Iceberg table instead'}`
+      : read.reason;
+  return { name, ok: false, detail, grant, required };
 }
