@@ -116,4 +116,27 @@ describe('extract CSV encoder', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('PartWriter keeps rows wider than its batch whole, and refuses a write made before the previous one resolved', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-'));
+    try {
+      const wide = { catalog: 'c', database: 'd', table_name: 't', column_name: 'x'.repeat(100_000), ordinal_position: 1 };
+      const rows = [wide, { ...wide, column_name: 'é'.repeat(50_000) }, { ...wide, column_name: 'short' }];
+      const w = new PartWriter('metadata', join(dir, 'wide.csv'));
+      for (const r of rows) await w.write(r);
+      await w.close();
+      assert.equal(readFileSync(join(dir, 'wide.csv'), 'utf8'), stringify(rows, csvOptions('metadata', false)));
+
+      // A source that does not await: the second write would land in a buffer still being written.
+      const racy = new PartWriter('metadata', join(dir, 'racy.csv'));
+      for (let i = 0; i < 40; i++) await racy.write({ ...wide, column_name: 'y'.repeat(1000) });
+      const first = racy.write({ ...wide, column_name: 'z'.repeat(9000) }); // flushes the batch before it
+      await assert.rejects(racy.write({ ...wide, column_name: 'a' }), /before the previous write resolved/);
+      await first;
+      await racy.close();
+      assert.equal(racy.rows, 41);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

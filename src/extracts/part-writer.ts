@@ -2,15 +2,13 @@
  * Writes one unit's rows of one kind to a headerless CSV part file, with backpressure.
  * Parts are assembled into the final extract files once every unit is done.
  */
-import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { ValidationError } from '../contracts/errors';
 import { COLUMNS, type ExtractKind, type Row } from '../contracts/extract-format';
 import { rowEncoder } from './csv-encoder';
 
-/** Rows are batched into writes of about this many characters: one syscall-sized write, not one per row. */
-const BATCH_CHARS = 64 * 1024;
+/** Rows are batched into writes of this many bytes at most: one syscall-sized write, not one per row. */
+const BATCH_BYTES = 64 * 1024;
 
 const columnSets = new Map<ExtractKind, Set<string>>(
   Object.entries(COLUMNS).map(([k, cols]) => [k as ExtractKind, new Set(cols.map((c) => c.name))]),
@@ -37,51 +35,78 @@ export function csvOptions(kind: ExtractKind, header: boolean) {
 }
 
 export class PartWriter {
-  private readonly file: WriteStream;
+  private file: Promise<FileHandle> | undefined;
   private readonly encode: (row: Row) => string;
   private readonly known: Set<string>;
-  private pending = '';
-  private failed: Error | undefined;
+  /** Encoded rows not yet written; one buffer per writer, reused, so writing allocates nothing per batch. */
+  private readonly buf = Buffer.allocUnsafe(BATCH_BYTES);
+  private used = 0;
+  private destroyed = false;
+  /** A batch is being written from `buf`: a row written now would overwrite bytes not yet on disk. */
+  private busy = false;
   rows = 0;
 
   constructor(
     readonly kind: ExtractKind,
     readonly path: string,
   ) {
-    this.file = createWriteStream(path);
-    // Kept, so a write error (disk full) surfaces from the next write or close instead of crashing the worker.
-    this.file.on('error', (e) => (this.failed ??= e));
     this.encode = rowEncoder(kind);
     this.known = columnSets.get(kind)!;
   }
 
   async write(row: Row): Promise<void> {
-    if (this.failed) throw this.failed;
+    if (this.busy) {
+      throw new ValidationError(
+        `a ${this.kind} row was written before the previous write resolved (a source plugin bug: await out.write(...))`,
+      );
+    }
     for (const key in row) {
       if (!this.known.has(key)) throw unknownColumn(this.kind, key);
     }
-    this.pending += this.encode(row);
+    const text = this.encode(row);
     this.rows++;
-    if (this.pending.length >= BATCH_CHARS) {
-      const batch = this.pending;
-      this.pending = '';
-      if (!this.file.write(batch)) await once(this.file, 'drain');
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: flush first unless the row surely fits.
+    if (this.used + text.length * 3 > BATCH_BYTES) {
+      await this.flush();
+      if (text.length * 3 > BATCH_BYTES) return this.writeAll(Buffer.from(text, 'utf8'));
     }
+    this.used += this.buf.write(text, this.used, 'utf8');
   }
 
   async close(): Promise<void> {
-    if (this.failed) throw this.failed;
-    this.file.end(this.pending);
-    this.pending = '';
-    await finished(this.file);
+    await this.flush();
+    // A part no row was written to still exists (empty): assembly reads every part a unit reported.
+    const fh = await this.handle();
+    await fh.close();
   }
 
-  /**
-   * Abandons the part (its unit failed or was given up): rows still batched are dropped, and the file's
-   * error listener (set at open) keeps a late error from going unhandled.
-   */
+  /** Abandons the part (its unit failed or was given up): rows still batched are dropped. */
   destroy(): void {
-    this.file.destroy();
+    this.destroyed = true;
+    void this.file?.then((fh) => fh.close()).catch(() => undefined);
+  }
+
+  private handle(): Promise<FileHandle> {
+    if (this.destroyed) return Promise.reject(new Error(`${this.path}: written after it was abandoned`));
+    return (this.file ??= open(this.path, 'w'));
+  }
+
+  private async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    await this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private async writeAll(bytes: Buffer): Promise<void> {
+    this.busy = true;
+    try {
+      const fh = await this.handle();
+      let off = 0;
+      while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+    } finally {
+      this.busy = false;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { appendFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Writable } from 'node:stream';
@@ -304,10 +304,12 @@ const cursorPath = (partsDir: string, key: string) => join(partsDir, `${partName
 
 /** Header + parts in key order, optionally through gzip: streamed, never buffered whole. */
 async function assemble(kind: ExtractKind, parts: string[], path: string, compress: boolean): Promise<void> {
+  const header = stringify([COLUMNS[kind].map((c) => c.name)], { record_delimiter: '\r\n' });
+  if (!compress) return concatenate(header, parts, path);
   const body = new PassThrough();
   const sink: Writable = createWriteStream(path);
-  const done = compress ? pipeline(body, createGzip({ level: 6 }), sink) : pipeline(body, sink);
-  body.write(stringify([COLUMNS[kind].map((c) => c.name)], { record_delimiter: '\r\n' }));
+  const done = pipeline(body, createGzip({ level: 6 }), sink);
+  body.write(header);
   for (const part of parts) {
     for await (const chunk of createReadStream(part)) {
       if (!body.write(chunk)) await new Promise((r) => body.once('drain', r));
@@ -316,6 +318,37 @@ async function assemble(kind: ExtractKind, parts: string[], path: string, compre
   body.end();
   await done;
 }
+
+/**
+ * Plain assembly through one reused buffer: a run's files are written at a steady memory whatever their
+ * size (a stream would allocate a buffer per 64 KB read, garbage in proportion to the extract).
+ */
+async function concatenate(header: string, parts: string[], path: string): Promise<void> {
+  const out = await open(path, 'w');
+  try {
+    const head = Buffer.from(header);
+    let at = 0;
+    while (at < head.length) at += (await out.write(head, at, head.length - at)).bytesWritten;
+    const buf = Buffer.allocUnsafe(ASSEMBLY_CHUNK);
+    for (const part of parts) {
+      const src = await open(part, 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await src.read(buf, 0, ASSEMBLY_CHUNK, null);
+          if (bytesRead === 0) break;
+          let off = 0;
+          while (off < bytesRead) off += (await out.write(buf, off, bytesRead - off)).bytesWritten;
+        }
+      } finally {
+        await src.close();
+      }
+    }
+  } finally {
+    await out.close();
+  }
+}
+
+const ASSEMBLY_CHUNK = 1024 * 1024;
 
 /** The first `n` units of the journal, or none when it holds fewer (then the extract starts over). */
 async function readJournal(path: string, n: number): Promise<UnitDone[]> {
