@@ -122,8 +122,11 @@ export class CsvScanner {
 
   private endField(buf: Buffer, start: number, end: number): void {
     const f = this.field;
-    // Most cells: an optional string column of a data row. Nothing to look at.
-    if (this.header === undefined && f < this.look.length && !this.look[f] && !this.required[f]) {
+    // Most cells: a string column of a data row. Nothing to look at but, if required, emptiness.
+    if (this.header === undefined && f < this.look.length && !this.look[f]) {
+      if (this.required[f] && (this.quoted ? this.pieces.length === 0 && end - start === 2 : this.empty)) {
+        this.cellProblems.push(`column ${this.columns[f]!.name}: required but empty`);
+      }
       if (this.pieces.length) this.pieces = [];
       this.field = f + 1;
       return;
