@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { join } from 'node:path';
-import { hashFile } from '../src/extracts/hash';
+import { fileIdentity, hashFile, sameIdentity } from '../src/extracts/hash';
 import { ValidationError } from '../src/contracts/errors';
 import type { CollectorRuntime } from '../src/runtime/runtime';
 import type { RunPlan, UploadResult, ValidateResult } from '../src/run/types';
@@ -42,7 +42,14 @@ export function uploadActivities(runtime: CollectorRuntime) {
         const putOne = async (name: string, sha256: string) => {
           if (done.has(name)) return;
           const path = join(dir, name);
-          const hashed = await hashFile(path);
+          // Unchanged since validation hashed it (same inode, size, mtime, ctime): its hashes stand.
+          // Otherwise read it again, and refuse it if its bytes are not the validated ones.
+          const known = validated.staged?.[name];
+          const identity = known ? await fileIdentity(path) : undefined;
+          const hashed =
+            known && identity && sameIdentity(identity, known.identity)
+              ? { sha256, md5: known.md5, bytes: identity.size }
+              : await hashFile(path);
           if (hashed.sha256 !== sha256) {
             throw new ValidationError(`${name} changed in staging after validation (sha256 ${hashed.sha256} != ${sha256}); not uploaded`);
           }
@@ -61,6 +68,7 @@ export function uploadActivities(runtime: CollectorRuntime) {
                 windowend: plan.window.end,
                 sha256,
               },
+              ...(known && identity && sameIdentity(identity, known.identity) ? { identity } : {}),
             },
             name,
             { signal: ctx.cancellationSignal, onProgress: (n) => inFlight.set(name, n) },

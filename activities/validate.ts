@@ -54,6 +54,7 @@ export function validateActivities(runtime: CollectorRuntime) {
       return {
         files: files.map((f) => ({ kind: f.kind, name: f.name, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
         manifest: { name: manifest.name, bytes: manifest.bytes, sha256: manifest.sha256 },
+        staged: Object.fromEntries(files.map((f) => [f.name, { md5: f.md5, identity: f.identity }])),
       };
     },
   };

@@ -8,6 +8,7 @@ export type {
   Check,
   ExtractContext,
   ExtractUnit,
+  FileIdentity,
   HwmPlugin,
   HwmState,
   HwmStore,

@@ -4,7 +4,7 @@
  * source defined here whose units record that they ran (and can wait for cancellation).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -206,6 +206,24 @@ describe('host activities on MockActivityEnvironment', () => {
     assert.equal(added.filter((f) => !f.startsWith('.')).length, 1, `one object, no more: ${added.join(', ')}`);
     assert.ok(!added.some((f) => f.endsWith(validated.manifest.name)), 'the manifest is never published');
     assert.ok(!added.some((f) => f.endsWith('.partial')), `no partial object: ${added.join(', ')}`);
+  });
+
+  it("upload trusts validation's hashes only while a staged file keeps its identity; a file rewritten since is refused", async () => {
+    configure(['a', 'b']);
+    const p = plan();
+    const extracted: ExtractResult = await env('extract').run(acts.extract, p);
+    const validated: ValidateResult = await env('validate').run(acts.validate, p, extracted);
+    const name = validated.files.find((f) => f.kind === 'metadata')!.name;
+    assert.equal(validated.staged?.[name]?.identity.size, validated.files.find((f) => f.name === name)!.bytes);
+    // Same size, same mtime as far as a coarse clock can tell: only ctime and the bytes say it changed.
+    const path = join(staging(p), name);
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace('col0', 'colX'));
+    await assert.rejects(
+      env('upload').run(acts.upload, p, validated),
+      (err: unknown) => err instanceof ApplicationFailure && /changed in staging after validation/.test(err.message),
+    );
+    assert.ok(!tree(landingDir).some((f) => f.endsWith(name)), 'the changed file never lands');
   });
 
   it('a domain error reaches the caller as an ApplicationFailure with its details, scrubbed of secret values', async () => {

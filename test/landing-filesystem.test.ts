@@ -27,6 +27,7 @@ import { ConfigError, ValidationError } from '../src/contracts/errors';
 import { landingConformance } from './conformance/landing';
 import { filesystemLanding } from '../src/connectors/filesystem';
 import type { LandingZone, OutgoingFile } from '../src/contracts/plugin';
+import { fileIdentity } from '../src/extracts/hash';
 
 let dir: string;
 let staging: string;
@@ -132,6 +133,23 @@ describe('filesystem landing', () => {
       tree(root).filter((p) => p.includes('.partial') || p.includes('moving')),
       [],
     );
+  });
+
+  it("trusts the caller's hashes while the file keeps the identity they were taken with, and only then", async () => {
+    const content = randomBytes(2 * 1024 * 1024);
+    const f = { ...file('known.csv', content), identity: await fileIdentity(join(staging, 'known.csv')) };
+    assert.equal(await put(lz(), f, 'known.csv'), 'created');
+    assert.ok(readFileSync(join(root, 'known.csv')).equals(content));
+
+    // Rewritten after its hashes were taken (same size, one byte different): the identity moved, so the
+    // put hashes the file itself and refuses bytes that are not the ones the caller validated.
+    const g = { ...file('stale.csv', content), identity: await fileIdentity(join(staging, 'stale.csv')) };
+    utimesSync(g.path, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const fd = openSync(g.path, 'r+');
+    writeSync(fd, Buffer.from([content[0]! ^ 1]), 0, 1, 0);
+    closeSync(fd);
+    await assert.rejects(put(lz(), g, 'stale.csv'), ValidationError);
+    assert.equal(existsSync(join(root, 'stale.csv')), false);
   });
 
   it('refuses a staging file that does not match its manifest', async () => {

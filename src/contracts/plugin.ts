@@ -135,6 +135,18 @@ export interface SourcePlugin<C = unknown> {
 // ---------------------------------------------------------------- landing zones
 
 /** A finished, validated staging file on its way out. */
+/**
+ * A file as the kernel describes it (inode, size, modification and change times in nanoseconds, as
+ * strings). If none of them moved, the content did not either: a write changes mtime and ctime, and
+ * nobody can set ctime back.
+ */
+export interface FileIdentity {
+  ino: string;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+}
+
 export interface OutgoingFile {
   path: string;
   bytes: number;
@@ -146,6 +158,11 @@ export interface OutgoingFile {
   contentEncoding?: string;
   /** Run id, window, sha256: stored as object metadata. */
   metadata: Record<string, string>;
+  /**
+   * The file when `sha256` and `md5` were computed from its bytes. A landing that reads the file again
+   * may trust those hashes, instead of computing them once more, while the file still has this identity.
+   */
+  identity?: FileIdentity;
 }
 
 export type PutOutcome = 'created' | 'already-present';

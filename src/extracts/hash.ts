@@ -1,6 +1,22 @@
 /** sha256 (hex), MD5 (base64) and size of a file in one streamed pass. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FileIdentity } from '../contracts/plugin';
+
+export const identityOf = (s: BigIntStats): FileIdentity => ({
+  ino: String(s.ino),
+  size: Number(s.size),
+  mtimeNs: String(s.mtimeNs),
+  ctimeNs: String(s.ctimeNs),
+});
+
+export async function fileIdentity(path: string): Promise<FileIdentity> {
+  return identityOf(await stat(path, { bigint: true }));
+}
+
+export const sameIdentity = (a: FileIdentity, b: FileIdentity): boolean =>
+  a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
 export async function hashFile(path: string): Promise<{ sha256: string; md5: string; bytes: number }> {
   const sha256 = createHash('sha256');

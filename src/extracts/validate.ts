@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { FileIdentity } from '../contracts/plugin';
+import { fileIdentity, sameIdentity } from './hash';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +27,8 @@ export interface ValidatedFile extends FileToValidate {
   bytes: number;
   sha256: string;
   md5: string;
+  /** The file while it was read: unchanged from the first byte to the last, or the file fails. */
+  identity: FileIdentity;
 }
 
 const MAX_REPORTED = 20;
@@ -44,6 +48,12 @@ export async function validateFile(
   const sha256 = createHash('sha256');
   const md5 = createHash('md5');
   let bytes = 0;
+  let before: FileIdentity = { ino: '', size: -1, mtimeNs: '', ctimeNs: '' };
+  try {
+    before = await fileIdentity(file.path);
+  } catch (e) {
+    report(`unreadable: ${(e as Error).message}`);
+  }
   const columns = COLUMNS[file.kind];
   const compressed = file.name.endsWith('.gz');
   const scanner = new CsvScanner(
@@ -84,7 +94,7 @@ export async function validateFile(
     } catch (e) {
       report(`unreadable CSV: ${(e as Error).message}`);
     }
-    return finish();
+    return await finish();
   }
   const source = createReadStream(file.path, { highWaterMark: CHUNK });
   const tap = new Transform({
@@ -115,13 +125,15 @@ export async function validateFile(
           : `unreadable CSV: ${(e as Error).message}`,
     );
   }
-  return finish();
+  return await finish();
 
-  function finish(): { file: ValidatedFile; problems: string[] } {
+  async function finish(): Promise<{ file: ValidatedFile; problems: string[] }> {
     const rows = scanner.records;
     if (scanner.untouched) report('empty file: the header row is missing');
     if (rows !== file.rows) report(`holds ${rows} rows but the extract reported ${file.rows}`);
-    return { file: { ...file, bytes, sha256: sha256.digest('hex'), md5: md5.digest('base64') }, problems };
+    const after = await fileIdentity(file.path).catch(() => undefined);
+    if (!after || !sameIdentity(before, after)) report('changed while it was validated');
+    return { file: { ...file, bytes, sha256: sha256.digest('hex'), md5: md5.digest('base64'), identity: before }, problems };
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Window, WindowOrigin } from '../contracts/window';
 import type { IncompleteUnit } from '../contracts/extract-format';
+import type { FileIdentity } from '../contracts/plugin';
 
 /**
  * The workflow input, e.g. `{"collector": "athena-prod"}` from the temporal CLI or Web UI. Read strictly
@@ -114,6 +115,11 @@ export interface ValidatedFileRef extends ExtractedFileRef {
 export interface ValidateResult {
   files: ValidatedFileRef[];
   manifest: { name: string; bytes: number; sha256: string };
+  /**
+   * Per staged file, its MD5 and its identity when validation hashed it: the upload re-hashes only a
+   * file whose identity moved since. Absent from results recorded by older versions (then it hashes).
+   */
+  staged?: Record<string, { md5: string; identity: FileIdentity }>;
 }
 
 export interface UploadResult {

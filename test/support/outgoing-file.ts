@@ -1,10 +1,12 @@
 /**
  * A staged file of a given size for landing tests and the upload benchmark: random bytes, each MiB
- * stamped with its index and `seed` (so two seeds give two contents of one size), hashed as written.
+ * stamped with its index and `seed` (so two seeds give two contents of one size), hashed as written,
+ * with the identity it had then.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { OutgoingFile } from '../../src/contracts/plugin';
+import { fileIdentity } from '../../src/extracts/hash';
 
 const MiB = 1024 * 1024;
 
@@ -32,5 +34,14 @@ export async function makeOutgoingFile(
   } finally {
     await fh.close();
   }
-  return { path, bytes: size, sha256: sha.digest('hex'), md5: md5.digest('base64'), contentType: 'text/csv; charset=utf-8', metadata };
+  // With its identity, as the upload activity passes a file unchanged since validation hashed it.
+  return {
+    path,
+    bytes: size,
+    sha256: sha.digest('hex'),
+    md5: md5.digest('base64'),
+    contentType: 'text/csv; charset=utf-8',
+    metadata,
+    identity: await fileIdentity(path),
+  };
 }

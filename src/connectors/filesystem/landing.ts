@@ -7,7 +7,7 @@
  * A worker killed mid-copy leaves its temp file behind; the next put of the same collector sweeps it.
  * The filesystem keeps no object metadata: the run's manifest carries it.
  */
-import { hashFile } from '../../extracts/hash';
+import { hashFile, identityOf, sameIdentity } from '../../extracts/hash';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -64,7 +64,7 @@ class FilesystemLanding implements LandingZone {
     liveTemps.add(tmp);
     try {
       await this.sweep(tmpDir, basename(target));
-      const written = await this.copy(file.path, tmp, options);
+      const written = await this.copy(file, tmp, options);
       if (written.bytes !== file.bytes || written.sha256 !== file.sha256.toLowerCase()) {
         throw new ValidationError(
           `${file.path} changed after validation (now ${written.bytes} bytes, sha256 ${written.sha256}; manifest ${file.bytes} bytes, ${file.sha256}); not published`,
@@ -156,13 +156,18 @@ class FilesystemLanding implements LandingZone {
    * turn. The source is stat-bracketed: if its inode, size, mtime or ctime moved during the copy, the two
    * reads may have seen different bytes and the put fails; unchanged, the hash is the copy's.
    */
-  private async copy(from: string, to: string, options: PutOptions): Promise<{ bytes: number; sha256: string }> {
+  private async copy(file: OutgoingFile, to: string, options: PutOptions): Promise<{ bytes: number; sha256: string }> {
+    const from = file.path;
     options.signal.throwIfAborted();
     const before = await fsCall(`stat ${from}`, () => stat(from, { bigint: true }));
     const copying = copyFile(from, to, constants.COPYFILE_EXCL);
+    // Hashed by the caller and untouched since (the same identity now as then): its hashes stand, and
+    // the bracket below proves the copy read those bytes. Otherwise hash the source beside the copy.
+    const trusted = file.identity !== undefined && sameIdentity(identityOf(before), file.identity);
     let hashed: { bytes: number; sha256: string };
     try {
-      hashed = await this.hashSource(from, options);
+      hashed = trusted ? { bytes: file.bytes, sha256: file.sha256.toLowerCase() } : await this.hashSource(from, options);
+      if (trusted) options.onProgress?.(file.bytes);
     } catch (e) {
       await copying.catch(() => undefined);
       if (options.signal.aborted) throw options.signal.reason;
@@ -170,6 +175,8 @@ class FilesystemLanding implements LandingZone {
     }
     try {
       await copying;
+      // A kernel copy cannot be stopped midway: a cancellation during it is honoured here, before publishing.
+      options.signal.throwIfAborted();
       const after = await stat(from, { bigint: true });
       const same = (k: 'ino' | 'size' | 'mtimeNs' | 'ctimeNs') => before[k] === after[k];
       if (!same('ino') || !same('size') || !same('mtimeNs') || !same('ctimeNs'))
