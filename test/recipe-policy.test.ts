@@ -4,6 +4,7 @@
  * trust-boundary.test.ts.
  */
 import assert from 'node:assert/strict';
+import { athenaSource } from '../src/connectors/athena/index';
 import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,21 @@ describe('recipe policy', () => {
       'recipe.landing.roleArn: role "arn:aws:iam::123456789012:role/admin" is not granted to recipes (rule recipes.roles: ["arn:aws:iam::*:role/recipe-*"])',
       'recipe.landing.path: "/srv/recipes-evil" is not under a directory granted to recipes (rule recipes.paths: ["/srv/recipes"])',
       'recipe.landing.accessKeyId: without credentials of its own the recipe would act as the worker (the AWS default credential chain); give it granted secret references, or set recipes.ambientCredentials: true',
+    ]);
+  });
+
+  it("athena's s3Endpoint is a target: Iceberg metadata reads go there signed with the recipe's credentials", () => {
+    const config = athenaSource.configSchema.parse({
+      type: 'athena',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:4566',
+      s3Endpoint: 'https://evil.example',
+      accessKeyId: '${K}',
+      secretAccessKey: '${S}',
+    });
+    const policy = recipePolicySchema.parse({ enabled: true, endpoints: ['127.0.0.1:4566'] });
+    assert.deepEqual(recipeTargetIssues(policy, athenaSource.targets!(config), 'recipe.source'), [
+      'recipe.source.s3Endpoint: "evil.example" is not an endpoint granted to recipes (rule recipes.endpoints: ["127.0.0.1:4566"])',
     ]);
   });
 

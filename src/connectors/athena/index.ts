@@ -3,7 +3,7 @@
  * per workgroup, as resumable units. This file stays light (schema, targets): the implementation and the
  * AWS SDK load with the first `create`, so commands that only read collectors.yaml start fast.
  */
-import type { Connector, SourcePlugin } from '../../contracts/plugin';
+import { hostOf, type Connector, type SourcePlugin } from '../../contracts/plugin';
 import { athenaConfigSchema, type AthenaConfig } from './config';
 import { awsConnectionTargets } from '../aws/targets';
 import { awsSecretPatterns } from '../aws/secret-patterns';
@@ -16,8 +16,10 @@ export const athenaSource: SourcePlugin<AthenaConfig> = {
   configSchema: athenaConfigSchema,
   create: (config, ctx) => new (require('./source') as typeof import('./source')).AthenaSource(config, ctx),
   // The bucket of outputLocation is written by Athena with the collector's identity: a target like any.
+  // s3Endpoint receives requests signed with the same credentials (Iceberg metadata reads).
   targets: (config) => [
     ...awsConnectionTargets(config),
+    ...(config.s3Endpoint ? [{ kind: 'endpoint' as const, field: 's3Endpoint', value: hostOf(config.s3Endpoint) }] : []),
     ...(config.outputLocation
       ? [{ kind: 'endpoint' as const, field: 'outputLocation', value: `s3://${config.outputLocation.slice(5).split('/')[0]}` }]
       : []),
