@@ -7,40 +7,26 @@
  * endpoint, whose fault controls model each case; one run goes through the real collect workflow.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { parse } from 'csv-parse/sync';
 import pino from 'pino';
 import { athenaLocalControl, demoSeed, startAthenaLocal, type AthenaLocal } from '../tools/athena-local/index';
 import { athenaSource, ATHENA_OPERATIONS, type AthenaConfigInput } from '../src/connectors/athena/index';
 import { classify, isRetryable } from '../src/connectors/athena/faults';
-import { runUnits } from '../src/extracts/run-units';
 import { readIncompleteUnits, writeManifest } from '../src/extracts/manifest';
 import { validateFiles } from '../src/extracts/validate';
-import { cursorView } from '../src/hwm/cursor';
 import { AuthError, ConfigError, TransientError } from '../src/contracts/errors';
 import { FORMAT_VERSION, type IncompleteUnit } from '../src/contracts/extract-format';
 import type { RunSummary } from '../src/run/types';
 import { collectorRegistry } from '../src/observability/metrics';
 import { startCollectorEnv, type CollectorEnv } from './support/collector-env';
-import { localAthenaConfig } from './support/athena-extract';
+import { extractToCsv, localAthenaConfig, type ExtractedFiles } from './support/athena-extract';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const NOW = Date.now();
 const WINDOW = { start: new Date(NOW - 48 * HOUR).toISOString(), end: new Date(NOW - 60_000).toISOString() };
-
-type Rows = Record<string, Record<string, string>[]>;
-interface Extract {
-  rows: Rows;
-  counters: Record<string, number>;
-  warnings: string[];
-  incomplete: IncompleteUnit[];
-  dir: string;
-  files: Awaited<ReturnType<typeof runUnits>>['files'];
-}
 
 let local: AthenaLocal;
 
@@ -49,30 +35,13 @@ function configFor(endpoint: string, over: Partial<AthenaConfigInput> = {}) {
 }
 
 /** One extract as the extract activity runs it: every unit through runUnits into real files. */
-async function extract(over: Partial<AthenaConfigInput> = {}): Promise<Extract> {
-  const signal = new AbortController().signal;
-  const source = athenaSource.create(configFor(local.endpoint, over), { log, signal, apiCall: () => undefined });
-  const dir = mkdtempSync(join(tmpdir(), 'isolation-'));
-  try {
-    const { files, checkpoint, incomplete } = await runUnits({
-      source,
-      sourceType: 'athena',
-      collector: 'c',
-      stamp: 's',
-      compress: false,
-      dir,
-      ctx: { log, signal, window: WINDOW, cursor: cursorView({}) },
-      onUnitDone() {},
-    });
-    const rows: Rows = {};
-    for (const f of files) rows[f.kind] = parse(readFileSync(f.path, 'utf8'), { columns: true }) as Record<string, string>[];
-    return { rows, counters: checkpoint.counters, warnings: checkpoint.warnings, incomplete, dir, files };
-  } finally {
-    await source.close();
-  }
-}
+const extract = (over: Partial<AthenaConfigInput> = {}): Promise<ExtractedFiles> =>
+  extractToCsv(
+    athenaSource.create(configFor(local.endpoint, over), { log, signal: new AbortController().signal, apiCall: () => undefined }),
+    WINDOW,
+  );
 
-const databasesIn = (x: Extract) => [...new Set(x.rows.tables!.map((r) => `${r.catalog}.${r.database}`))].sort();
+const databasesIn = (x: ExtractedFiles) => [...new Set(x.rows.tables!.map((r) => `${r.catalog}.${r.database}`))].sort();
 const BOTH = { catalogs: ['AwsDataCatalog', 'hive_onprem'] };
 
 describe('athena: one broken catalog or database does not fail the run', () => {

@@ -217,8 +217,7 @@ async function run(rawInput: CollectInput | undefined, named: { collector: strin
         //    the landing zone, so the commit is not given up: not on cancellation, not after a few retries.
         update({ phase: 'committing-hwm' });
         const committed = await CancellationScope.nonCancellable(() => committer(plan.executor).commitHwm(plan));
-        update({ step: 6 });
-        update({ phase: 'done' });
+        update({ step: 6, phase: 'done' });
         return summary('completed', { ...details, hwm: { before: plan.hwmBefore, after: committed.hwm, store: plan.hwmStore } });
       } finally {
         if (leased) {

@@ -113,7 +113,8 @@ export class CsvScanner {
             buf[start + 4] === 0x65)
         );
       default: {
-        // Timestamps and JSON repeat on every column row of a table: the same bytes as the last valid one are valid.
+        // Timestamps and JSON often repeat down a column (a query's observed_at on each of its edges, tables
+        // one job created at once): the same bytes as the last valid one are valid.
         const last = this.lastValid[f];
         return last !== undefined && last.length === end - start && buf.compare(last, 0, last.length, start, end) === 0;
       }

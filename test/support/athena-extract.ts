@@ -49,6 +49,10 @@ export interface ExtractedFiles {
   warnings: string[];
   /** The cursor changes the run would commit with its HWM. */
   cursorChanges: Awaited<ReturnType<typeof runUnits>>['cursor'];
+  /** The units given up on, the assembled files and their staging directory (kept, for a manifest). */
+  incomplete: Awaited<ReturnType<typeof runUnits>>['incomplete'];
+  files: Awaited<ReturnType<typeof runUnits>>['files'];
+  dir: string;
 }
 
 /** Runs every unit of `source` over `window` into CSV files, closes the source, reads the files back. */
@@ -63,6 +67,7 @@ export async function extractToCsv(
     const {
       files,
       checkpoint,
+      incomplete,
       cursor: cursorChanges,
     } = await runUnits({
       source,
@@ -81,7 +86,7 @@ export async function extractToCsv(
       headers[f.kind] = text.split('\r\n')[0]!.split(',');
       rows[f.kind] = parse(text, { columns: true }) as Record<string, string>[];
     }
-    return { rows, headers, counters: checkpoint.counters, warnings: checkpoint.warnings, cursorChanges };
+    return { rows, headers, counters: checkpoint.counters, warnings: checkpoint.warnings, cursorChanges, incomplete, files, dir };
   } finally {
     await source.close();
   }
