@@ -315,6 +315,9 @@ describe('postgres usage through the collect workflow (real Temporal, filesystem
         args: [{ collector: 'pg-usage', requireApproval: true }],
       });
       for (let i = 0; (await held.query(progressQuery)).phase !== 'awaiting-approval'; i++) {
+        const phase = (await held.query(progressQuery)).phase;
+        // A run that ended instead says why at once, rather than after the test's whole timeout.
+        if (phase === 'failed' || phase === 'done') await held.result();
         assert.ok(i < 1500, `the run reaches the approval step: ${JSON.stringify(await held.query(progressQuery))}`);
         await new Promise((r) => setTimeout(r, 200));
       }
